@@ -1,0 +1,80 @@
+"""The ``promise`` command: a thin typer app over the library.
+
+Each command lives in ``promise.commands.<verb>`` and registers itself with ``register(app)``.
+Commands only parse arguments and call plain functions. Errors a user can cause
+(:class:`promise.errors.PromiseError`) print one sentence and exit non-zero; ``--debug``
+shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import click
+import typer
+from rich.console import Console
+
+from promise.errors import PromiseError
+
+COMMAND_MODULES = (
+    "keygen",
+    "doctor",
+    "pnr",
+)
+
+app = typer.Typer(
+    name="promise",
+    help="Population-omics cohort warehouse: synth, ingest, build, gwas, sql.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """promise: registers and omics, pseudonymised, in DuckDB, dbt and Hail."""
+    os.environ["PROMISE_DEBUG"] = "1" if debug else os.environ.get("PROMISE_DEBUG", "0")
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"promise.commands.{name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the CLI in-process and return its exit code (tests call this directly)."""
+    if environ is not None:
+        os.environ.update(environ)
+    args = list(sys.argv[1:] if argv is None else argv)
+    err = Console(stderr=True)
+    try:
+        rc = app(args=args, prog_name="promise", standalone_mode=False)
+    except PromiseError as exc:
+        if "--debug" in args or os.environ.get("PROMISE_DEBUG") == "1":
+            err.print_exception()
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    return rc if isinstance(rc, int) else 0
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

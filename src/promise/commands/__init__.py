@@ -1,0 +1,1 @@
+"""One module per ``promise`` command; each exposes ``register(app)``."""

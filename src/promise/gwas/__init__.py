@@ -1,0 +1,1 @@
+"""Genome-wide association with Hail: session, import, QC, PCA, regression, results, report."""
