@@ -22,7 +22,6 @@ from promise.errors import PromiseError
 COMMAND_MODULES = (
     "keygen",
     "doctor",
-    "pnr",
 )
 
 app = typer.Typer(
