@@ -100,7 +100,9 @@ class Pseudonymizer:
     def person_ids(self, normalized: pl.Series) -> pl.Series:
         """Pseudonyms for a column; nulls stay null. Each distinct number is hashed once."""
         distinct = normalized.drop_nulls().unique()
-        mapping = {value: self.person_id(value) for value in distinct.to_list()}
-        return normalized.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(
+        ids = pl.Series(list(map(self.person_id, distinct.to_list())), dtype=pl.Utf8)
+        lookup = pl.DataFrame({"normalized": distinct, "person_id": ids})
+        frame = pl.DataFrame({"normalized": normalized})
+        return frame.join(lookup, on="normalized", how="left", maintain_order="left")[
             "person_id"
-        )
+        ]
