@@ -1,0 +1,81 @@
+"""``promise ingest --landing DIR``: load every landing file not yet in the warehouse."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from promise.commands.options import WAREHOUSE_OPTION
+from promise.ingest import FileResult, run_ingest
+from promise.pseudonym import KEY_ENV
+
+
+def ingest(
+    landing: Path = typer.Option(
+        ..., "--landing", help="Landing folder with one subfolder per source."
+    ),
+    warehouse: Path = WAREHOUSE_OPTION,
+    delivery_date: str | None = typer.Option(
+        None, "--delivery-date", help="YYYY-MM-DD; default LANDING/delivery.yml, else today."
+    ),
+) -> None:
+    """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
+    key = os.environ.get(KEY_ENV)
+    console = Console()
+    reference = date.fromisoformat(delivery_date) if delivery_date else None
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=max(total, 1))
+            bar.update(tasks[label], completed=done)  # type: ignore[arg-type]
+
+        results = run_ingest(
+            landing=landing,
+            warehouse=warehouse,
+            key_file=Path(key) if key else None,
+            progress=progress,
+            reference_date=reference,
+        )
+    console.print(results_table(results))
+    for result in results:
+        for warning in result.warnings:
+            console.print(f"[yellow]warning[/] {result.file}: {warning}", highlight=False)
+    console.print(f"warehouse: {warehouse.resolve()}")
+
+
+def results_table(results: list[FileResult]) -> Table:
+    """One row per file: what happened and the counts."""
+    table = Table(title="promise ingest")
+    for name in ("source", "file", "status", "rows in", "loaded", "quarantined", "by reason"):
+        table.add_column(
+            name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left"
+        )
+    for r in results:
+        reasons = ", ".join(f"{k} {v}" for k, v in r.quarantined_by_reason.items())
+        counts = (
+            ("", "", "")
+            if r.status == "skipped"
+            else (f"{r.rows_in:,}", f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
+        )
+        status = "skipped (already loaded)" if r.status == "skipped" else r.status
+        table.add_row(r.source, r.file, status, *counts, reasons)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)

@@ -1,0 +1,102 @@
+"""Ingest jobs: ``ingest/<source>.yml`` says where a source's files are and how to read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from promise.contracts import Contract, load_contract
+from promise.errors import ConfigurationError
+from promise.settings import project_root
+
+ENCODINGS = {
+    "latin-1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "utf-8": "utf-8",
+    "windows-1252": "cp1252",
+    "cp1252": "cp1252",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """How to read one landing source."""
+
+    source: str
+    patterns: tuple[str, ...]
+    format: str
+    delimiter: str = ";"
+    decimal: str = "."
+    encoding: str = "utf-8"
+    contract: Contract | None = None
+    target: str = ""
+    order: int = 100
+    options: dict[str, Any] | None = None
+
+    def files(self, landing: Path) -> list[Path]:
+        """The files of this job present under ``landing``, sorted by name."""
+        found: set[Path] = set()
+        for pattern in self.patterns:
+            found.update(p for p in landing.glob(pattern) if p.is_file())
+        return sorted(found)
+
+
+def default_jobs_dir() -> Path:
+    """``ingest/`` at the repository root."""
+    return project_root() / "ingest"
+
+
+def load_jobs(jobs_dir: Path | None = None) -> list[Job]:
+    """Every job in ``jobs_dir``, in load order (biobank before genotypes)."""
+    folder = Path(jobs_dir) if jobs_dir else default_jobs_dir()
+    paths = sorted(folder.glob("*.yml"))
+    if not paths:
+        raise ConfigurationError(f"no ingest jobs (*.yml) found in {folder}.")
+    return sorted((load_job(p) for p in paths), key=lambda j: (j.order, j.source))
+
+
+def load_job(path: Path) -> Job:
+    """Read one job file; its contract path is relative to the repository root."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or "source" not in doc or "files" not in doc:
+        raise ConfigurationError(f"ingest job {path} needs at least `source` and `files`.")
+    files = doc["files"]
+    patterns = (files,) if isinstance(files, str) else tuple(files)
+    encoding = str(doc.get("encoding", "utf-8")).lower()
+    if encoding not in ENCODINGS:
+        raise ConfigurationError(
+            f"ingest job {path}: encoding {encoding!r} is not one of {sorted(ENCODINGS)}."
+        )
+    contract = None
+    if doc.get("contract"):
+        contract_path = Path(doc["contract"])
+        if not contract_path.is_absolute():
+            contract_path = Path(path).resolve().parent.parent / contract_path
+        contract = load_contract(contract_path)
+    known = {
+        "source",
+        "files",
+        "format",
+        "delimiter",
+        "decimal",
+        "encoding",
+        "contract",
+        "target",
+        "order",
+        "header",
+    }
+    return Job(
+        source=str(doc["source"]),
+        patterns=patterns,
+        format=str(doc.get("format", "delimited")),
+        delimiter=str(doc.get("delimiter", ";")),
+        decimal=str(doc.get("decimal", ".")),
+        encoding=ENCODINGS[encoding],
+        contract=contract,
+        target=str(doc.get("target", f"raw/{doc['source']}")),
+        order=int(doc.get("order", 100)),
+        options={k: v for k, v in doc.items() if k not in known},
+    )

@@ -1,0 +1,235 @@
+"""Turn one chunk of split lines into typed raw rows and quarantine rows.
+
+Order of judgement for a line: undecodable, ragged or badly quoted (structure), exact
+duplicate of an earlier line of the file, then the contract's column checks in contract
+order (the first failing column names the reason; every failing column is in the detail).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from promise.contracts import Contract
+from promise.ingest.checks import Failure, check_column, raw_output_types
+from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
+from promise.ingest.layout import Layout
+from promise.ingest.masking import MASK, mask_expr, pseudonymise_text
+from promise.ingest.persons import PERSON_TYPES, add_person_columns, person_failures
+from promise.ingest.reshape import apply_hooks, raw_schema
+from promise.pseudonym import Pseudonymizer
+
+DUPLICATE = "duplicate_row"
+STRUCTURE_DETAIL = {
+    UNDECODABLE: "line cannot be decoded as {encoding}",
+    RAGGED: "line does not have the header's {n} fields",
+    BAD_QUOTING: "line has unbalanced or misplaced quotes",
+}
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "load_id": pl.Utf8(),
+    "source": pl.Utf8(),
+    "file": pl.Utf8(),
+    "line": pl.Int64(),
+    "column": pl.Utf8(),
+    "reason": pl.Utf8(),
+    "detail": pl.Utf8(),
+    "record": pl.Utf8(),
+}
+
+
+@dataclass
+class RowJudge:
+    """Everything needed to judge the rows of one file."""
+
+    contract: Contract
+    layout: Layout
+    pseudonymizer: Pseudonymizer
+    reference_date: date
+    decimal: str
+    encoding: str
+    load_id: str
+    source: str
+    file: str
+    hooks: dict[str, object] = field(default_factory=dict)
+    _seen: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"_h1": pl.UInt64, "_h2": pl.UInt64})
+    )
+
+    def __post_init__(self) -> None:
+        self.failures: list[Failure] = []
+        self.outputs: list[pl.Expr] = []
+        pnr = self.contract.personnummer
+        for col in self.contract.columns:
+            if col.is_personnummer:
+                self.failures += person_failures(col.name, required=col.required)
+                continue
+            checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
+            self.failures += checked.failures
+            self.outputs += checked.outputs
+        self.pnr_column = pnr.name if pnr else None
+        self.schema = raw_schema(self.contract)
+
+    def judge(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        """Typed raw rows, quarantine rows and the number of input records loaded."""
+        frame = self._mark_duplicates(frame)
+        structural = frame.filter(pl.col("_status").is_not_null())
+        rows = self._named(frame.filter(pl.col("_status").is_null()))
+        if self.pnr_column:
+            rows = add_person_columns(
+                rows,
+                self.pnr_column,
+                pseudonymizer=self.pseudonymizer,
+                reference_date=self.reference_date,
+            )
+        rows = self._apply_failures(rows)
+        good = rows.filter(pl.col("_reason").is_null())
+        bad = rows.filter(pl.col("_reason").is_not_null())
+        loaded = self._raw_rows(good)
+        quarantine = pl.concat(
+            [self._structural_quarantine(structural), self._field_quarantine(bad)], how="vertical"
+        ).sort("line")
+        return loaded, quarantine, good.height
+
+    def _mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
+        decodable = pl.col("_status").is_null() | (pl.col("_status") != UNDECODABLE)
+        hashed = frame.with_columns(_h1=pl.col("_text").hash(11), _h2=pl.col("_text").hash(29))
+        first_here = pl.struct("_h1", "_h2").is_first_distinct()
+        hashed = hashed.with_columns(_first=first_here & decodable)
+        seen_before = (
+            hashed.select("_h1", "_h2")
+            .join(
+                self._seen.with_columns(_seen=pl.lit(True)),
+                on=["_h1", "_h2"],
+                how="left",
+                maintain_order="left",
+            )["_seen"]
+            .fill_null(False)
+        )
+        duplicate = decodable & (~pl.col("_first") | seen_before)
+        hashed = hashed.with_columns(_dup=duplicate)
+        fresh = hashed.filter(pl.col("_first") & ~pl.col("_dup")).select("_h1", "_h2")
+        self._seen = pl.concat([self._seen, fresh], how="vertical")
+        return hashed.with_columns(
+            _status=pl.when(pl.col("_status").is_null() & pl.col("_dup"))
+            .then(pl.lit(DUPLICATE))
+            .otherwise(pl.col("_status"))
+        ).drop("_h1", "_h2", "_first", "_dup")
+
+    def _named(self, frame: pl.DataFrame) -> pl.DataFrame:
+        names = field_names(self.layout.n_fields)
+        columns = [pl.col("_line")]
+        for i, col in self.layout.bound.items():
+            value = pl.col(names[i]).str.strip_chars()
+            columns.append(pl.when(value != "").then(value).alias(col.name))
+        columns += [pl.lit(None, dtype=pl.Utf8).alias(c.name) for c in self.layout.absent]
+        return frame.select(columns)
+
+    def _apply_failures(self, rows: pl.DataFrame) -> pl.DataFrame:
+        flags = rows.with_columns(
+            [f.condition.fill_null(False).alias(f"_x{k}") for k, f in enumerate(self.failures)]
+        )
+        reason = pl.lit(None, dtype=pl.Utf8)
+        column = pl.lit(None, dtype=pl.Utf8)
+        for k in reversed(range(len(self.failures))):
+            f = self.failures[k]
+            reason = pl.when(pl.col(f"_x{k}")).then(pl.lit(f.reason)).otherwise(reason)
+            column = pl.when(pl.col(f"_x{k}")).then(pl.lit(f.column)).otherwise(column)
+        details = [
+            pl.when(pl.col(f"_x{k}")).then(pl.lit(f.detail)) for k, f in enumerate(self.failures)
+        ]
+        if self.pnr_column:
+            details.insert(
+                0,
+                pl.when(pl.col("_pnr_reason").is_not_null()).then(
+                    pl.lit("personnummer check: ") + pl.col("_pnr_reason")
+                ),
+            )
+        detail = (
+            pl.concat_str(details, separator="; ", ignore_nulls=True)
+            if details
+            else pl.lit(None, dtype=pl.Utf8)
+        )
+        flags = flags.with_columns(_reason=reason, _column=column, _detail=detail)
+        return flags.drop([f"_x{k}" for k in range(len(self.failures))])
+
+    def _lineage(self) -> list[pl.Expr]:
+        return [
+            pl.lit(self.load_id).alias("_load_id"),
+            pl.lit(self.file).alias("_source_file"),
+            pl.col("_line").alias("_source_line"),
+        ]
+
+    def _raw_rows(self, good: pl.DataFrame) -> pl.DataFrame:
+        person = [pl.col(name) for name in PERSON_TYPES] if self.pnr_column else []
+        typed = good.select([*self._lineage(), *person, *self.outputs])
+        typed = apply_hooks(typed, contract=self.contract, good=good)
+        return typed.select([pl.col(name).cast(dtype) for name, dtype in self.schema.items()])
+
+    def _record_expr(self) -> pl.Expr:
+        fields = []
+        for col in self.contract.columns:
+            if col.is_personnummer:
+                masked = (
+                    pl.when(pl.col(col.name).is_null())
+                    .then(None)
+                    .otherwise(pl.col("person_id").fill_null(pl.lit(MASK)))
+                )
+                fields.append(masked.alias("person_id"))
+            else:
+                fields.append(pl.col(col.name))
+        return mask_expr(pl.struct(fields).struct.json_encode())
+
+    def _field_quarantine(self, bad: pl.DataFrame) -> pl.DataFrame:
+        return bad.select(
+            pl.lit(self.load_id).alias("load_id"),
+            pl.lit(self.source).alias("source"),
+            pl.lit(self.file).alias("file"),
+            pl.col("_line").alias("line"),
+            pl.col("_column").alias("column"),
+            pl.col("_reason").alias("reason"),
+            pl.col("_detail").alias("detail"),
+            self._record_expr().alias("record"),
+        ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+
+    def _structural_quarantine(self, rows: pl.DataFrame) -> pl.DataFrame:
+        records = [
+            json.dumps(
+                {
+                    "text": pseudonymise_text(
+                        t, pseudonymizer=self.pseudonymizer, reference_date=self.reference_date
+                    )
+                },
+                ensure_ascii=False,
+            )
+            for t in rows["_text"].to_list()
+        ]
+        details = {
+            UNDECODABLE: STRUCTURE_DETAIL[UNDECODABLE].format(encoding=self.encoding),
+            RAGGED: STRUCTURE_DETAIL[RAGGED].format(n=self.layout.n_fields),
+            BAD_QUOTING: STRUCTURE_DETAIL[BAD_QUOTING],
+            DUPLICATE: "exact copy of an earlier line of the file",
+        }
+        return pl.DataFrame(
+            {
+                "load_id": [self.load_id] * rows.height,
+                "source": [self.source] * rows.height,
+                "file": [self.file] * rows.height,
+                "line": rows["_line"],
+                "column": [None] * rows.height,
+                "reason": rows["_status"],
+                "detail": [details.get(s, s) for s in rows["_status"].to_list()],
+                "record": records,
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
+
+
+def empty_quarantine() -> pl.DataFrame:
+    """A quarantine frame with no rows and the fixed schema."""
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+__all__ = ["QUARANTINE_SCHEMA", "RowJudge", "empty_quarantine", "raw_output_types"]

@@ -1,0 +1,91 @@
+"""Write one load into a temporary folder, then publish it with a single rename.
+
+The folder ``WAREHOUSE/.tmp/<load_id>/`` receives ``data.parquet``, ``quarantine.parquet``
+and ``manifest.parquet``; every file is flushed to disk before the folder is renamed to
+``raw/<source>/<load_id>/``, so readers see the whole load or nothing of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+COMPRESSION: Final = "zstd"
+
+
+class TableWriter:
+    """Append Polars frames with one fixed schema to one Parquet file, row group by row group."""
+
+    def __init__(self, path: Path, schema: dict[str, pl.DataType]) -> None:
+        self.path = path
+        self.schema = schema
+        self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+        self._writer = pq.ParquetWriter(str(path), self._arrow_schema, compression=COMPRESSION)
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (cast to the schema) as one row group."""
+        if frame.height == 0:
+            return
+        table = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()]).to_arrow()
+        self._writer.write_table(
+            pa.Table.from_batches(table.to_batches(), schema=self._arrow_schema)
+        )
+        self.rows += frame.height
+
+    def close(self) -> None:
+        """Finish the file (an empty file still carries the schema) and flush it to disk."""
+        self._writer.close()
+        fsync_file(self.path)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._writer.close()
+
+
+def write_frame(path: Path, frame: pl.DataFrame) -> None:
+    """Write a small frame as one Parquet file and flush it."""
+    frame.write_parquet(path, compression=COMPRESSION)
+    fsync_file(path)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file's content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Make ``tmp`` visible as ``final`` with one atomic rename (same filesystem)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fsync_dir(tmp)
+    tmp.rename(final)
+    fsync_dir(final.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry (so a rename survives a power cut, not only a kill)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder left behind by an interrupted load."""
+    shutil.rmtree(path, ignore_errors=True)
