@@ -22,6 +22,8 @@ from promise.errors import PromiseError
 COMMAND_MODULES = (
     "keygen",
     "doctor",
+    "ingest",
+    "sql",
 )
 
 app = typer.Typer(
