@@ -1,0 +1,264 @@
+"""The GWAS pipeline: genotypes + traits -> QC -> PCA -> regression -> GWAS-SSF, plots, report.
+
+Warehouse mode and own-files mode differ only in how they build the
+:class:`~promise.gwas.inputs.GenotypeSource` and :class:`~promise.gwas.traits.Phenotypes`
+handed to :func:`run_gwas`; the pipeline itself is the same.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from promise.gwas import association, pca, plots, qc, report, results
+from promise.gwas.inputs import GenotypeSource, load_genotypes
+from promise.gwas.options import GwasOptions
+from promise.gwas.session import init_hail
+from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GwasResult:
+    """What a run wrote and the figures it reports."""
+
+    out: Path
+    summaries: list[results.TraitSummary]
+    qc_steps: list[qc.QcStep]
+    files: list[Path] = field(default_factory=list)
+    n_samples: int = 0
+    n_variants: int = 0
+
+
+def run_gwas(
+    *,
+    out: Path,
+    genotypes: GenotypeSource,
+    phenotypes: Phenotypes,
+    options: GwasOptions | None = None,
+    spark_master: str | None = None,
+    driver_memory: str | None = None,
+    title: str | None = None,
+    progress: Progress | None = None,
+) -> GwasResult:
+    """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``."""
+    options = options or GwasOptions()
+    say = progress or (lambda _msg: None)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
+    scratch = out / "tmp" / "run"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    say("reading genotypes")
+    mt = load_genotypes(hl, genotypes, work_dir=out)
+    frame = _usable_samples(phenotypes)
+    mt = _annotate_pheno(hl, mt, frame)
+    steps: list[qc.QcStep] = [_matched_step(hl, mt, len(frame))]
+    if not options.skip_qc:
+        mt, more = _quality_control(hl, mt, phenotypes, options, scratch)
+        steps.extend(more)
+    say("population structure (PCA)")
+    pcs = pca.compute_pcs(hl, mt, settings=options.pca)
+    covariates = list(phenotypes.covariates)
+    if pcs is not None:
+        frame = frame.join(pcs.scores, how="inner")
+        covariates += list(pcs.scores.columns)
+        mt = _annotate_pheno(hl, mt.drop("pheno"), frame)
+    samples = [s for s in mt.s.collect() if s in frame.index]
+    counts = association.case_counts(phenotypes, samples)
+    check_case_counts(counts, min_cases=options.association.min_cases)
+    fractions = {t: c / max(1, c + k) for t, (c, k) in counts.items()}
+    groups = association.trait_groups(phenotypes, samples)
+    say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} regression group(s)")
+    group_results = association.run_groups(
+        hl,
+        mt,
+        groups=groups,
+        covariates=covariates,
+        settings=options.association,
+        case_fractions=fractions,
+        tmp=str(scratch),
+    )
+    say("writing summary statistics, plots and report")
+    summaries = _summaries(hl, group_results, counts, scratch)
+    files = _write_outputs(
+        out=out,
+        summaries=summaries,
+        steps=steps,
+        options=options,
+        build=genotypes.build,
+        covariates=covariates,
+        pcs=pcs,
+        title=title or f"GWAS of {', '.join(phenotypes.traits)}",
+        n_samples=len(samples),
+    )
+    n_variants = max((len(s.frame) for s in summaries), default=0)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return GwasResult(
+        out=out,
+        summaries=summaries,
+        qc_steps=steps,
+        files=files,
+        n_samples=len(samples),
+        n_variants=n_variants,
+    )
+
+
+def _usable_samples(phenotypes: Phenotypes) -> pd.DataFrame:
+    """Samples with every covariate and at least one trait defined."""
+    frame = phenotypes.frame
+    ok = frame[phenotypes.covariates].notna().all(axis=1) & frame[phenotypes.traits].notna().any(axis=1)
+    usable = frame.loc[ok, list(dict.fromkeys(phenotypes.traits + phenotypes.covariates))]
+    if usable.empty:
+        raise TraitError(
+            "No sample has the trait and all covariates defined: check the sample ids and NA codes."
+        )
+    return usable
+
+
+def _annotate_pheno(hl: Any, mt: Any, frame: pd.DataFrame) -> Any:
+    table = hl.Table.from_pandas(frame.reset_index().astype({"s": str}), key="s")
+    fields = {c: hl.or_missing(~hl.is_nan(table[c]), table[c]) for c in frame.columns}
+    table = table.select(pheno=hl.struct(**fields))
+    mt = mt.annotate_cols(pheno=table[mt.s].pheno)
+    return mt.filter_cols(hl.is_defined(mt.pheno))
+
+
+def _matched_step(hl: Any, mt: Any, n_pheno: int) -> qc.QcStep:
+    kept = mt.count_cols()
+    return qc.QcStep(
+        target="samples",
+        name="phenotype match",
+        rule="genotyped, with trait and covariates",
+        removed=n_pheno - kept,
+        remaining=kept,
+    )
+
+
+def _quality_control(
+    hl: Any, mt: Any, phenotypes: Phenotypes, options: GwasOptions, scratch: Path
+) -> tuple[Any, list[qc.QcStep]]:
+    mt, steps = qc.sample_qc(
+        hl, mt, thresholds=options.qc, female_field=phenotypes.female_column
+    )
+    binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
+    controls = None
+    if binary:
+        controls = hl.all(*[hl.or_else(mt.pheno[t] == 0, True) for t in binary])
+    mt, variant_steps = qc.variant_qc(
+        hl, mt, thresholds=options.qc, control_expr=controls, tmp=str(scratch / "variant-qc.ht")
+    )
+    mt = mt.checkpoint(str(scratch / "qc.mt"), overwrite=True)
+    return mt, steps + variant_steps
+
+
+def _summaries(
+    hl: Any,
+    group_results: list[association.GroupResult],
+    counts: dict[str, tuple[int, int]],
+    scratch: Path,
+) -> list[results.TraitSummary]:
+    summaries = []
+    for gi, group_result in enumerate(group_results):
+        raw = results.export_group(hl, group_result.table, path=scratch / f"group{gi}.tsv")
+        for ti, trait in enumerate(group_result.group.traits):
+            frame = results.ssf_frame(raw, ti, kind=group_result.group.kind)
+            n = int(frame["n"].dropna().max()) if frame["n"].notna().any() else 0
+            cases, controls = counts.get(trait, (None, None))
+            summaries.append(
+                results.TraitSummary(
+                    trait=trait,
+                    kind=group_result.group.kind,
+                    frame=frame,
+                    n=n,
+                    cases=cases,
+                    controls=controls,
+                    lambda_gc=results.lambda_gc(frame["p_value"]),
+                )
+            )
+    return summaries
+
+
+def safe_name(trait: str) -> str:
+    """A file-name-safe form of a trait name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", trait)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions recorded in the metadata: promise, Hail, Python."""
+    versions = {"python": platform.python_version()}
+    for package in ("promise", "hail", "pyspark"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def _write_outputs(
+    *,
+    out: Path,
+    summaries: list[results.TraitSummary],
+    steps: list[qc.QcStep],
+    options: GwasOptions,
+    build: str,
+    covariates: list[str],
+    pcs: pca.PcaResult | None,
+    title: str,
+    n_samples: int,
+) -> list[Path]:
+    files: list[Path] = []
+    software = software_versions()
+    qc_rows = report.qc_frame(steps).to_dict(orient="records")
+    for summary in summaries:
+        data = out / f"{safe_name(summary.trait)}.tsv.gz"
+        md5 = results.write_ssf(summary.frame, data)
+        meta = data.with_name(data.name + "-meta.yaml")
+        results.write_meta(
+            summary,
+            path=meta,
+            md5=md5,
+            build=build,
+            software=software,
+            options=options.as_dict(),
+            qc_steps=qc_rows,
+            covariates=covariates,
+        )
+        files += [data, meta]
+    figures = {
+        "Manhattan plot": plots.manhattan(summaries, out / "manhattan.png"),
+        "QQ plot": plots.qq(summaries, out / "qq.png"),
+        "Principal components": plots.pca(pcs.scores if pcs else None, out / "pca.png"),
+    }
+    facts = {
+        "samples analysed": f"{n_samples:,}",
+        "variants tested": f"{max((len(s.frame) for s in summaries), default=0):,}",
+        "traits": str(len(summaries)),
+        "genome build": build,
+        "PCs as covariates": str(len(pcs.scores.columns) if pcs else 0),
+        "Hail": software["hail"],
+    }
+    files.append(
+        report.write_report(
+            path=out / "report.html",
+            title=title,
+            summaries=summaries,
+            qc_steps=steps,
+            facts=facts,
+            plots=figures,
+            options=options.as_dict(),
+            top_n=options.top_loci,
+            significance=options.significance,
+        )
+    )
+    return files + list(figures.values())

@@ -1,0 +1,112 @@
+"""Traits and covariates of one GWAS as a sample-keyed frame, from files or the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from promise.errors import PromiseError
+from promise.gwas import phenofiles
+from promise.gwas.options import TraitKind
+
+Kind = Literal["binary", "quantitative"]
+
+
+class TraitError(PromiseError):
+    """A trait cannot be analysed as asked (wrong kind, too few cases, no samples)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phenotypes:
+    """Traits and covariates per sample.
+
+    Attributes
+    ----------
+    frame:
+        Index ``s`` (sample id as in the genotypes), one float column per trait and covariate;
+        binary traits coded 0 (control) / 1 (case); NaN is missing.
+    traits, covariates:
+        Column names in ``frame``.
+    kinds:
+        ``binary`` or ``quantitative`` per trait.
+    female_column:
+        A 0/1 covariate holding the register sex, used by the sex check (or ``None``).
+    """
+
+    frame: pd.DataFrame
+    traits: list[str]
+    covariates: list[str]
+    kinds: dict[str, Kind]
+    female_column: str | None = None
+
+
+def from_files(
+    *,
+    pheno: Sequence[Path],
+    covar: Sequence[Path] = (),
+    pheno_names: Sequence[str] | None = None,
+    covar_names: Sequence[str] | None = None,
+    missing_codes: Sequence[float] = (),
+    kind: TraitKind = "auto",
+) -> Phenotypes:
+    """Read phenotype and covariate files (PLINK/regenie ``FID IID``, ``Sample`` or ``.fam``)."""
+    pheno_table = phenofiles.merge_tables(phenofiles.read_sample_table(p) for p in pheno)
+    traits = phenofiles.pick_columns(pheno_table, pheno_names, what="Phenotype")
+    values = pd.DataFrame(
+        {t: phenofiles.numeric_column(pheno_table[t], missing_codes=missing_codes) for t in traits},
+        index=pheno_table.index,
+    )
+    covars = pd.DataFrame(index=values.index)
+    if covar:
+        covar_table = phenofiles.merge_tables(phenofiles.read_sample_table(c) for c in covar)
+        names = phenofiles.pick_columns(covar_table, covar_names, what="Covariate")
+        covars = phenofiles.covariate_columns(covar_table, names)
+    frame = values.join(covars, how="left", rsuffix="_covariate")
+    female = "is_female" if "is_female" in covars.columns else None
+    return build(frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female)
+
+
+def build(
+    *,
+    frame: pd.DataFrame,
+    traits: Sequence[str],
+    covariates: Sequence[str],
+    kind: TraitKind,
+    female: str | None = None,
+) -> Phenotypes:
+    """Decide each trait's kind, recode binary traits to 0/1 and return :class:`Phenotypes`."""
+    frame = frame.copy()
+    kinds: dict[str, Kind] = {}
+    for trait in traits:
+        coding = phenofiles.binary_coding(frame[trait])
+        if kind == "binary" and coding is None:
+            raise TraitError(
+                f"Trait {trait!r} is not coded 0/1, 1/2 or true/false: drop --binary or recode it."
+            )
+        if coding is not None and kind != "quantitative":
+            frame[trait] = frame[trait].map(coding)
+            kinds[trait] = "binary"
+        else:
+            kinds[trait] = "quantitative"
+    return Phenotypes(
+        frame=frame,
+        traits=list(traits),
+        covariates=list(covariates),
+        kinds=kinds,
+        female_column=female,
+    )
+
+
+def check_case_counts(counts: dict[str, tuple[int, int]], *, min_cases: int) -> None:
+    """Refuse binary traits with fewer than ``min_cases`` cases or controls."""
+    for trait, (cases, controls) in counts.items():
+        if min(cases, controls) < min_cases:
+            raise TraitError(
+                f"Trait {trait!r} has {cases} cases and {controls} controls among the analysed "
+                f"samples, fewer than the minimum of {min_cases}: choose a more common trait "
+                "or lower --min-cases."
+            )
