@@ -99,10 +99,10 @@ class Pseudonymizer:
 
     def person_ids(self, normalized: pl.Series) -> pl.Series:
         """Pseudonyms for a column; nulls stay null. Each distinct number is hashed once."""
-        distinct = normalized.drop_nulls().unique()
-        ids = pl.Series(list(map(self.person_id, distinct.to_list())), dtype=pl.Utf8)
-        lookup = pl.DataFrame({"normalized": distinct, "person_id": ids})
-        frame = pl.DataFrame({"normalized": normalized})
-        return frame.join(lookup, on="normalized", how="left", maintain_order="left")[
-            "person_id"
-        ]
+        # 12-digit numbers fit in an Int64, and integer unique/join is several times faster
+        numbers = normalized.cast(pl.Int64)
+        distinct = numbers.drop_nulls().unique()
+        ids = pl.Series([self.person_id(f"{n:012d}") for n in distinct.to_list()], dtype=pl.Utf8)
+        lookup = pl.DataFrame({"n": distinct, "person_id": ids})
+        frame = pl.DataFrame({"n": numbers})
+        return frame.join(lookup, on="n", how="left", maintain_order="left")["person_id"]
