@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def ingest(
 ) -> None:
     """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
     key = os.environ.get(KEY_ENV)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     reference = date.fromisoformat(delivery_date) if delivery_date else None
     with Progress(
         TextColumn("{task.description}"),
