@@ -1,0 +1,36 @@
+{#- A register code in the form endpoint patterns match: upper case, only letters and digits
+    (drops the ICD-10 dot, the ICD-8 comma, dagger/asterisk marks and spaces; keeps the
+    Swedish ICD-9 letter, `250A`). Redacted values (`BLANKED`) become NULL. -#}
+{% macro normalise_code(column) -%}
+    nullif(nullif(regexp_replace(upper(trim({{ column }})), '[^A-Z0-9]', '', 'g'), ''), 'BLANKED')
+{%- endmacro %}
+
+{#- ICD revision of a Swedish register code from the event date, with the format breaking the
+    tie in 1997, when Skåne still used ICD-9 (digits first) while others used ICD-10. -#}
+{% macro icd_version(code, event_date) -%}
+    case
+        when {{ event_date }} < date '1969-01-01' then 7
+        when {{ event_date }} < date '1987-01-01' then 8
+        when {{ event_date }} < date '1997-01-01' then 9
+        when {{ event_date }} < date '1998-01-01' and regexp_matches({{ code }}, '^[0-9]') then 9
+        else 10
+    end
+{%- endmacro %}
+
+{#- Age in years on a date: completed years plus the fraction of the current year of age
+    (days since the last birthday / 365.25), so a birthday gives a whole number. -#}
+{% macro age_years(birth_date, on_date) -%}
+    round(date_sub('year', {{ birth_date }}, {{ on_date }})
+          + datediff('day', {{ birth_date }} + to_years(cast(date_sub('year', {{ birth_date }}, {{ on_date }}) as integer)), {{ on_date }}) / 365.25, 4)
+{%- endmacro %}
+
+{#- `left <op> right` where op is a column holding one of <, <=, >, >=, =. -#}
+{% macro compare_operator(left, operator, right) -%}
+    (case {{ operator }}
+        when '<' then ({{ left }}) < {{ right }}
+        when '<=' then ({{ left }}) <= {{ right }}
+        when '>' then ({{ left }}) > {{ right }}
+        when '>=' then ({{ left }}) >= {{ right }}
+        when '=' then ({{ left }}) = {{ right }}
+    end)
+{%- endmacro %}

@@ -1,0 +1,44 @@
+-- One row per dispensing after corrections: a negative ANTAL row cancels (part of) the most
+-- recent earlier-or-same-day dispensing of the same person, ATC code and package (VNR); what is
+-- left is netted into that dispensing, and dispensings netted to zero or below disappear.
+with dispensings as (
+    select *, packages < 0 as is_correction
+    from {{ ref('stg_lmed__dispensings') }}
+    where packages is not null and packages <> 0
+),
+
+assigned as (
+    select
+        *,
+        last_value(case when not is_correction then record_id end ignore nulls) over (
+            partition by person_id, atc, coalesce(product_number, '')
+            order by dispense_date, is_correction, record_id
+            rows between unbounded preceding and current row
+        ) as cancels_record_id
+    from dispensings
+),
+
+corrections as (
+    select cancels_record_id as record_id, sum(packages) as corrected_packages,
+           count(*) as n_corrections
+    from assigned
+    where is_correction and cancels_record_id is not null
+    group by cancels_record_id
+)
+
+select
+    d.record_id as dispensing_id,
+    d.person_id,
+    d.birth_date,
+    d.atc,
+    d.prescription_date,
+    d.dispense_date,
+    d.product_number,
+    d.packages as packages_dispensed,
+    d.packages + coalesce(c.corrected_packages, 0) as packages,
+    coalesce(c.n_corrections, 0) as n_corrections,
+    d.ddd_per_package
+from assigned as d
+left join corrections as c using (record_id)
+where not d.is_correction
+  and d.packages + coalesce(c.corrected_packages, 0) > 0

@@ -1,0 +1,224 @@
+"""``promise build``: run the dbt project against a warehouse and publish the marts atomically.
+
+dbt builds into a fresh DuckDB file under ``WAREHOUSE/.build/``; only when every model,
+contract, unit test and data test passed is that file renamed over ``WAREHOUSE/promise.duckdb``
+(``os.replace``, atomic on one filesystem). An analyst holding the old file open keeps reading
+the old snapshot; a failed build publishes nothing and removes its half-built file. dbt's
+compiled SQL and logs go under ``WAREHOUSE/.dbt/``, beside the data they describe, never into
+the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from promise.errors import ConfigurationError, PromiseError
+from promise.settings import project_root
+
+DATABASE_FILE = "promise.duckdb"
+BUILD_DIR = ".build"
+DBT_DIR = ".dbt"
+
+
+class BuildFailedError(PromiseError):
+    """dbt reported an error or a failing test; nothing was published."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeResult:
+    """One dbt node's outcome (model, seed, test or unit test)."""
+
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildResult:
+    """What a build did: where it published, how long it took, every node's status."""
+
+    database: Path
+    published: bool
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[NodeResult]:
+        """Nodes that errored or failed."""
+        return [n for n in self.nodes if n.status in {"error", "fail", "runtime error"}]
+
+    def count(self, resource_type: str) -> int:
+        """How many nodes of one type ran (``model``, ``test``, ``unit_test``, ``seed``)."""
+        return sum(1 for n in self.nodes if n.resource_type == resource_type)
+
+
+def build(
+    *,
+    warehouse: Path,
+    endpoints_file: Path | None = None,
+    data_end: str | None = None,
+    select: str | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> BuildResult:
+    """Build the marts into a new DuckDB file and publish it if every test passed.
+
+    Parameters
+    ----------
+    warehouse
+        The warehouse folder (its ``raw/`` layer is read; ``promise.duckdb`` is replaced).
+    endpoints_file
+        A FinnGen-format endpoint TSV to evaluate instead of the shipped Swedish seed.
+    data_end
+        Last day the registers cover (``YYYY-MM-DD``); defaults to ``dbt_project.yml``'s var.
+    select
+        A dbt selection (``--select``), for partial builds during development.
+    memory_limit, threads
+        DuckDB resource limits (default ``$PROMISE_DUCKDB_MEMORY_LIMIT`` or 6GB, 2 threads).
+
+    Raises
+    ------
+    BuildFailedError
+        dbt reported an error or a failing test; the published database is untouched.
+    """
+    warehouse = Path(warehouse).resolve()
+    if not (warehouse / "raw").is_dir():
+        raise ConfigurationError(
+            f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
+        )
+    if endpoints_file is not None and not Path(endpoints_file).is_file():
+        raise ConfigurationError(f"endpoint file {endpoints_file} does not exist; give a FinnGen-format TSV.")
+    build_dir = warehouse / BUILD_DIR
+    build_dir.mkdir(parents=True, exist_ok=True)
+    candidate = build_dir / f"promise-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.duckdb"
+    env = _environment(warehouse, candidate, memory_limit=memory_limit, threads=threads)
+    args = _dbt_args(warehouse, _vars(endpoints_file, data_end), select)
+    started = time.monotonic()
+    try:
+        with _environ(env):
+            nodes, success = _run_dbt(args)
+        if not success:
+            raise BuildFailedError(_failure_sentence(nodes, warehouse))
+        _checkpoint(candidate)
+        target = warehouse / DATABASE_FILE
+        os.replace(candidate, target)
+    finally:
+        _discard(candidate)
+    return BuildResult(database=target, published=True, seconds=time.monotonic() - started, nodes=nodes)
+
+
+def _vars(endpoints_file: Path | None, data_end: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if endpoints_file is not None:
+        values["endpoints_file"] = str(Path(endpoints_file).resolve())
+    if data_end is not None:
+        values["data_end"] = data_end
+    return values
+
+
+def _environment(
+    warehouse: Path, candidate: Path, *, memory_limit: str | None, threads: int | None
+) -> dict[str, str]:
+    env = {
+        "PROMISE_WAREHOUSE": str(warehouse),
+        "PROMISE_DUCKDB_PATH": str(candidate),
+        "PROMISE_DBT_TARGET_PATH": str(warehouse / DBT_DIR / "target"),
+        "DBT_LOG_PATH": str(warehouse / DBT_DIR / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if memory_limit is not None:
+        env["PROMISE_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    if threads is not None:
+        env["PROMISE_DUCKDB_THREADS"] = str(threads)
+    return env
+
+
+def _dbt_args(warehouse: Path, variables: Mapping[str, str], select: str | None) -> list[str]:
+    root = str(project_root())
+    args = [
+        "build",
+        "--project-dir", root,
+        "--profiles-dir", root,
+        "--target-path", str(warehouse / DBT_DIR / "target"),
+        "--log-path", str(warehouse / DBT_DIR / "logs"),
+        "--no-use-colors",
+        "--no-partial-parse",
+    ]  # fmt: skip
+    if variables:
+        args += ["--vars", json.dumps(dict(variables))]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def _run_dbt(args: list[str]) -> tuple[list[NodeResult], bool]:
+    from dbt.cli.main import dbtRunner
+
+    outcome = dbtRunner().invoke(args)
+    nodes = [_node(r) for r in (getattr(outcome.result, "results", None) or [])]
+    if outcome.exception is not None and not nodes:
+        raise BuildFailedError(f"dbt could not start: {outcome.exception}")
+    return nodes, bool(outcome.success)
+
+
+def _node(result: Any) -> NodeResult:
+    node = result.node
+    return NodeResult(
+        name=str(node.name),
+        resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        status=str(getattr(result.status, "value", result.status)),
+        seconds=float(result.execution_time or 0.0),
+        message=None if result.message is None else str(result.message),
+    )
+
+
+def _failure_sentence(nodes: list[NodeResult], warehouse: Path) -> str:
+    failed = [n for n in nodes if n.status in {"error", "fail", "runtime error"}]
+    names = ", ".join(f"{n.resource_type} {n.name}" for n in failed[:5]) or "dbt itself"
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return (
+        f"the build failed ({names}{more}); nothing was published. Read "
+        f"{warehouse / DBT_DIR / 'logs' / 'dbt.log'} for details, fix the cause and run again."
+    )
+
+
+def _checkpoint(database: Path) -> None:
+    """Fold any write-ahead log into the file so the rename publishes one complete file."""
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _discard(candidate: Path) -> None:
+    for path in (candidate, candidate.with_name(candidate.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
