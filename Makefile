@@ -27,6 +27,7 @@ check: setup
 	$(RUN) mypy src/promise
 
 test: check
+	bash scripts/ensure-plink2.sh
 	$(RUN) pytest
 
 bench: setup
