@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "doctor",
     "ingest",
     "sql",
+    "gwas",
 )
 
 app = typer.Typer(

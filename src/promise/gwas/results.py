@@ -59,17 +59,24 @@ def export_group(hl: Any, table: Any, *, path: Path) -> pd.DataFrame:
         position=table.locus.position,
         ref=table.alleles[0],
         alt=table.alleles[1],
-        **{k: table[k] for k in table.row if k.startswith("t")},
+        **{k: _full_precision(hl, table[k]) for k in table.row if k.startswith("t")},
     )
     table.export(str(path), delimiter="\t")
     return pd.read_csv(path, sep="\t", na_values=["NA", "NaN"], keep_default_na=False)
+
+
+def _full_precision(hl: Any, expr: Any) -> Any:
+    """Hail's text export keeps ~6 significant digits of a float64: format with 15."""
+    if expr.dtype == hl.tfloat64:
+        return hl.format("%.15e", expr)
+    return expr
 
 
 def ssf_frame(raw: pd.DataFrame, index: int, *, kind: str) -> pd.DataFrame:
     """GWAS-SSF columns for trait ``index`` of an exported group frame."""
     p = f"t{index}_"
     contig = raw["contig"].astype(str).str.removeprefix("chr")
-    test = np.where(raw[p + "firth"].astype(str) == "true", "firth", "wald")
+    test = np.where(raw[p + "firth"].astype(str).str.lower() == "true", "firth", "wald")
     frame = pd.DataFrame(
         {
             "chromosome": contig.map(lambda c: CHROMOSOME_CODES.get(c, c)),

@@ -128,6 +128,13 @@ def init_hail(
     return hl
 
 
+def hail_running() -> bool:
+    """Whether a Hail session is running in this process."""
+    import hail as hl
+
+    return _current_backend_running(hl)
+
+
 def stop_hail() -> None:
     """Stop the Hail session if one is running."""
     import hail as hl

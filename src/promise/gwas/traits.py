@@ -55,17 +55,22 @@ def from_files(
 ) -> Phenotypes:
     """Read phenotype and covariate files (PLINK/regenie ``FID IID``, ``Sample`` or ``.fam``)."""
     pheno_table = phenofiles.merge_tables(phenofiles.read_sample_table(p) for p in pheno)
-    traits = phenofiles.pick_columns(pheno_table, pheno_names, what="Phenotype")
+    covar_table = phenofiles.merge_tables(phenofiles.read_sample_table(c) for c in covar)
+    names = phenofiles.pick_columns(covar_table, covar_names, what="Covariate") if covar else []
+    if pheno_names:
+        traits = phenofiles.pick_columns(pheno_table, pheno_names, what="Phenotype")
+    else:  # every column that is not a covariate (a .fam's derived is_female never is a trait)
+        skip = {*names, "is_female"}
+        traits = [c for c in pheno_table.columns if c not in skip]
+    clash = sorted(set(traits) & set(names))
+    if clash:
+        raise TraitError(f"{clash[0]!r} is both a phenotype and a covariate: use it as one of them.")
     values = pd.DataFrame(
         {t: phenofiles.numeric_column(pheno_table[t], missing_codes=missing_codes) for t in traits},
         index=pheno_table.index,
     )
-    covars = pd.DataFrame(index=values.index)
-    if covar:
-        covar_table = phenofiles.merge_tables(phenofiles.read_sample_table(c) for c in covar)
-        names = phenofiles.pick_columns(covar_table, covar_names, what="Covariate")
-        covars = phenofiles.covariate_columns(covar_table, names)
-    frame = values.join(covars, how="left", rsuffix="_covariate")
+    covars = phenofiles.covariate_columns(covar_table, names)
+    frame = values.join(covars, how="left")
     female = "is_female" if "is_female" in covars.columns else None
     return build(frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female)
 

@@ -1,0 +1,176 @@
+"""``promise gwas``: genome-wide association on warehouse phenotypes or on a researcher's files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from promise.commands.options import WAREHOUSE_OPTION
+from promise.errors import PromiseError
+from promise.gwas.options import AssociationSettings, GwasOptions, PcaSettings, QcThresholds
+
+if TYPE_CHECKING:
+    from promise.gwas.inputs import GenotypeSource
+    from promise.gwas.pipeline import GwasResult
+    from promise.gwas.traits import Phenotypes
+
+_QC = QcThresholds()
+_ASSOC = AssociationSettings()
+_PCA = PcaSettings()
+
+
+class GwasUsageError(PromiseError):
+    """The combination of options does not describe one GWAS."""
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def gwas(
+    endpoint: str = typer.Option(None, "--endpoint", help="Warehouse endpoint (binary), e.g. E4_DM2."),
+    trait: str = typer.Option(None, "--trait", help="Warehouse quantitative trait column, e.g. LDL_C."),
+    vcf: Path = typer.Option(None, "--vcf", help="Own-files mode: VCF (plain, .gz or .bgz)."),
+    bfile: str = typer.Option(None, "--bfile", help="Own-files mode: PLINK 1 prefix (.bed/.bim/.fam)."),
+    bgen: Path = typer.Option(None, "--bgen", help="Own-files mode: BGEN v1.2 file."),
+    sample: Path = typer.Option(None, "--sample", help="Sample file for --bgen (else ids from the BGEN)."),
+    pheno: list[Path] = typer.Option(None, "--pheno", help="Phenotype file(s): FID IID ..., a Sample column, or a .fam."),
+    pheno_name: list[str] = typer.Option(None, "--pheno-name", help="Phenotype column(s) (repeat or comma-separate; default all)."),
+    covar: list[Path] = typer.Option(None, "--covar", help="Covariate file(s), same layouts as --pheno."),
+    covar_names: list[str] = typer.Option(None, "--covar-names", help="Covariate column(s) (default all)."),
+    missing_code: list[float] = typer.Option(None, "--missing-code", help="Phenotype value meaning missing (0, -9); NA always is."),
+    binary: bool = typer.Option(False, "--binary", help="Treat traits as binary (default: detected)."),
+    quantitative: bool = typer.Option(False, "--quantitative", help="Treat traits as quantitative."),
+    build: str = typer.Option("GRCh38", "--build", help="Genome build of own files: GRCh38 or GRCh37."),
+    pcs: int = typer.Option(_PCA.pcs, "--pcs", help="Principal components as covariates (0: none)."),
+    skip_qc: bool = typer.Option(False, "--skip-qc", help="No sample or variant QC (files already cleaned)."),
+    firth: str = typer.Option(_ASSOC.firth, "--firth", help="Firth for binary traits: auto, always, never."),
+    firth_mac: int = typer.Option(_ASSOC.firth_mac, "--firth-mac", help="auto: Firth below this minor-allele count."),
+    min_cases: int = typer.Option(_ASSOC.min_cases, "--min-cases", help="Refuse binary traits with fewer cases or controls."),
+    sample_call_rate: float = typer.Option(_QC.min_sample_call_rate, "--sample-call-rate", help="Minimum sample call rate."),
+    het_sd: float = typer.Option(_QC.het_sd, "--het-sd", help="Heterozygosity outlier threshold in SD."),
+    variant_call_rate: float = typer.Option(_QC.min_variant_call_rate, "--variant-call-rate", help="Minimum variant call rate."),
+    maf: float = typer.Option(_QC.min_maf, "--maf", help="Minimum minor-allele frequency."),
+    mac: int = typer.Option(_QC.min_mac, "--mac", help="Minimum minor-allele count."),
+    hwe_p: float = typer.Option(_QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."),
+    spark_master: str = typer.Option(None, "--spark-master", help="Spark master URL (default local[*])."),
+    driver_memory: str = typer.Option(None, "--driver-memory", help="Driver JVM heap, e.g. 8g (default 40% of RAM)."),
+    out: Path = typer.Option(..., "--out", help="Output folder for summary statistics, plots, report, logs."),
+    warehouse: Path = WAREHOUSE_OPTION,
+) -> None:
+    """GWAS: QC, PCA, linear or logistic (Wald/Firth) regression; GWAS-SSF, plots, report.html."""
+    from promise.gwas.pipeline import run_gwas
+    from promise.gwas.session import hail_running, stop_hail
+
+    if binary and quantitative:
+        raise GwasUsageError("Give at most one of --binary and --quantitative.")
+    kind = "binary" if binary else "quantitative" if quantitative else "auto"
+    if firth not in ("auto", "always", "never"):
+        raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
+    options = GwasOptions(
+        qc=QcThresholds(
+            min_sample_call_rate=sample_call_rate,
+            het_sd=het_sd,
+            min_variant_call_rate=variant_call_rate,
+            min_maf=maf,
+            min_mac=mac,
+            min_hwe_p=hwe_p,
+        ),
+        pca=PcaSettings(pcs=pcs),
+        association=AssociationSettings(
+            kind=kind, firth=firth, firth_mac=firth_mac, min_cases=min_cases  # type: ignore[arg-type]
+        ),
+        skip_qc=skip_qc,
+    )
+    source, phenotypes = _inputs(
+        endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
+        pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
+        covar_names=_split(covar_names), missing=missing_code or [], kind=kind,
+        build=build, warehouse=warehouse,
+    )  # fmt: skip
+    console = Console(stderr=True)
+    started_here = not hail_running()  # a caller's session (tests, notebooks) is left running
+    try:
+        with console.status("promise gwas") as status:
+            result = run_gwas(
+                out=out,
+                genotypes=source,
+                phenotypes=phenotypes,
+                options=options,
+                spark_master=spark_master,
+                driver_memory=driver_memory,
+                progress=lambda msg: status.update(f"promise gwas: {msg}"),
+            )
+    finally:
+        if started_here:
+            stop_hail()
+            shutil.rmtree(Path(out) / "tmp", ignore_errors=True)
+    _print_summary(result)
+
+
+def _inputs(
+    *,
+    endpoint: str | None,
+    trait: str | None,
+    vcf: Path | None,
+    bfile: str | None,
+    bgen: Path | None,
+    sample: Path | None,
+    pheno: list[Path] | None,
+    pheno_name: list[str] | None,
+    covar: list[Path] | None,
+    covar_names: list[str] | None,
+    missing: list[float],
+    kind: str,
+    build: str,
+    warehouse: Path,
+) -> tuple[GenotypeSource, Phenotypes]:
+    from promise.gwas import cohort, traits
+    from promise.gwas.inputs import GenotypeSource
+
+    files = [(k, p) for k, p in (("vcf", vcf), ("bfile", bfile), ("bgen", bgen)) if p]
+    if (endpoint or trait) and files:
+        raise GwasUsageError("Use either warehouse mode (--endpoint/--trait) or own files, not both.")
+    if endpoint or trait:
+        mart = cohort.read_mart(warehouse)
+        phen = cohort.warehouse_phenotypes(mart, endpoint=endpoint, trait=trait, kind=kind)  # type: ignore[arg-type]
+        return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
+    if len(files) != 1:
+        raise GwasUsageError("Give --endpoint or --trait, or exactly one of --vcf, --bfile, --bgen.")
+    if not pheno:
+        raise GwasUsageError("Own-files mode needs --pheno FILE (FID IID columns or a Sample column).")
+    fmt, path = files[0]
+    source = GenotypeSource(kind=fmt, path=Path(path), build=build, sample_file=sample)  # type: ignore[arg-type]
+    phen = traits.from_files(
+        pheno=pheno, covar=covar or [], pheno_names=pheno_name, covar_names=covar_names,
+        missing_codes=missing, kind=kind,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return source, phen
+
+
+def _print_summary(result: GwasResult) -> None:
+    from promise.gwas.pipeline import safe_name
+
+    table = Table(title=f"GWAS: {result.n_samples:,} samples, {result.n_variants:,} variants")
+    for col in ("trait", "kind", "n", "cases", "lambda GC", "min p", "file"):
+        table.add_column(col)
+    for s in result.summaries:
+        table.add_row(
+            s.trait, s.kind, f"{s.n:,}", "-" if s.cases is None else f"{s.cases:,}",
+            f"{s.lambda_gc:.3f}", f"{s.frame['p_value'].min():.3g}",
+            str(result.out / f"{safe_name(s.trait)}.tsv.gz"),
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    console.print(f"report: {result.out / 'report.html'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gwas")(gwas)

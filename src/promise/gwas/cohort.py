@@ -1,0 +1,84 @@
+"""Warehouse mode: a trait and its covariates from ``marts.gwas_phenotype``.
+
+One row per genotyped sample, keyed by ``person_id`` (= the MatrixTable column key ``s``).
+Endpoints are 1 case / 0 control / NULL excluded; quantitative traits are named by analyte.
+Covariates: ``is_female``, ``age`` and the genotyping ``batch`` (one indicator per batch
+after the first), then the principal components computed at GWAS time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from promise.errors import PromiseError
+from promise.gwas import phenofiles, traits
+from promise.gwas.options import TraitKind
+
+MART = "marts.gwas_phenotype"
+KEY = "person_id"
+BASE_COLUMNS = ("person_id", "sample_id", "batch", "sex", "is_female", "age", "birth_year")
+COVARIATES = ("is_female", "age", "batch")
+
+
+class WarehousePhenotypeError(PromiseError):
+    """The warehouse has no phenotype mart, or not the endpoint or trait asked for."""
+
+
+def read_mart(warehouse: Path) -> pd.DataFrame:
+    """``marts.gwas_phenotype`` as a frame (read-only connection; never takes the write lock)."""
+    from promise.warehouse import connect
+
+    if not (Path(warehouse) / "promise.duckdb").is_file():
+        raise WarehousePhenotypeError(
+            f"No built warehouse at {warehouse} (promise.duckdb is missing): run `promise build` first."
+        )
+    con = connect(Path(warehouse))
+    try:
+        return con.execute(f"SELECT * FROM {MART}").fetch_df()
+    except Exception as exc:  # duckdb raises CatalogException for a missing mart
+        raise WarehousePhenotypeError(
+            f"The warehouse at {warehouse} has no {MART}: run `promise build` first."
+        ) from exc
+    finally:
+        con.close()
+
+
+def warehouse_phenotypes(
+    mart: pd.DataFrame,
+    *,
+    endpoint: str | None = None,
+    trait: str | None = None,
+    kind: TraitKind = "auto",
+) -> traits.Phenotypes:
+    """Select one endpoint (binary) or quantitative trait and the standard covariates."""
+    name = endpoint or trait
+    if not name or (endpoint and trait):
+        raise WarehousePhenotypeError("Give exactly one of --endpoint NAME or --trait COLUMN.")
+    available = [c for c in mart.columns if c not in BASE_COLUMNS]
+    if name not in mart.columns or name in BASE_COLUMNS:
+        what = "endpoint" if endpoint else "trait"
+        raise WarehousePhenotypeError(
+            f"Unknown {what} {name!r} in {MART}; available: {', '.join(available[:20])}"
+            + (" ..." if len(available) > 20 else "")
+            + "."
+        )
+    frame = mart.set_index(mart[KEY].astype(str))
+    frame.index.name = "s"
+    values = pd.DataFrame(
+        {name: pd.to_numeric(frame[name], errors="coerce").astype(float)}, index=frame.index
+    )
+    covars = _covariates(frame)
+    return traits.build(
+        frame=values.join(covars),
+        traits=[name],
+        covariates=list(covars.columns),
+        kind="binary" if endpoint else kind,
+        female="is_female",
+    )
+
+
+def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
+    table = frame[list(COVARIATES)].astype(str).replace({"None": "NA", "nan": "NA", "<NA>": "NA"})
+    return phenofiles.covariate_columns(table, list(COVARIATES))
