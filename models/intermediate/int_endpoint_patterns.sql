@@ -17,9 +17,7 @@ with cells as (
 debracketed as (
     select
         name, part_column, pattern,
-        {%- set expr = 'upper(replace(pattern, \' \', \'\'))' %}
-        {%- for i in range(4) %}{% set expr = "regexp_replace(" ~ expr ~ ", '(\\[[^\\]|]*)\\|', '\\1', 'g')" %}{% endfor %}
-        {{ expr }} as cleaned
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(upper(replace(pattern, ' ', '')), '(\[[^\]|]*)\|', '\1', 'g'), '(\[[^\]|]*)\|', '\1', 'g'), '(\[[^\]|]*)\|', '\1', 'g'), '(\[[^\]|]*)\|', '\1', 'g') as cleaned
     from cells
 ),
 

@@ -34,7 +34,10 @@ select
     list_concat(
         unavailable_parts,
         case when len(unsupported_alternatives) > 0 then ['PATTERN:' || array_to_string(unsupported_alternatives, '|')] else [] end,
-        case when len(unresolved_includes) > 0 then ['INCLUDE:' || array_to_string(unresolved_includes, '|')] else [] end
+        case when len(unresolved_includes) > 0 then ['INCLUDE:' || array_to_string(unresolved_includes, '|')] else [] end,
+        case when n_pattern_columns = 0 and len(include_list) = 0
+             then ['NO_SWEDISH_CODES' || case when conditions is not null then ' (CONDITIONS only)' else '' end]
+             else [] end
     ) as not_applicable_parts,
     case
         when n_pattern_columns = 0 and len(include_list) = 0 then 'not_applicable'

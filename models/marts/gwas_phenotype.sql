@@ -38,21 +38,21 @@ first_values as (
 select
     s.*
     {%- for e in endpoints %},
-    cast(es."{{ e }}" as integer) as "{{ e }}"
+    cast(es."{{ e | replace('"', '""') }}" as integer) as "{{ e | replace('"', '""') }}"
     {%- endfor %}
     {%- for t in traits %},
-    cast(tv."{{ t }}" as double) as "{{ t }}"
+    cast(tv."{{ t | replace('"', '""') }}" as double) as "{{ t | replace('"', '""') }}"
     {%- endfor %}
 from samples as s
 {%- if endpoints | length > 0 %}
 left join (
-    pivot statuses on endpoint in ({% for e in endpoints %}'{{ e }}'{{ ", " if not loop.last }}{% endfor %})
+    pivot statuses on endpoint in ({% for e in endpoints %}'{{ e | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
     using first(value) group by person_id
 ) as es using (person_id)
 {%- endif %}
 {%- if traits | length > 0 %}
 left join (
-    pivot first_values on analyte_name in ({% for t in traits %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
+    pivot first_values on analyte_name in ({% for t in traits %}'{{ t | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
     using first(value) group by person_id
 ) as tv using (person_id)
 {%- endif %}
