@@ -1,0 +1,116 @@
+"""Genotype batches: VCF ids (personnummer) and PLINK ids (sample ids) become person_id pseudonyms."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promise.ingest import run_ingest
+from promise.pseudonym import load_key
+from promise.warehouse import connect
+
+from .handmade import bad_check_digit, pick_numbers, short_form, write_lines
+
+pytestmark = pytest.mark.integration
+
+
+def _pid(key_file: Path, normalized: str) -> str:
+    return hmac.new(load_key(key_file), normalized.encode(), "sha256").hexdigest()[:24]
+
+
+def _vcf(ids: list[str]) -> str:
+    head = [
+        "##fileformat=VCFv4.2",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "##contig=<ID=chr1,length=248956422>",
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *ids]),
+    ]
+    calls = ["0/0", "0/1", "1/1", "0/1", "0/0"][: len(ids)]
+    body = [
+        f"chr1\t{10000 + 100 * k}\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(calls[k:] + calls[:k])
+        for k in range(3)
+    ]
+    return "\n".join(head + body) + "\n"
+
+
+def test_vcf_and_plink_batches(
+    tmp_path: Path, key_file: Path, reference_dir: Path, hail_session: Any, session_dir: Path
+) -> None:
+    hl = hail_session
+    p = pick_numbers(reference_dir, 8, start=30000)
+    land, wh = tmp_path / "land", tmp_path / "wh"
+    ids = [p[0], short_form(p[1]), f"{p[2][:8]}-{p[2][8:]}", bad_check_digit(p[3]), p[0][2:]]
+    vcf = land / "genotypes" / "batch1.vcf"
+    vcf.parent.mkdir(parents=True)
+    vcf.write_text(_vcf(ids))
+    write_lines(
+        land / "biobank" / "biobank_samples_1.csv",
+        [
+            "SampleID,PersonNr,SamplingDate,SampleType",
+            f"S1,{p[4]},2015-03-01,plasma",
+            f"S2,{p[5]},2015-03-02,plasma",
+        ],
+        encoding="utf-8",
+    )
+    plink_src = hl.import_vcf(str(vcf)).key_cols_by(
+        s=hl.literal(["S1", "S2", "S9", "x", "y"])[hl.int32(hl.scan.count())]
+    )
+    plink_src = plink_src.filter_cols(hl.literal({"S1", "S2", "S9"}).contains(plink_src.s))
+    plink_src = plink_src.key_rows_by(
+        locus=hl.locus("chr1", plink_src.locus.position, reference_genome="GRCh38"),
+        alleles=plink_src.alleles,
+    )
+    hl.export_plink(plink_src, str(tmp_path / "batch2"), ind_id=plink_src.s)
+    for ext in ("bed", "bim", "fam"):
+        (land / "genotypes" / f"batch2.{ext}").write_bytes(
+            (tmp_path / f"batch2.{ext}").read_bytes()
+        )
+    bim = land / "genotypes" / "batch2.bim"
+    bim.write_text(bim.read_text().replace("chr1\t", "1\t"))  # PLINK contigs are written 1..22
+
+    results = {
+        r.file: r
+        for r in run_ingest(
+            landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31)
+        )
+    }
+    v = results["genotypes/batch1.vcf"]
+    assert (v.rows_in, v.rows_loaded, v.rows_quarantined) == (5, 3, 2)
+    assert v.quarantined_by_reason == {"duplicate_sample": 1, "invalid_personnummer": 1}
+    b = results["genotypes/batch2.bed"]
+    assert (b.rows_in, b.rows_loaded) == (3, 2) and b.quarantined_by_reason == {"unknown_sample": 1}
+
+    mt = hl.read_matrix_table(str(wh / "genotypes" / "batch1.mt"))
+    assert mt.s.collect() == [_pid(key_file, p[0]), _pid(key_file, p[1]), _pid(key_file, p[2])]
+    # sample 2 (p[1]) at the first variant was written 0/1
+    assert mt.filter_cols(mt.s == _pid(key_file, p[1])).GT.collect()[0].n_alt_alleles() == 1
+    mt2 = hl.read_matrix_table(str(wh / "genotypes" / "batch2.mt"))
+    assert mt2.s.collect() == [_pid(key_file, p[4]), _pid(key_file, p[5])]
+    assert mt2.count_rows() == 3
+
+    con = connect(wh)
+    rows = con.sql(
+        "SELECT batch, sample_id, person_id FROM raw.genotyped_samples ORDER BY batch, _source_line"
+    ).fetchall()
+    assert rows == [
+        ("batch1", None, _pid(key_file, p[0])),
+        ("batch1", None, _pid(key_file, p[1])),
+        ("batch1", None, _pid(key_file, p[2])),
+        ("batch2", "S1", _pid(key_file, p[4])),
+        ("batch2", "S2", _pid(key_file, p[5])),
+    ]
+    again = run_ingest(
+        landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31)
+    )
+    assert {r.status for r in again} == {"skipped"}
+
+    forms = {f for n in p[:6] for f in (n, n[2:], short_form(n), f"{n[:8]}-{n[8:]}")}
+    scanned = [*wh.rglob("*"), *(session_dir / "hail").rglob("*")]
+    for path in (f for f in scanned if f.is_file()):
+        data = path.read_bytes()
+        leaked = [f for f in forms if f.encode() in data]
+        assert not leaked, f"personnummer in {path}"
