@@ -1,0 +1,119 @@
+"""Prescribed Drug Register rows from July 2005.
+
+Treated conditions give regular dispensing series after diagnosis (A10B after type 2
+diabetes, C09/C08 after hypertension, R03 after asthma, statins and aspirin after a heart
+attack); background courses fill the rest. Quirks: decimal packages for dose-dispensed
+drugs, negative corrections that cancel an earlier row (never on A10B, so that counting
+dispensings for endpoints is unambiguous), empty DDD per package, 2005 dates on month ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from promise.synth.calendar import year_of, yyyymmdd
+from promise.synth.diseases import Histories
+from promise.synth.events import Forms, poisson_days
+from promise.synth.model import band_rates, codes, register_start
+from promise.synth.population import NEVER, Persons
+
+CAP = 90
+
+
+@dataclass
+class Dispensings:
+    """Dispensing rows before formatting."""
+
+    rows: np.ndarray
+    fdatum: np.ndarray
+    drug: list[dict[str, str]]
+
+
+def _series(
+    p: Persons, onset: np.ndarray, stop: np.ndarray, options: list[dict[str, str]], interval: int,
+    share: float, rng: np.random.Generator,
+) -> Dispensings:  # fmt: skip
+    start = np.maximum(np.maximum(onset + 14, register_start("lmed")), p.entry)
+    treated = (onset < NEVER) & (start < stop) & (rng.random(p.size) < share)
+    who = np.flatnonzero(treated)
+    count = np.minimum((stop[who] - start[who]) // interval + 1, CAP)
+    rows = np.repeat(who, count)
+    step = np.arange(rows.size) - np.repeat(np.cumsum(count) - count, count)
+    days = start[rows] + step * interval + rng.integers(0, interval // 4, rows.size)
+    ok = days < stop[rows]
+    choice = rng.integers(0, len(options), p.size)
+    return Dispensings(rows[ok], days[ok], [options[choice[r]] for r in rows[ok].tolist()])
+
+
+def dispensings(p: Persons, h: Histories, rng: np.random.Generator) -> Dispensings:
+    """All dispensings of a chunk, unsorted."""
+    d = codes()["drugs"]
+    stop = h.exit
+    parts = [
+        _series(p, h.t2d, stop, d["E4_DM2"], 91, 0.93, rng),
+        _series(p, h.hypertension, stop, d["HYPERTENSION"], 120, 0.85, rng),
+        _series(p, h.asthma, stop, d["ASTHMA"], 180, 0.7, rng),
+        _series(p, np.minimum(h.t2d, h.mi), stop, d["STATIN"], 100, 0.6, rng),
+        _series(p, h.mi, stop, d["ANTIPLATELET"], 100, 0.8, rng),
+    ]
+    rows, days = poisson_days(
+        p,
+        np.maximum(p.entry, register_start("lmed")),
+        stop,
+        band_rates("background_drug_courses_per_year"),
+        rng,
+    )
+    options = d["background"]
+    pick = rng.integers(0, len(options), rows.size)
+    parts.append(Dispensings(rows, days, [options[i] for i in pick.tolist()]))
+    return Dispensings(
+        np.concatenate([x.rows for x in parts]),
+        np.concatenate([x.fdatum for x in parts]),
+        [drug for x in parts for drug in x.drug],
+    )
+
+
+def _month_end(days: np.ndarray) -> np.ndarray:
+    d = days.astype("datetime64[D]")
+    return ((d.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
+
+
+def _comma(value: str) -> str:
+    return value.replace(".", ",")
+
+
+def format_lmed(
+    p: Persons, h: Histories, disp: Dispensings, forms: Forms, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Semicolon lines (decimal comma); returns lines, person rows and ATC codes per line.
+
+    Correction rows (negative ANTAL) follow the row they cancel and carry the same ATC.
+    """
+    n = disp.rows.size
+    fdatum = disp.fdatum.copy()
+    month_end = _month_end(fdatum)
+    pile = (year_of(fdatum) == 2005) & (rng.random(n) < 0.3) & (month_end < h.exit[disp.rows])
+    fdatum = np.where(pile, month_end, fdatum)
+    edatum = np.maximum(fdatum - rng.integers(0, 60, n), register_start("lmed"))
+    pnr = forms.draw(disp.rows, (0.6, 0.3, 0.1), rng)
+    fd, ed, ar = yyyymmdd(fdatum).tolist(), yyyymmdd(edatum).tolist(), year_of(fdatum).tolist()
+    draws = rng.random((n, 2))
+    packs = rng.integers(1, 4, n).tolist()
+    lines: list[str] = []
+    rows: list[int] = []
+    who = disp.rows.tolist()
+    atcs: list[str] = []
+    for i in range(n):
+        drug = disp.drug[i]
+        antal = _comma(f"{packs[i] * 0.25:.2f}") if draws[i, 0] < 0.03 else str(packs[i])
+        line = f"{pnr[i]};{drug['atc']};{ed[i]};{fd[i]};{{}};{_comma(drug['forpddd'])};{drug['vnr']};{ar[i]}"
+        lines.append(line.format(antal))
+        rows.append(who[i])
+        atcs.append(drug["atc"])
+        if draws[i, 1] < 0.005 and not drug["atc"].startswith("A10B"):
+            lines.append(line.format("-" + antal))
+            rows.append(who[i])
+            atcs.append(drug["atc"])
+    return lines, np.asarray(rows, dtype=np.int64), atcs
