@@ -22,6 +22,7 @@ from promise.errors import PromiseError
 COMMAND_MODULES = (
     "keygen",
     "doctor",
+    "synth",
     "ingest",
     "sql",
     "gwas",

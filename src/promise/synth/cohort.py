@@ -184,6 +184,9 @@ def write_cohort(
         seed=seed, persons=persons, variants=variants if with_genotypes else 0, identities=counts,
         files=files, genotyped=ctx.genotyped if with_genotypes else Genotyped(), tally=ctx.tally,
     )  # fmt: skip
+    (out / "delivery.yml").write_text(
+        f"delivery_date: {truth['delivery_date']}\n", encoding="utf-8"
+    )
     (out / "truth.json").write_text(
         json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
