@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -101,10 +102,17 @@ def build(
             f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
         )
     if endpoints_file is not None and not Path(endpoints_file).is_file():
-        raise ConfigurationError(f"endpoint file {endpoints_file} does not exist; give a FinnGen-format TSV.")
+        raise ConfigurationError(
+            f"endpoint file {endpoints_file} does not exist; give a FinnGen-format TSV."
+        )
     build_dir = warehouse / BUILD_DIR
     build_dir.mkdir(parents=True, exist_ok=True)
-    candidate = build_dir / f"promise-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.duckdb"
+    # The file's stem names its DuckDB catalog, which views refer to: build as promise.duckdb
+    # in a folder of its own so the published file's catalog is "promise" too.
+    candidate = (
+        build_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}" / DATABASE_FILE
+    )
+    candidate.parent.mkdir()
     env = _environment(warehouse, candidate, memory_limit=memory_limit, threads=threads)
     args = _dbt_args(warehouse, _vars(endpoints_file, data_end), select)
     started = time.monotonic()
@@ -118,7 +126,9 @@ def build(
         os.replace(candidate, target)
     finally:
         _discard(candidate)
-    return BuildResult(database=target, published=True, seconds=time.monotonic() - started, nodes=nodes)
+    return BuildResult(
+        database=target, published=True, seconds=time.monotonic() - started, nodes=nodes
+    )
 
 
 def _vars(endpoints_file: Path | None, data_end: str | None) -> dict[str, str]:
@@ -208,6 +218,7 @@ def _checkpoint(database: Path) -> None:
 def _discard(candidate: Path) -> None:
     for path in (candidate, candidate.with_name(candidate.name + ".wal")):
         path.unlink(missing_ok=True)
+    shutil.rmtree(candidate.parent, ignore_errors=True)
 
 
 @contextmanager

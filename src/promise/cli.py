@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "doctor",
     "synth",
     "ingest",
+    "build",
     "sql",
     "gwas",
 )
