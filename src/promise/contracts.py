@@ -7,7 +7,7 @@ case-insensitively), ``physicalName`` the raw-layer column it becomes, ``logical
 its privacy class. Checks a value must pass come from ``logicalTypeOptions`` (``pattern``,
 ``format``, ``minimum``, ``maximum``) and from a property-level ``quality`` rule with metric
 ``invalidValues`` and ``arguments.validValues``. Promise-specific meaning lives in
-``customProperties`` (``role``, ``presence``, ``partialDate``, ``valueMap``, ``trueValues``,
+``customProperties`` (``role``, ``presence``, ``partialDate``, ``sixDigitDates``, ``valueMap``, ``trueValues``,
 ``unit``, ``splitTokens``) and, at schema level, ``derivedColumns`` and ``reshape``.
 """
 
@@ -53,6 +53,7 @@ class Column:
     true_values: tuple[str, ...] | None = None
     date_format: str | None = None
     partial_date: bool = False
+    six_digit_dates: bool = False
     minimum: float | None = None
     maximum: float | None = None
     unit: str | None = None
@@ -169,6 +170,7 @@ def _column(prop: dict[str, Any], path: Path) -> Column:
         true_values=tuple(str(v) for v in custom["trueValues"]) if "trueValues" in custom else None,
         date_format=options.get("format"),
         partial_date=bool(custom.get("partialDate", False)),
+        six_digit_dates=bool(custom.get("sixDigitDates", False)),
         minimum=_float(options.get("minimum")),
         maximum=_float(options.get("maximum")),
         unit=custom.get("unit"),

@@ -133,3 +133,20 @@ def inpatient_row(
         "1",
     ]
     return "\t".join(fields)
+
+
+def warehouse_text(warehouse: Path) -> str:
+    """Everything written under a warehouse as text: Parquet decoded cell by cell, other files as bytes.
+
+    Parquet is compressed, so a byte search of the file would miss a number in it.
+    """
+    import polars as pl
+
+    parts = []
+    for path in sorted(p for p in warehouse.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            parts.append(frame.select(pl.all().cast(pl.Utf8)).write_csv())
+        else:
+            parts.append(path.read_bytes().decode("latin-1"))
+    return "\n".join(parts)

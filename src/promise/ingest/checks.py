@@ -214,9 +214,11 @@ def _date(col: Column, reference_date: date) -> Checked:
 
 
 def _date_partial(col: Column, reference_date: date) -> Checked:
-    """YYYYMMDD, YYYYMM00, YYYY0000 or YYYYMM -> lower, upper bound and precision."""
+    """YYYYMMDD, YYYYMM00, YYYY0000 (and YYYYMM if the contract allows) -> bounds, precision."""
     value = pl.col(col.name)
-    shape_ok = value.str.contains(r"^[0-9]{6}([0-9]{2})?$")
+    shape_ok = value.str.contains(
+        r"^[0-9]{6}([0-9]{2})?$" if col.six_digit_dates else r"^[0-9]{8}$"
+    )
     y, m = value.str.slice(0, 4), value.str.slice(4, 2)
     d = pl.when(value.str.len_chars() == 8).then(value.str.slice(6, 2)).otherwise(pl.lit("00"))
     precision = (

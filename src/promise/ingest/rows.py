@@ -17,12 +17,13 @@ from promise.contracts import Contract
 from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
-from promise.ingest.masking import MASK, mask_expr, pseudonymise_text
+from promise.ingest.masking import MASK, looks_like_personnummer, mask_expr, pseudonymise_text
 from promise.ingest.persons import PERSON_TYPES, add_person_columns, person_failures
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
 
 DUPLICATE = "duplicate_row"
+PNR_IN_FIELD = "personnummer_in_field"
 STRUCTURE_DETAIL = {
     UNDECODABLE: "line cannot be decoded as {encoding}",
     RAGGED: "line does not have the header's {n} fields",
@@ -67,6 +68,7 @@ class RowJudge:
                 self.failures += person_failures(col.name, required=col.required)
                 continue
             checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
+            self.failures.append(hidden_personnummer(col.name))
             self.failures += checked.failures
             self.outputs += checked.outputs
         self.pnr_column = pnr.name if pnr else None
@@ -179,8 +181,8 @@ class RowJudge:
                 )
                 fields.append(masked.alias("person_id"))
             else:
-                fields.append(pl.col(col.name))
-        return mask_expr(pl.struct(fields).struct.json_encode())
+                fields.append(mask_expr(pl.col(col.name)))
+        return pl.struct(fields).struct.json_encode()
 
     def _field_quarantine(self, bad: pl.DataFrame) -> pl.DataFrame:
         return bad.select(
@@ -225,6 +227,16 @@ class RowJudge:
             },
             schema=QUARANTINE_SCHEMA,
         )
+
+
+def hidden_personnummer(column: str) -> Failure:
+    """A value outside the personnummer column that could hide one is never loaded."""
+    return Failure(
+        column,
+        PNR_IN_FIELD,
+        f"{column} holds a value that could be a personnummer",
+        looks_like_personnummer(pl.col(column)),
+    )
 
 
 def empty_quarantine() -> pl.DataFrame:
