@@ -34,7 +34,7 @@ def ymd_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def yyyymmdd(days: np.ndarray) -> np.ndarray:
     """Dates as integers ``YYYYMMDD``."""
     year, month, day = ymd_parts(days)
-    return year * 10000 + month * 100 + day
+    return np.asarray(year * 10000 + month * 100 + day)
 
 
 def yyyymmdd_text(days: np.ndarray) -> list[str]:

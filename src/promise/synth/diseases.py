@@ -38,7 +38,7 @@ class Histories:
 
 
 def _age(days: np.ndarray, birth: np.ndarray) -> np.ndarray:
-    return (days - birth) / DAYS_PER_YEAR
+    return np.asarray((days - birth) / DAYS_PER_YEAR)
 
 
 def _day(age: np.ndarray, birth: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ def _day(age: np.ndarray, birth: np.ndarray) -> np.ndarray:
 
 
 def _start(process: str, p: Persons) -> np.ndarray:
-    return np.maximum(p.entry, day_of(model()["incidence"][process]["process_start"]))
+    return np.asarray(np.maximum(p.entry, day_of(model()["incidence"][process]["process_start"])))
 
 
 def simulate(p: Persons, rng: np.random.Generator) -> Histories:

@@ -78,7 +78,7 @@ def dm2_eta(genotypes: np.ndarray, ancestry: np.ndarray) -> np.ndarray:
     cols = trait_columns("E4_DM2")
     effects = np.array([causal_variants()[i].effect for i in cols])
     shift = float(model()["genetics"]["E4_DM2"]["ancestry_B_log_or"])
-    return genotypes[:, cols].astype(np.float64) @ effects + shift * ancestry
+    return np.asarray(genotypes[:, cols].astype(np.float64) @ effects + shift * ancestry)
 
 
 def _eta_distribution(share_b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +139,9 @@ def quantitative(
     means = np.array([spec["mean"]["male"], spec["mean"]["female"]])
     value = means[sex] + float(spec["ancestry_B_shift"]) * ancestry
     value = value + float(spec.get("age_slope_per_decade", 0.0)) * (age - 50.0) / 10.0
-    return value + genotypes[:, cols].astype(np.float64) @ betas + float(spec["sd"]) * noise
+    return np.asarray(
+        value + genotypes[:, cols].astype(np.float64) @ betas + float(spec["sd"]) * noise
+    )
 
 
 def heritability(trait: str, share_b: float) -> float:

@@ -150,7 +150,7 @@ def bed_records(g: np.ndarray) -> bytes:
     padded[:, :n] = BED_CODE[g.astype(np.int64) + 1]
     q = padded.reshape(g.shape[0], -1, 4)
     packed = q[:, :, 0] | (q[:, :, 1] << 2) | (q[:, :, 2] << 4) | (q[:, :, 3] << 6)
-    return packed.astype(np.uint8).tobytes()
+    return bytes(packed.astype(np.uint8).tobytes())
 
 
 def write_genotypes(

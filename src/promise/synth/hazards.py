@@ -14,14 +14,14 @@ def band_exposure(a0: np.ndarray, a1: np.ndarray, edges: np.ndarray) -> np.ndarr
     """Years spent in each age band between ``a0`` and ``a1``: shape (n, bands)."""
     lo = np.maximum(a0[:, None], edges[None, :-1])
     hi = np.minimum(a1[:, None], edges[None, 1:])
-    return np.clip(hi - lo, 0.0, None)
+    return np.asarray(np.clip(hi - lo, 0.0, None))
 
 
 def cumulative(
     a0: np.ndarray, a1: np.ndarray, sex: np.ndarray, rates: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
     """Integrated hazard between ages ``a0`` and ``a1`` (zero where ``a1 <= a0``)."""
-    return (band_exposure(a0, a1, edges) * rates[sex]).sum(axis=1)
+    return np.asarray((band_exposure(a0, a1, edges) * rates[sex]).sum(axis=1))
 
 
 def invert(
@@ -88,4 +88,4 @@ def draw_within(
     prob = -np.expm1(-total)
     target = -np.log1p(-uniform * prob)
     age = invert(a0, target, sex, rates, edges)
-    return np.minimum(age, np.nextafter(a1, a0))
+    return np.asarray(np.minimum(age, np.nextafter(a1, a0)))

@@ -30,7 +30,7 @@ def luhn_digits(nine: np.ndarray) -> np.ndarray:
     weights = np.array([2, 1, 2, 1, 2, 1, 2, 1, 2])
     products = nine * weights
     total = (products - 9 * (products > 9)).sum(axis=1)
-    return (10 - total % 10) % 10
+    return np.asarray((10 - total % 10) % 10)
 
 
 @dataclass(frozen=True)
@@ -136,4 +136,6 @@ def has_turned_100(birth_days: np.ndarray, reference: date) -> np.ndarray:
     year, month, day = ymd_parts(birth_days)
     md = month * 100 + day
     ref_md = reference.month * 100 + reference.day
-    return (year + 100 < reference.year) | ((year + 100 == reference.year) & (md <= ref_md))
+    return np.asarray(
+        (year + 100 < reference.year) | ((year + 100 == reference.year) & (md <= ref_md))
+    )

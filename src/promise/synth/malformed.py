@@ -5,6 +5,7 @@ The kinds and what ingestion does with them are fixed in docs/interfaces.md sect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,12 +108,12 @@ def make(kind: str, spec: FileSpec, line: str, rng: np.random.Generator) -> str 
     if kind == "duplicate_row":
         return line
     fields = line.split(spec.delimiter)
-    maker = {
+    if kind == "wrong_encoding":
+        return wrong_encoding(spec, fields, rng)
+    makers: dict[str, Callable[[FileSpec, list[str], np.random.Generator], str]] = {
         "bad_check_digit": bad_check_digit,
         "impossible_date": impossible_date,
         "unknown_code": unknown_code,
         "ragged_row": ragged_row,
-        "wrong_encoding": wrong_encoding,
-    }[kind]
-    out: str | bytes = maker(spec, fields, rng)
-    return out
+    }
+    return makers[kind](spec, fields, rng)

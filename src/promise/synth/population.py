@@ -85,7 +85,7 @@ def expected_share_b() -> float:
     share = np.array([model()["foreign_born_share_by_decade"][int(y // 10 * 10)] for y in years])
     foreign = float(w @ share)
     anc = model()["ancestry"]
-    return foreign * anc["foreign_born_B"] + (1 - foreign) * anc["native_B"]
+    return float(foreign * anc["foreign_born_B"] + (1 - foreign) * anc["native_B"])
 
 
 def assign_identities(

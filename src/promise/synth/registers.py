@@ -171,10 +171,7 @@ def format_npr(
         diags = [main[i], *secondary[i]]
         all_codes.append(diags)
         head = f"{pnr[i]}\t{year[i]}\t{ind[i]}\t" + (f"{utd[i]}\t" if inpatient else "")
-        if diagnos:
-            body = " ".join(diags)
-        else:
-            body = "\t".join(diags + [""] * (N_DIA + 1 - len(diags)))
+        body = " ".join(diags) if diagnos else "\t".join(diags + [""] * (N_DIA + 1 - len(diags)))
         ek = (ekod[i] + "\t" * (N_EKOD - 1) + "\t") if inpatient else ""
         lines.append(f"{head}{body}\t{ek}{op[i]}\t{hosp[i]}\t{dept[i]}\t1\t{age[i]}\t{kon[i]}")
     return Records(lines=lines, rows=rows, days=days, codes=all_codes)
