@@ -60,7 +60,7 @@ class Identities:
         coords = load_test_numbers(folder / "allCoords.json", reference=ref)
         self.pins: Pool = make_pool(pins, _rng(seed, 1))
         self.coords: Pool = make_pool(coords, _rng(seed, 2))
-        self.serials = SerialCounter({n[:11] for n, _, _ in pins + coords})
+        self.serials = SerialCounter({n[:11] for n, _, _ in (*pins, *coords)})
 
     def draw(self, index: np.ndarray, rng: np.random.Generator) -> Persons:
         """A chunk of persons."""

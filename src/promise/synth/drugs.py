@@ -100,20 +100,26 @@ def format_lmed(
     pnr = forms.draw(disp.rows, (0.6, 0.3, 0.1), rng)
     fd, ed, ar = yyyymmdd(fdatum).tolist(), yyyymmdd(edatum).tolist(), year_of(fdatum).tolist()
     draws = rng.random((n, 2))
-    packs = rng.integers(1, 4, n).tolist()
+    packs = rng.integers(1, 4, n)
+    antal = [
+        _comma(f"{q * 0.25:.2f}") if d else str(q)
+        for q, d in zip(packs.tolist(), (draws[:, 0] < 0.03).tolist(), strict=True)
+    ]
+    correct = (draws[:, 1] < 0.005).tolist()
+    who = disp.rows.tolist()
     lines: list[str] = []
     rows: list[int] = []
-    who = disp.rows.tolist()
     atcs: list[str] = []
     for i in range(n):
         drug = disp.drug[i]
-        antal = _comma(f"{packs[i] * 0.25:.2f}") if draws[i, 0] < 0.03 else str(packs[i])
-        line = f"{pnr[i]};{drug['atc']};{ed[i]};{fd[i]};{{}};{_comma(drug['forpddd'])};{drug['vnr']};{ar[i]}"
-        lines.append(line.format(antal))
+        atc = drug["atc"]
+        tail = f"{drug['forpddd'].replace('.', ',')};{drug['vnr']};{ar[i]}"
+        head = f"{pnr[i]};{atc};{ed[i]};{fd[i]};"
+        lines.append(f"{head}{antal[i]};{tail}")
         rows.append(who[i])
-        atcs.append(drug["atc"])
-        if draws[i, 1] < 0.005 and not drug["atc"].startswith("A10B"):
-            lines.append(line.format("-" + antal))
+        atcs.append(atc)
+        if correct[i] and not atc.startswith("A10B"):
+            lines.append(f"{head}-{antal[i]};{tail}")
             rows.append(who[i])
-            atcs.append(drug["atc"])
+            atcs.append(atc)
     return lines, np.asarray(rows, dtype=np.int64), atcs

@@ -39,6 +39,12 @@ def matches(endpoint: str, source: str, version: int, code: str) -> bool:
     return pattern is not None and pattern.match(normalise(code)) is not None
 
 
+@cache
+def _qualifies(source: str, version: int, code: str) -> tuple[str, ...]:
+    """Endpoints for which ``code`` qualifies in ``source`` and ICD ``version``."""
+    return tuple(name for name in ENDPOINTS if code and matches(name, source, version, code))
+
+
 class Tally:
     """Case flags for the persons of one chunk, summed into cohort totals."""
 
@@ -56,23 +62,21 @@ class Tally:
         """Records whose codes are ICD codes of the era of ``days`` (hd or cod)."""
         versions = era(days).tolist()
         for row, version, code_list in zip(rows.tolist(), versions, code_lists, strict=True):
-            for name in ENDPOINTS:
-                if any(matches(name, source, version, code) for code in code_list if code):
+            for code in code_list:
+                for name in _qualifies(source, version, code):
                     self.flags[name][row] = True
 
     def cancers(self, rows: np.ndarray, topographies: list[str]) -> None:
         """Cancer register tumours."""
         for row, topo in zip(rows.tolist(), topographies, strict=True):
-            for name in ENDPOINTS:
-                if matches(name, "canc_topo", 10, topo):
-                    self.flags[name][row] = True
+            for name in _qualifies("canc_topo", 10, topo):
+                self.flags[name][row] = True
 
     def drugs(self, rows: np.ndarray, atcs: list[str]) -> None:
         """Dispensings (each valid row counts once)."""
         for row, atc in zip(rows.tolist(), atcs, strict=True):
-            for name in ENDPOINTS:
-                if matches(name, "atc", 10, atc):
-                    self.dispensed[name][row] += 1
+            for name in _qualifies("atc", 10, atc):
+                self.dispensed[name][row] += 1
 
     def finish(self, sex: np.ndarray) -> dict[str, np.ndarray]:
         """Close the chunk; returns each endpoint's case flags for its persons."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,9 @@ class Pool:
         return entries[used]
 
 
-def load_test_numbers(path: Path, *, reference: date) -> list[tuple[str, int, int]]:
-    """Parse a Skatteverket list into (normalized, birth_day, sex 0/1), duplicates dropped."""
+@cache
+def load_test_numbers(path: Path, *, reference: date) -> tuple[tuple[str, int, int], ...]:
+    """Parse a Skatteverket list into (normalized, birth_day, sex 0/1), duplicates dropped (cached)."""
     if not path.is_file():
         raise ConfigurationError(
             f"Skatteverket's test numbers {path.name} were not found in {path.parent}: "
@@ -65,10 +67,10 @@ def load_test_numbers(path: Path, *, reference: date) -> list[tuple[str, int, in
             continue
         seen.add(pnr.normalized)
         out.append((pnr.normalized, (pnr.birth_date - EPOCH).days, int(pnr.sex == "female")))
-    return out
+    return tuple(out)
 
 
-def make_pool(entries: list[tuple[str, int, int]], rng: np.random.Generator) -> Pool:
+def make_pool(entries: tuple[tuple[str, int, int], ...], rng: np.random.Generator) -> Pool:
     """Group numbers by birth year and shuffle each year with ``rng``."""
     by_year: dict[int, list[tuple[str, int, int]]] = {}
     for entry in sorted(entries):

@@ -15,12 +15,13 @@ from functools import cache
 
 import numpy as np
 
-from promise.synth.calendar import DAYS_PER_YEAR, day_of, ymd_parts
+from promise.synth.calendar import DAYS_PER_YEAR, EPOCH, day_of
 from promise.synth.genetics import draw_causal
 from promise.synth.identities import SOURCE_COORD, SOURCE_GENERATED, SOURCE_PIN, Pool, SerialCounter
 from promise.synth.model import model, model_day
 
 NEVER = 10**7  # a day number far beyond any date in the data
+EPOCH_ORDINAL = EPOCH.toordinal()
 
 
 @dataclass
@@ -115,8 +116,8 @@ def assign_identities(
             continue
         first, last = day_of(f"{year}-01-01"), min(day_of(f"{year}-12-31"), end)
         day = first + int(offsets[i] * (last - first + 1))
-        y, m, d = (int(v[0]) for v in ymd_parts(np.array([day])))
-        text = f"{y:04d}{m:02d}{d + (60 if coord else 0):02d}"
+        born = date.fromordinal(EPOCH_ORDINAL + day)
+        text = f"{born.year:04d}{born.month:02d}{born.day + (60 if coord else 0):02d}"
         normalized.append(serials.next(text, int(sexes[i])))
         birth[i], sex[i], source[i] = day, sexes[i], SOURCE_GENERATED
     return normalized, source, birth, sex

@@ -179,17 +179,19 @@ def format_npr(
 
 def _procedures(kind: np.ndarray, eras: np.ndarray, rng: np.random.Generator) -> list[str]:
     c = codes()["procedures"]
-    draw = rng.random(kind.size)
-    out = [""] * kind.size
+    n = kind.size
+    draw = rng.random(n)
+    picks = rng.integers(0, 1 << 30, (n, 2))
+    out = [""] * n
     for i in np.flatnonzero(draw < 0.3).tolist():
         if eras[i] == 10:
             options = (
                 c["MI"] if kind[i] == K_MI else (c["C3_BREAST"] if kind[i] == K_BREAST else c[10])
             )
-            n_codes = 1 + int(draw[i] < 0.08)
-            out[i] = " ".join(options[int(j)] for j in rng.integers(0, len(options), n_codes))
+            first = options[picks[i, 0] % len(options)]
+            out[i] = f"{first} {options[picks[i, 1] % len(options)]}" if draw[i] < 0.024 else first
         else:
-            out[i] = c[9][int(rng.integers(0, len(c[9])))]
+            out[i] = c[9][picks[i, 0] % len(c[9])]
     return out
 
 

@@ -39,15 +39,18 @@ class Sink:
             seen.add(line)
         clean = [line for line, k in zip(lines, keep, strict=True) if k]
         extra = self._plant(clean, seen, rng)
-        out: list[bytes] = []
         enc = self.spec.encoding
-        for i, line in enumerate(clean):
-            out.append(line.encode(enc))
-            for bad in extra.get(i, ()):
-                out.append(bad if isinstance(bad, bytes) else bad.encode(enc))
-        if out:
-            self.handle.write(b"\n".join(out) + b"\n")
-        self.rows += len(out)
+        parts: list[bytes] = []
+        start = 0
+        for i in sorted(extra):
+            parts.append("\n".join(clean[start : i + 1]).encode(enc))
+            parts.extend(bad if isinstance(bad, bytes) else bad.encode(enc) for bad in extra[i])
+            start = i + 1
+        if start < len(clean):
+            parts.append("\n".join(clean[start:]).encode(enc))
+        if parts:
+            self.handle.write(b"\n".join(parts) + b"\n")
+        self.rows += len(clean) + sum(len(v) for v in extra.values())
         return keep
 
     def _plant(
