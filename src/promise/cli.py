@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "build",
     "sql",
     "gwas",
+    "demo",
 )
 
 app = typer.Typer(
