@@ -7,6 +7,9 @@
 -- 95% CI: exact Poisson limits by Byar's approximation. Event counts pass disclosure control
 -- (macro disclosure_protect; partition = sex x period), and a suppressed count hides its rate.
 --
+-- Optional var censor_at_endpoint: end person-time at the first event of another endpoint
+-- (rates among people free of it, e.g. MI among people without type 2 diabetes).
+--
 -- Run: promise.analyses.run_analysis(warehouse=..., name="incidence_rates",
 --      variables={"endpoint": "I9_MI", "period_years": 5}), or `dbt compile -s incidence_rates`.
 {%- set endpoint = var('endpoint', 'E4_DM2') %}
@@ -14,6 +17,7 @@
 {%- set window_end = var('window_end', var('data_end')) %}
 {%- set bands = var('age_bands', [0, 30, 40, 50, 60, 70, 80]) %}
 {%- set period_years = var('period_years', 5) | int %}
+{%- set censor_at = var('censor_at_endpoint', '') %}
 {%- set first_year = window_start[:4] | int %}
 {%- set last_year = window_end[:4] | int %}
 with bands as (
@@ -42,14 +46,22 @@ cases as (
     where endpoint = '{{ endpoint }}' and is_case
 ),
 
+censoring as (
+    select person_id, first_event_date as censor_date
+    from {{ ref('endpoint_status') }}
+    where endpoint = '{{ censor_at }}' and is_case
+),
+
 at_risk as (
     select
         o.person_id, p.sex, p.birth_date, c.first_event_date,
         greatest(o.start_date, date '{{ window_start }}') as entry,
-        least(o.end_date, date '{{ window_end }}', coalesce(c.first_event_date, o.end_date)) as leave
+        least(o.end_date, date '{{ window_end }}', coalesce(c.first_event_date, o.end_date),
+              coalesce(x.censor_date, o.end_date)) as leave
     from {{ ref('observation_period') }} as o
     join {{ ref('person') }} as p using (person_id)
     left join cases as c using (person_id)
+    left join censoring as x using (person_id)
     where (c.first_event_date is null or c.first_event_date >= date '{{ window_start }}')
       and p.sex is not null
 ),

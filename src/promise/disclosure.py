@@ -91,11 +91,19 @@ def protect(
             break
     released = counts.astype(np.float64)
     if round_to:
-        released = np.round(released / round_to) * round_to
+        released = round_released(released, threshold=threshold, round_to=round_to)
     released[suppressed] = np.nan
     return ProtectedTable(
         counts=counts, suppressed=suppressed, released=released, threshold=threshold
     )
+
+
+def round_released(values: FloatArray, *, threshold: int, round_to: int) -> FloatArray:
+    """Round to the nearest multiple of ``round_to``; a positive count never rounds below the
+    threshold (7 with threshold 6 gives 10, not 5), and zero stays zero."""
+    rounded = np.round(values / round_to) * round_to
+    floor = np.ceil(threshold / round_to) * round_to
+    return np.where(values > 0, np.maximum(rounded, floor), 0.0)
 
 
 def _close_single_suppressions(
@@ -117,10 +125,13 @@ def _protect_determined(
     counts: IntArray, suppressed: BoolArray, constraints: list[list[tuple[int, ...]]]
 ) -> bool:
     """Suppress a complement beside any suppressed cell the constraints still pin down."""
-    for cell in determined_cells(suppressed, constraints):
+    cells = determined_cells(suppressed, constraints)
+    for cell in cells:
         for line in constraints:
             if cell in line and _suppress_complement(counts, suppressed, line):
                 return True
+    if cells:  # every line through it is exhausted: widen with the smallest released cell
+        return _suppress_complement(counts, suppressed, [tuple(int(i) for i in c) for c in np.argwhere(~suppressed)])
     return False
 
 
