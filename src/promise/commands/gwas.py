@@ -45,6 +45,7 @@ def gwas(
     pheno_name: list[str] = typer.Option(None, "--pheno-name", help="Phenotype column(s) (repeat or comma-separate; default all)."),
     covar: list[Path] = typer.Option(None, "--covar", help="Covariate file(s), same layouts as --pheno."),
     covar_names: list[str] = typer.Option(None, "--covar-names", help="Covariate column(s) (default all)."),
+    remove: Path = typer.Option(None, "--remove", help="Samples to leave out (FID IID per line, or one id per line)."),
     missing_code: list[float] = typer.Option(None, "--missing-code", help="Phenotype value meaning missing (0, -9); NA always is."),
     binary: bool = typer.Option(False, "--binary", help="Treat traits as binary (default: detected)."),
     quantitative: bool = typer.Option(False, "--quantitative", help="Treat traits as quantitative."),
@@ -92,7 +93,7 @@ def gwas(
     source, phenotypes = _inputs(
         endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
         pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
-        covar_names=_split(covar_names), missing=missing_code or [], kind=kind,
+        covar_names=_split(covar_names), missing=missing_code or [], kind=kind, remove=remove,
         build=build, warehouse=warehouse,
     )  # fmt: skip
     console = Console(stderr=True)
@@ -129,6 +130,7 @@ def _inputs(
     covar_names: list[str] | None,
     missing: list[float],
     kind: str,
+    remove: Path | None,
     build: str,
     warehouse: Path,
 ) -> tuple[GenotypeSource, Phenotypes]:
@@ -139,6 +141,8 @@ def _inputs(
     if (endpoint or trait) and files:
         raise GwasUsageError("Use either warehouse mode (--endpoint/--trait) or own files, not both.")
     if endpoint or trait:
+        if remove is not None:
+            raise GwasUsageError("--remove applies to own-files mode; filter the warehouse with SQL.")
         mart = cohort.read_mart(warehouse)
         phen = cohort.warehouse_phenotypes(mart, endpoint=endpoint, trait=trait, kind=kind)  # type: ignore[arg-type]
         return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
@@ -150,7 +154,7 @@ def _inputs(
     source = GenotypeSource(kind=fmt, path=Path(path), build=build, sample_file=sample)  # type: ignore[arg-type]
     phen = traits.from_files(
         pheno=pheno, covar=covar or [], pheno_names=pheno_name, covar_names=covar_names,
-        missing_codes=missing, kind=kind,  # type: ignore[arg-type]
+        missing_codes=missing, kind=kind, remove=remove,  # type: ignore[arg-type]
     )  # fmt: skip
     return source, phen
 

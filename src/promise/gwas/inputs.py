@@ -51,6 +51,8 @@ def load_genotypes(hl: Any, source: GenotypeSource, *, work_dir: Path) -> Any:
     loader = {"vcf": _vcf, "bfile": _plink, "bgen": _bgen, "warehouse": _warehouse}[source.kind]
     mt = loader(hl, source, work_dir)
     mt = mt.key_cols_by(s=hl.str(mt.s))
+    if source.kind == "bfile":  # PLINK 1 is biallelic by construction
+        return mt.select_rows()
     return _biallelic(hl, mt)
 
 

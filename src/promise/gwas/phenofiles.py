@@ -53,14 +53,29 @@ def _fam_table(path: Path) -> pd.DataFrame:
 
 
 def _index_by_sample(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    frame = frame.rename(columns=lambda c: str(c).lstrip("#"))
     lower = {c.lower(): c for c in frame.columns}
     id_col = next((lower[c] for c in ID_COLUMNS if c in lower), frame.columns[0])
     out = frame.drop(columns=[c for c in (id_col, lower.get("fid")) if c is not None])
     out.index = pd.Index(frame[id_col].to_numpy(), name="s")
     if out.index.has_duplicates:
         dup = out.index[out.index.duplicated()][0]
-        raise PhenotypeFileError(f"Sample {dup!r} appears twice in {path}: keep one row per sample.")
+        raise PhenotypeFileError(
+            f"Sample {dup!r} appears twice in {path}: keep one row per sample."
+        )
     return out
+
+
+def read_id_list(path: Path) -> list[str]:
+    """Sample ids from a ``FID IID`` (no header) or one-id-per-line file; IID is the id."""
+    if not path.is_file():
+        raise PhenotypeFileError(f"The sample list {path} does not exist: check the path.")
+    ids = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if fields and fields[0].upper() not in ("FID", "#FID", "IID", "#IID"):
+            ids.append(fields[1] if len(fields) > 1 else fields[0])
+    return ids
 
 
 def merge_tables(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:

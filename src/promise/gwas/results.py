@@ -62,7 +62,10 @@ def export_group(hl: Any, table: Any, *, path: Path) -> pd.DataFrame:
         **{k: _full_precision(hl, table[k]) for k in table.row if k.startswith("t")},
     )
     table.export(str(path), delimiter="\t")
-    return pd.read_csv(path, sep="\t", na_values=["NA", "NaN"], keep_default_na=False)
+    text = {"contig": str, "ref": str, "alt": str}
+    return pd.read_csv(
+        path, sep="\t", na_values=["NA", "NaN", "null"], keep_default_na=False, dtype=text
+    )
 
 
 def _full_precision(hl: Any, expr: Any) -> Any:

@@ -52,8 +52,13 @@ def from_files(
     covar_names: Sequence[str] | None = None,
     missing_codes: Sequence[float] = (),
     kind: TraitKind = "auto",
+    remove: Path | None = None,
 ) -> Phenotypes:
-    """Read phenotype and covariate files (PLINK/regenie ``FID IID``, ``Sample`` or ``.fam``)."""
+    """Read phenotype and covariate files (PLINK/regenie ``FID IID``, ``Sample`` or ``.fam``).
+
+    ``remove`` names a file of samples to leave out (PLINK ``--remove`` style: ``FID IID``
+    per line without a header, or one id per line).
+    """
     pheno_table = phenofiles.merge_tables(phenofiles.read_sample_table(p) for p in pheno)
     covar_table = phenofiles.merge_tables(phenofiles.read_sample_table(c) for c in covar)
     names = phenofiles.pick_columns(covar_table, covar_names, what="Covariate") if covar else []
@@ -71,6 +76,8 @@ def from_files(
     )
     covars = phenofiles.covariate_columns(covar_table, names)
     frame = values.join(covars, how="left")
+    if remove is not None:
+        frame = frame.drop(index=phenofiles.read_id_list(remove), errors="ignore")
     female = "is_female" if "is_female" in covars.columns else None
     return build(frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female)
 
