@@ -88,7 +88,6 @@ statuses as (
 )
 
 select
-    md5(endpoint || '|' || person_id) as endpoint_status_id,
     person_id,
     endpoint,
     case when evaluation = 'not_applicable' then null else case_found end as is_case,

@@ -123,7 +123,7 @@ def build(
             raise BuildFailedError(_failure_sentence(nodes, warehouse))
         _checkpoint(candidate)
         target = warehouse / DATABASE_FILE
-        os.replace(candidate, target)
+        candidate.replace(target)  # os.replace: atomic on one filesystem
     finally:
         _discard(candidate)
     return BuildResult(

@@ -131,7 +131,9 @@ def _protect_determined(
             if cell in line and _suppress_complement(counts, suppressed, line):
                 return True
     if cells:  # every line through it is exhausted: widen with the smallest released cell
-        return _suppress_complement(counts, suppressed, [tuple(int(i) for i in c) for c in np.argwhere(~suppressed)])
+        return _suppress_complement(
+            counts, suppressed, [tuple(int(i) for i in c) for c in np.argwhere(~suppressed)]
+        )
     return False
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tiny_raw import write_tiny_raw
 
 from promise.build import BuildResult, build
-from tiny_raw import write_tiny_raw
 
 
 @pytest.fixture(scope="session")

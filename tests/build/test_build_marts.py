@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tiny_raw import pid
 
 from promise.build import BuildResult
-from tiny_raw import pid
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +57,17 @@ def test_codes_normalised_with_versions(tiny_marts: duckdb.DuckDBPyConnection) -
 
 def test_diagnos_string_variant_first_token_is_main(tiny_marts: duckdb.DuckDBPyConnection) -> None:
     rows = set(
-        tiny_marts.execute("select code, is_main from marts.diagnosis where person_id = ?", [pid("p5")]).fetchall()
+        tiny_marts.execute(
+            "select code, is_main from marts.diagnosis where person_id = ?", [pid("p5")]
+        ).fetchall()
     )
     assert rows == {("E119", True), ("I10", False)}
 
 
 def test_blanked_codes_are_dropped(tiny_marts: duckdb.DuckDBPyConnection) -> None:
-    codes = tiny_marts.execute("select code from marts.diagnosis where person_id = ?", [pid("p7")]).fetchall()
+    codes = tiny_marts.execute(
+        "select code from marts.diagnosis where person_id = ?", [pid("p7")]
+    ).fetchall()
     assert codes == [("I48",)]
 
 
@@ -87,7 +91,8 @@ def test_residence_spells(tiny_marts: duckdb.DuckDBPyConnection) -> None:
         ("2015-01-01", "2025-12-31", "immigration", "end_of_data"),
     ]
     died = tiny_marts.execute(
-        "select end_date::varchar, end_reason from marts.observation_period where person_id = ?", [pid("p3")]
+        "select end_date::varchar, end_reason from marts.observation_period where person_id = ?",
+        [pid("p3")],
     ).fetchall()
     assert died == [("2010-05-10", "death")]
 
@@ -118,7 +123,8 @@ def test_endpoint_status_details(tiny_marts: duckdb.DuckDBPyConnection) -> None:
     ).fetchone()
     assert male_breast == (False, False)  # wrong sex: neither case nor control
     e4 = tiny_marts.execute(
-        "select n_events from marts.endpoint_status where endpoint = 'E4_DM2' and person_id = ?", [pid("p2")]
+        "select n_events from marts.endpoint_status where endpoint = 'E4_DM2' and person_id = ?",
+        [pid("p2")],
     ).fetchone()
     assert e4 == (4,)  # the outpatient visit and three dispensings
 

@@ -37,8 +37,9 @@ def _person(label: str) -> str:
     return f"'{pid(label)}' as person_id, date '{birth}' as birth_date, '{sex}' as sex, false as is_coordination_number"
 
 
-
-def _npr_row(label: str, admission: str, discharge: str | None, main: str | None, extra: dict[str, str]) -> str:
+def _npr_row(
+    label: str, admission: str, discharge: str | None, main: str | None, extra: dict[str, str]
+) -> str:
     cols = [f"{int(admission[:4])} as year", f"date '{admission}' as admission_date"]
     if discharge is not None:
         cols.append(f"date '{discharge}' as discharge_date")
@@ -47,7 +48,13 @@ def _npr_row(label: str, admission: str, discharge: str | None, main: str | None
         cols.append(f"{_q(extra.get(f'diagnosis_{i}'))} as diagnosis_{i}")
     cols.append(f"{_q(extra.get('diagnoses'))} as diagnoses")
     cols.append(f"{_q(extra.get('procedures'))} as procedures")
-    cols += ["'11001' as hospital", "'101' as department", "'1' as care_type", "50 as age", "'1' as sex_code"]
+    cols += [
+        "'11001' as hospital",
+        "'101' as department",
+        "'1' as care_type",
+        "50 as age",
+        "'1' as sex_code",
+    ]
     return f"select {_person(label)}, {', '.join(cols)}"
 
 
@@ -109,7 +116,10 @@ SOURCES: dict[str, list[str]] = {
         f"select {_person(p)}, date '{d}' as diagnosis_date_lower, date '{d}' as diagnosis_date_upper, "
         f"'day' as diagnosis_date_precision, {d[:4]} as year, '170' as icd7, '{topo}' as icdo3_topography, "
         f"'{morph}' as snomed3_morphology, false as benign, '1' as sex_code, 60 as age"
-        for p, d, topo, morph in [("p8", "2000-02-01", "C50.9", "85003"), ("p1", "2001-01-01", "C50.9", "85003")]
+        for p, d, topo, morph in [
+            ("p8", "2000-02-01", "C50.9", "85003"),
+            ("p1", "2001-01-01", "C50.9", "85003"),
+        ]
     ],
     "biobank": [
         f"select {_person('p1')}, 'S1' as sample_id, date '2010-01-01' as sampling_date, 'plasma' as sample_type",
@@ -140,7 +150,11 @@ def write_tiny_raw(warehouse: Path) -> Path:
             query = f"select {LINEAGE}, * from ({' union all by name '.join(rows)})"
             _copy(con, query, warehouse / "raw" / source / "L1" / "data.parquet")
         for source, query in OMICS.items():
-            _copy(con, f"select {LINEAGE}, * from ({query})", warehouse / "raw" / source / "L1" / "data.parquet")
+            _copy(
+                con,
+                f"select {LINEAGE}, * from ({query})",
+                warehouse / "raw" / source / "L1" / "data.parquet",
+            )
     finally:
         con.close()
     return warehouse
