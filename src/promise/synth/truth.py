@@ -36,7 +36,8 @@ NOTES = {
     "I9_MI": (
         "first I21/I22 inpatient record or cause of death in the window among persons resident, alive "
         "and with no earlier qualifying record; rates apply to persons without type 2 diabetes, and "
-        "are multiplied by hazard_ratio_after_E4_DM2 from the diabetes onset day."
+        "are multiplied by hazard_ratio_after_E4_DM2 from the diabetes onset day (the first E4_DM2 record in "
+        "the window). Fatal infarctions fall on the day of death, so follow-up includes the day of death."
     ),
     "C3_BREAST": (
         "first C50 tumour in the cancer register in the window among women resident, alive and with no "
