@@ -21,6 +21,8 @@ import yaml
 
 from promise.errors import ConfigurationError
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 LOGICAL_TYPES = ("string", "integer", "number", "date", "boolean")
 PHYSICAL_TYPES = {
     "string": "VARCHAR",
@@ -113,7 +115,7 @@ class Contract:
 def load_contract(path: Path) -> Contract:
     """Read and check one ``*.odcs.yaml`` file."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"contract {path} cannot be read: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("kind") != "DataContract":

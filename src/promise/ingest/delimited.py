@@ -14,7 +14,7 @@ from promise.errors import PromiseError
 from promise.ingest.fields import split_lines
 from promise.ingest.jobs import Job
 from promise.ingest.layout import Layout
-from promise.ingest.lines import count_records, decode_lines, iter_chunks
+from promise.ingest.lines import count_records, decode_chunk, iter_chunks
 from promise.ingest.results import LOADED, FileResult, Progress, manifest_frame
 from promise.ingest.rows import QUARANTINE_SCHEMA, RowJudge
 from promise.ingest.writer import TableWriter, publish, remove_tree, write_frame
@@ -77,15 +77,13 @@ def load_delimited(
         TableWriter(staging / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine,
     ):
         for chunk in iter_chunks(task.path):
-            decoded, looks_utf8 = decode_lines(chunk.lines, job.encoding)
-            utf8_like += looks_utf8
+            decoded = decode_chunk(chunk, job.encoding)
+            utf8_like += decoded.utf8_like
             frame = split_lines(
                 decoded,
-                chunk.lines,
                 first_line=chunk.first_line,
                 delimiter=job.delimiter,
                 n_fields=task.layout.n_fields,
-                encoding=job.encoding,
             )
             loaded, rejected, n_loaded = judge.judge(frame)
             data.write(loaded)
@@ -93,7 +91,7 @@ def load_delimited(
             reasons.update(rejected["reason"].to_list())
             result.rows_loaded += n_loaded
             result.rows_quarantined += rejected.height
-            seen_lines += len(chunk.lines)
+            seen_lines += chunk.n_lines
             if progress:
                 progress(task.label, seen_lines, result.rows_in)
         data.close()

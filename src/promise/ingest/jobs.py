@@ -12,6 +12,8 @@ from promise.contracts import Contract, load_contract
 from promise.errors import ConfigurationError
 from promise.settings import project_root
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ENCODINGS = {
     "latin-1": "latin-1",
     "iso-8859-1": "latin-1",
@@ -60,7 +62,7 @@ def load_jobs(jobs_dir: Path | None = None) -> list[Job]:
 
 def load_job(path: Path) -> Job:
     """Read one job file; its contract path is relative to the repository root."""
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     if not isinstance(doc, dict) or "source" not in doc or "files" not in doc:
         raise ConfigurationError(f"ingest job {path} needs at least `source` and `files`.")
     files = doc["files"]

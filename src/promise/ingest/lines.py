@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-BLOCK = 8 * 2**20
+import polars as pl
+
+BLOCK = 16 * 2**20
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -43,10 +45,15 @@ def sha256_of(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Complete data lines (without their newline) and the file line number of the first."""
+    """Complete data lines joined by newlines (no final newline), and the first one's line number."""
 
     first_line: int
-    lines: list[bytes]
+    data: bytes
+
+    @property
+    def n_lines(self) -> int:
+        """How many lines the chunk holds."""
+        return self.data.count(b"\n") + 1
 
 
 def read_header(path: Path) -> tuple[bytes, bool]:
@@ -59,53 +66,63 @@ def read_header(path: Path) -> tuple[bytes, bool]:
     return head.rstrip(b"\n").rstrip(b"\r"), bom
 
 
-def iter_chunks(path: Path, *, lines_per_chunk: int = 250_000) -> Iterator[Chunk]:
-    """Data lines in chunks (header skipped), bounded in memory whatever the file size."""
+def iter_chunks(path: Path, *, block_size: int = BLOCK) -> Iterator[Chunk]:
+    """Data lines in chunks of about ``block_size`` bytes (header skipped): bounded memory."""
     with Path(path).open("rb") as handle:
         handle.readline()
         line_no = 2
-        pending: list[bytes] = []
         carry = b""
-        while block := handle.read(BLOCK):
+        while block := handle.read(block_size):
             data = carry + block
             cut = data.rfind(b"\n")
             if cut < 0:
                 carry = data
                 continue
             carry = data[cut + 1 :]
-            pending.extend(data[:cut].split(b"\n"))
-            while len(pending) >= lines_per_chunk:
-                yield Chunk(line_no, _strip_cr(pending[:lines_per_chunk]))
-                line_no += lines_per_chunk
-                pending = pending[lines_per_chunk:]
+            chunk = Chunk(line_no, data[:cut])
+            line_no += chunk.n_lines
+            yield chunk
         if carry:
-            pending.append(carry)
-        if pending:
-            yield Chunk(line_no, _strip_cr(pending))
+            yield Chunk(line_no, carry)
 
 
-def _strip_cr(lines: list[bytes]) -> list[bytes]:
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+@dataclass(frozen=True)
+class Decoded:
+    """The lines of a chunk as text: ``text`` is null where a line cannot be decoded,
+    ``shown`` always holds something printable (undecodable bytes replaced)."""
+
+    text: pl.Series
+    shown: pl.Series
+    utf8_like: int
+    whole: str | None = None  # the chunk as one string, when it decoded and has no CR
 
 
-def decode_lines(lines: list[bytes], encoding: str) -> tuple[list[str | None], int]:
-    """Decode each line with ``encoding``; undecodable lines become ``None``.
+def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
+    """Decode a chunk with ``encoding``, line by line only when the whole chunk does not decode.
 
-    Returns the decoded lines and how many non-ASCII lines of a latin-1/cp1252 file are
-    valid UTF-8 (a deviation worth reporting: the file was probably written as UTF-8).
+    ``utf8_like`` counts non-ASCII lines of a latin-1/cp1252 file that are valid UTF-8 (a
+    deviation worth reporting: the file was probably written as UTF-8).
     """
-    joined = b"\n".join(lines)
     try:
-        text = joined.decode(encoding)
+        whole = chunk.data.decode(encoding)
     except UnicodeDecodeError:
-        return [_decode_one(line, encoding) for line in lines], 0
-    decoded: list[str | None] = list(text.split("\n"))
-    if len(decoded) != len(lines):  # only possible for an empty list
-        decoded = [_decode_one(line, encoding) for line in lines]
+        lines = chunk.data.split(b"\n")
+        text = pl.Series("text", [_decode_one(line, encoding) for line in lines], dtype=pl.Utf8)
+        shown = pl.Series(
+            "shown", [line.decode(encoding, errors="replace") for line in lines], dtype=pl.Utf8
+        )
+        return Decoded(_strip_cr(text), _strip_cr(shown), 0)
+    text = _strip_cr(pl.Series("text", [whole], dtype=pl.Utf8).str.split("\n").explode())
     utf8_like = 0
-    if encoding != "utf-8" and not joined.isascii():
-        utf8_like = sum(1 for line in lines if not line.isascii() and _is_utf8(line))
-    return decoded, utf8_like
+    if encoding != "utf-8" and not chunk.data.isascii():
+        utf8_like = sum(
+            1 for line in chunk.data.split(b"\n") if not line.isascii() and _is_utf8(line)
+        )
+    return Decoded(text, text, utf8_like)
+
+
+def _strip_cr(lines: pl.Series) -> pl.Series:
+    return lines.str.strip_suffix("\r")
 
 
 def _decode_one(line: bytes, encoding: str) -> str | None:

@@ -22,29 +22,80 @@ PERSON_TYPES: dict[str, pl.DataType] = {
 }
 
 
-def add_person_columns(
-    frame: pl.DataFrame, column: str, *, pseudonymizer: Pseudonymizer, reference_date: date
-) -> pl.DataFrame:
-    """Add ``person_id``, ``birth_date``, ``sex``, ``is_coordination_number`` and ``_pnr_reason``.
+class PersonIds:
+    """Pseudonyms with a bounded cache: each distinct number is hashed once per cache life."""
 
-    Each distinct value of the chunk is parsed and hashed once, then joined back.
+    def __init__(self, pseudonymizer: Pseudonymizer, *, max_cached: int = 2_000_000) -> None:
+        self.pseudonymizer = pseudonymizer
+        self.max_cached = max_cached
+        self._cache: dict[str, str] = {}
+
+    def of(self, normalized: pl.Series) -> pl.Series:
+        """``person_id`` for each normalised number (null stays null)."""
+        distinct = normalized.drop_nulls().unique().to_list()
+        missing = [v for v in distinct if v not in self._cache]
+        if len(self._cache) + len(missing) > self.max_cached:
+            self._cache.clear()
+            missing = distinct
+        self._cache.update(
+            zip(
+                missing,
+                self.pseudonymizer.person_ids(pl.Series(missing, dtype=pl.Utf8)).to_list(),
+                strict=True,
+            )
+        )
+        mapping = {v: self._cache[v] for v in distinct}
+        return normalized.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(
+            "person_id"
+        )
+
+
+class PersonLookup:
+    """Written number -> person columns, parsed and hashed once per distinct written value.
+
+    A bounded cache (a Polars frame) carries the lookups from chunk to chunk, so a person
+    seen on many rows is parsed once; past ``max_cached`` values it starts again.
     """
-    distinct = frame.select(pl.col(column).drop_nulls().unique()).to_series()
-    parsed = parse_column(distinct, reference_date=reference_date)
-    lookup = pl.DataFrame(
-        {
-            "_pnr_value": distinct,
-            "person_id": pseudonymizer.person_ids(parsed["normalized"]),
-            "birth_date": parsed["birth_date"],
-            "sex": parsed["sex"],
-            "is_coordination_number": parsed["is_coordination_number"],
-            "_pnr_reason": parsed["reason"],
-        },
-        schema_overrides={"_pnr_value": pl.Utf8},
-    )
-    return frame.join(
-        lookup, left_on=column, right_on="_pnr_value", how="left", maintain_order="left"
-    )
+
+    def __init__(
+        self, person_ids: PersonIds, *, reference_date: date, max_cached: int = 2_000_000
+    ) -> None:
+        self.person_ids = person_ids
+        self.reference_date = reference_date
+        self.max_cached = max_cached
+        self._cache = pl.DataFrame(schema=LOOKUP_SCHEMA)
+
+    def add_columns(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        """Add ``person_id``, ``birth_date``, ``sex``, ``is_coordination_number``, ``_pnr_reason``."""
+        distinct = frame.select(pl.col(column).drop_nulls().unique().alias("_pnr_value"))
+        new = distinct.join(self._cache, on="_pnr_value", how="anti").to_series()
+        if new.len():
+            if self._cache.height + new.len() > self.max_cached:
+                self._cache = self._cache.clear()
+            self._cache = pl.concat([self._cache, self._lookup(new)], how="vertical")
+        return frame.join(
+            self._cache, left_on=column, right_on="_pnr_value", how="left", maintain_order="left"
+        )
+
+    def _lookup(self, values: pl.Series) -> pl.DataFrame:
+        parsed = parse_column(values, reference_date=self.reference_date)
+        return pl.DataFrame(
+            {
+                "_pnr_value": values,
+                "person_id": self.person_ids.of(parsed["normalized"]),
+                "birth_date": parsed["birth_date"],
+                "sex": parsed["sex"],
+                "is_coordination_number": parsed["is_coordination_number"],
+                "_pnr_reason": parsed["reason"],
+            }
+        ).cast(LOOKUP_SCHEMA)  # type: ignore[arg-type]
+
+
+LOOKUP_SCHEMA: dict[str, pl.DataType] = {
+    "_pnr_value": pl.Utf8(),
+    **PERSON_TYPES,
+    "_pnr_reason": pl.Utf8(),
+}
 
 
 def person_failures(column: str, *, required: bool) -> list[Failure]:

@@ -18,7 +18,7 @@ from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
 from promise.ingest.masking import MASK, looks_like_personnummer, mask_expr, pseudonymise_text
-from promise.ingest.persons import PERSON_TYPES, add_person_columns, person_failures
+from promise.ingest.persons import PERSON_TYPES, PersonIds, PersonLookup, person_failures
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
 
@@ -72,6 +72,9 @@ class RowJudge:
             self.failures += checked.failures
             self.outputs += checked.outputs
         self.pnr_column = pnr.name if pnr else None
+        self.persons = PersonLookup(
+            PersonIds(self.pseudonymizer), reference_date=self.reference_date
+        )
         self.schema = raw_schema(self.contract)
 
     def judge(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -80,15 +83,8 @@ class RowJudge:
         structural = frame.filter(pl.col("_status").is_not_null())
         rows = self._named(frame.filter(pl.col("_status").is_null()))
         if self.pnr_column:
-            rows = add_person_columns(
-                rows,
-                self.pnr_column,
-                pseudonymizer=self.pseudonymizer,
-                reference_date=self.reference_date,
-            )
-        rows = self._apply_failures(rows)
-        good = rows.filter(pl.col("_reason").is_null())
-        bad = rows.filter(pl.col("_reason").is_not_null())
+            rows = self.persons.add_columns(rows, self.pnr_column)
+        good, bad = self._apply_failures(rows)
         loaded = self._raw_rows(good)
         quarantine = pl.concat(
             [self._structural_quarantine(structural), self._field_quarantine(bad)], how="vertical"
@@ -124,23 +120,39 @@ class RowJudge:
         names = field_names(self.layout.n_fields)
         columns = [pl.col("_line")]
         for i, col in self.layout.bound.items():
-            value = pl.col(names[i]).str.strip_chars()
-            columns.append(pl.when(value != "").then(value).alias(col.name))
+            columns.append(pl.col(names[i]).alias(col.name))
         columns += [pl.lit(None, dtype=pl.Utf8).alias(c.name) for c in self.layout.absent]
         return frame.select(columns)
 
-    def _apply_failures(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def _apply_failures(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Rows passing every check, and failing rows with ``_reason``, ``_column``, ``_detail``.
+
+        The reason is worked out only for the (few) failing rows.
+        """
+        if not self.failures:
+            return rows, rows.clear().with_columns(
+                _reason=pl.lit(None, pl.Utf8),
+                _column=pl.lit(None, pl.Utf8),
+                _detail=pl.lit(None, pl.Utf8),
+            )
+        names = [f"_x{k}" for k in range(len(self.failures))]
         flags = rows.with_columns(
-            [f.condition.fill_null(False).alias(f"_x{k}") for k, f in enumerate(self.failures)]
+            [
+                f.condition.fill_null(False).alias(n)
+                for n, f in zip(names, self.failures, strict=True)
+            ]
         )
+        failed = pl.any_horizontal(names)
+        good = flags.filter(~failed).drop(names)
+        bad = flags.filter(failed)
         reason = pl.lit(None, dtype=pl.Utf8)
         column = pl.lit(None, dtype=pl.Utf8)
-        for k in reversed(range(len(self.failures))):
-            f = self.failures[k]
-            reason = pl.when(pl.col(f"_x{k}")).then(pl.lit(f.reason)).otherwise(reason)
-            column = pl.when(pl.col(f"_x{k}")).then(pl.lit(f.column)).otherwise(column)
+        for name, f in reversed(list(zip(names, self.failures, strict=True))):
+            reason = pl.when(pl.col(name)).then(pl.lit(f.reason)).otherwise(reason)
+            column = pl.when(pl.col(name)).then(pl.lit(f.column)).otherwise(column)
         details = [
-            pl.when(pl.col(f"_x{k}")).then(pl.lit(f.detail)) for k, f in enumerate(self.failures)
+            pl.when(pl.col(n)).then(pl.lit(f.detail))
+            for n, f in zip(names, self.failures, strict=True)
         ]
         if self.pnr_column:
             details.insert(
@@ -149,13 +161,9 @@ class RowJudge:
                     pl.lit("personnummer check: ") + pl.col("_pnr_reason")
                 ),
             )
-        detail = (
-            pl.concat_str(details, separator="; ", ignore_nulls=True)
-            if details
-            else pl.lit(None, dtype=pl.Utf8)
-        )
-        flags = flags.with_columns(_reason=reason, _column=column, _detail=detail)
-        return flags.drop([f"_x{k}" for k in range(len(self.failures))])
+        detail = pl.concat_str(details, separator="; ", ignore_nulls=True)
+        bad = bad.with_columns(_reason=reason, _column=column, _detail=detail).drop(names)
+        return good, bad
 
     def _lineage(self) -> list[pl.Expr]:
         return [

@@ -18,6 +18,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 COMPRESSION: Final = "zstd"
+COMPRESSION_LEVEL: Final = 1
 
 
 class TableWriter:
@@ -27,7 +28,12 @@ class TableWriter:
         self.path = path
         self.schema = schema
         self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
-        self._writer = pq.ParquetWriter(str(path), self._arrow_schema, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(
+            str(path),
+            self._arrow_schema,
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVEL,
+        )
         self.rows = 0
 
     def write(self, frame: pl.DataFrame) -> None:

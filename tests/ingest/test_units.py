@@ -1,0 +1,183 @@
+"""Pure pieces of ingestion: contracts, record counting, decoding, masking, partial dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from promise.contracts import load_contract
+from promise.ingest.checks import check_column
+from promise.ingest.jobs import load_jobs
+from promise.ingest.lines import Chunk, count_records, decode_chunk, iter_chunks
+from promise.ingest.masking import MASK, mask_expr
+from promise.ingest.reshape import raw_schema
+from promise.settings import project_root
+
+pytestmark = pytest.mark.unit
+
+# Raw columns per source as listed in docs/interfaces.md section 3 (typed out from the doc).
+DOC_COLUMNS = {
+    "population": ["sex_code", "country_of_birth", "county_of_birth", "reused_number"],
+    "migration": ["migration_type", "migration_date", "country"],
+    "lmed": [
+        "atc",
+        "prescription_date",
+        "dispense_date",
+        "packages",
+        "ddd_per_package",
+        "product_number",
+        "year",
+    ],
+    "dors": [
+        "death_date_lower",
+        "death_date_upper",
+        "death_date_precision",
+        "year",
+        "icd_version",
+        "underlying_cause",
+    ]
+    + [f"contributing_cause_{i}" for i in range(1, 18)],
+    "cancer": [
+        "diagnosis_date_lower",
+        "diagnosis_date_upper",
+        "diagnosis_date_precision",
+        "year",
+        "icd7",
+        "icdo3_topography",
+        "snomed3_morphology",
+        "benign",
+        "sex_code",
+        "age",
+    ],  # fmt: skip
+    "biobank": ["sample_id", "sampling_date", "sample_type"],
+    "olink": [
+        "sample_id",
+        "olink_id",
+        "uniprot",
+        "assay",
+        "panel",
+        "plate_id",
+        "qc_warning",
+        "lod",
+        "npx",
+        "below_lod",
+    ],
+    "metabolomics": ["sample_id", "measure", "value", "unit"],
+    "npr_inpatient": ["year", "admission_date", "discharge_date", "main_diagnosis"]
+    + [f"diagnosis_{i}" for i in range(1, 31)]
+    + ["diagnoses"]
+    + [f"external_cause_{i}" for i in range(1, 6)]
+    + ["procedures", "hospital", "department", "care_type", "age", "sex_code"],
+}
+PERSON = ["person_id", "birth_date", "sex", "is_coordination_number"]
+LINEAGE = ["_load_id", "_source_file", "_source_line"]
+
+
+def test_every_job_has_a_contract_and_the_raw_columns_of_the_interface() -> None:
+    jobs = {j.source: j for j in load_jobs()}
+    assert set(DOC_COLUMNS) | {"npr_outpatient", "genotypes"} == set(jobs)
+    for source, columns in DOC_COLUMNS.items():
+        contract = jobs[source].contract
+        assert contract is not None and contract.source == source
+        schema = list(raw_schema(contract))
+        person = PERSON if source not in {"olink", "metabolomics"} else []
+        assert schema == LINEAGE + person + columns, source
+
+
+def test_contracts_declare_pii_and_quality() -> None:
+    for path in sorted((project_root() / "data-contracts").glob("*.odcs.yaml")):
+        contract = load_contract(path)
+        assert contract.quality, path.name
+        pnr = contract.personnummer
+        if pnr is not None:
+            assert pnr.classification == "restricted" and pnr.required
+
+
+@pytest.mark.parametrize(
+    ("data", "records"),
+    [
+        (b"", 0),
+        (b"H", 0),
+        (b"H\n", 0),
+        (b"H\na", 1),  # truncated last line: still a record
+        (b"H\na\n", 1),
+        (b"H\r\na\r\nb\r\n", 2),
+        (b"H\n\n", 1),  # a blank line is a record (it will be quarantined)
+        (b"H\na\n\nb", 3),
+    ],
+)
+def test_count_records_and_chunks_agree(tmp_path: Path, data: bytes, records: int) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    assert count_records(path) == records
+    assert sum(c.n_lines for c in iter_chunks(path, block_size=3)) == records
+
+
+def test_decoding_flags_undecodable_lines_and_utf8_in_latin1() -> None:
+    chunk = Chunk(2, "a;å\nb;c".encode() + b"\nd;\xe5")
+    utf8 = decode_chunk(chunk, "utf-8")
+    assert utf8.text.to_list() == ["a;å", "b;c", None]
+    assert utf8.shown.to_list()[2] == "d;\ufffd"
+    latin = decode_chunk(chunk, "latin-1")
+    assert latin.utf8_like == 1  # the first line is UTF-8 'å' (two bytes) in a latin-1 file
+    assert latin.text.to_list()[2] == "d;å"
+
+
+def test_mask_hides_digit_runs_that_could_be_numbers() -> None:
+    values = pl.Series(
+        ["191212121212", "x 121212-1212 y", "12121212+1212", "20070230", "123456", "SE1212121212ab"]
+    )
+    masked = pl.select(mask_expr(pl.lit(values))).to_series().to_list()
+    assert masked == [MASK, f"x {MASK} y", MASK, "20070230", "123456", f"SE{MASK}ab"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lower", "upper", "precision"),
+    [
+        ("19870512", date(1987, 5, 12), date(1987, 5, 12), "day"),
+        ("19870500", date(1987, 5, 1), date(1987, 5, 31), "month"),
+        ("19880200", date(1988, 2, 1), date(1988, 2, 29), "month"),  # leap year
+        ("19870000", date(1987, 1, 1), date(1987, 12, 31), "year"),
+        ("197402", date(1974, 2, 1), date(1974, 2, 28), "month"),
+        ("19870230", None, None, None),
+        ("19871300", None, None, None),
+        ("19870012", None, None, None),
+    ],
+)
+def test_partial_dates(
+    text: str, lower: date | None, upper: date | None, precision: str | None
+) -> None:
+    contract = load_contract(project_root() / "data-contracts" / "cancer.odcs.yaml")
+    checked = check_column(
+        contract.column("DIADAT"), decimal=".", reference_date=date(2025, 12, 31)
+    )
+    frame = pl.DataFrame({"DIADAT": [text]}).select(checked.outputs)
+    assert frame.row(0) == (lower, upper, precision)
+    failed = pl.DataFrame({"DIADAT": [text]}).select(
+        pl.any_horizontal([f.condition for f in checked.failures])
+    )
+    assert failed.item() is (lower is None)
+
+
+def test_icd_pattern_accepts_each_era_with_and_without_dots() -> None:
+    contract = load_contract(project_root() / "data-contracts" / "npr_inpatient.odcs.yaml")
+    pattern = re.compile(contract.column("HDIA").pattern or "")
+    for code in [
+        "I252",
+        "I25.2",
+        "E119",
+        "250A",
+        "410X",
+        "410,99",
+        "250,00",
+        "E888X",
+        "BLANKED",
+        "J45",
+    ]:
+        assert pattern.match(code), code
+    for code in ["XX!9", "I2", "1234567", "I25..2", "i252", ""]:
+        assert not pattern.match(code), code
