@@ -21,7 +21,7 @@ versioned as (
 )
 
 select
-    md5(event_id || '|' || source || '|' || code) as diagnosis_id,
+    event_id || '|' || code as diagnosis_id,
     person_id,
     event_id,
     min(event_date) as event_date,

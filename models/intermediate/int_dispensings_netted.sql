@@ -1,21 +1,29 @@
 -- One row per dispensing after corrections: a negative ANTAL row cancels (part of) the most
 -- recent earlier-or-same-day dispensing of the same person, ATC code and package (VNR); what is
 -- left is netted into that dispensing, and dispensings netted to zero or below disappear.
+-- Corrections are rare, so only the (person, ATC, package) series that hold one are ordered.
 with dispensings as (
-    select *, packages < 0 as is_correction
+    select *, packages < 0 as is_correction, coalesce(product_number, '') as package_key
     from {{ ref('stg_lmed__dispensings') }}
     where packages is not null and packages <> 0
 ),
 
+corrected_series as (
+    select distinct person_id, atc, package_key
+    from dispensings
+    where is_correction
+),
+
 assigned as (
     select
-        *,
-        last_value(case when not is_correction then record_id end ignore nulls) over (
-            partition by person_id, atc, coalesce(product_number, '')
-            order by dispense_date, is_correction, record_id
+        d.*,
+        last_value(case when not d.is_correction then d.record_id end ignore nulls) over (
+            partition by d.person_id, d.atc, d.package_key
+            order by d.dispense_date, d.is_correction, d.record_id
             rows between unbounded preceding and current row
         ) as cancels_record_id
-    from dispensings
+    from dispensings as d
+    semi join corrected_series as c using (person_id, atc, package_key)
 ),
 
 corrections as (
@@ -38,7 +46,7 @@ select
     d.packages + coalesce(c.corrected_packages, 0) as packages,
     coalesce(c.n_corrections, 0) as n_corrections,
     d.ddd_per_package
-from assigned as d
+from dispensings as d
 left join corrections as c using (record_id)
 where not d.is_correction
   and d.packages + coalesce(c.corrected_packages, 0) > 0

@@ -36,7 +36,7 @@ numbered as (
 
 select
     *,
-    person_id || ':' || stay_number as stay_id,
+    'stay:' || person_id || ':' || stay_number as stay_id,
     min(admission_date) over (partition by person_id, stay_number) as stay_admission_date,
     max(discharge_date) over (partition by person_id, stay_number) as stay_discharge_date
 from numbered

@@ -35,7 +35,7 @@ restricted as (
 )
 
 select
-    md5(endpoint || '|' || person_id || '|' || event_id || '|' || source || '|' || code) as endpoint_event_id,
+    endpoint || '|' || event_id || '|' || code as endpoint_event_id,
     endpoint,
     person_id,
     event_id,

@@ -13,7 +13,7 @@ deduplicated as (
 )
 
 select
-    md5(m.sample_id || '|' || m.platform || '|' || m.analyte_id) as measurement_id,
+    m.sample_id || '|' || m.platform || '|' || m.analyte_id as measurement_id,
     s.person_id,
     m.sample_id,
     s.sampling_date,
