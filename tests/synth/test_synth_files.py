@@ -50,8 +50,15 @@ def test_every_file_is_in_truth(small_landing: tuple[Path, dict[str, Any]]) -> N
         for p in landing.rglob("*")
         if p.is_file() and p.name not in ("truth.json", "delivery.yml")
     }
-    accounted = set(truth["files"]) | {"genotypes/batch2.bed"}
+    accounted = set(truth["files"]) | {"genotypes/batch2.bim", "genotypes/batch2.fam"}
     assert written == accounted
+    genotypes = truth["genotypes"]
+    assert truth["files"]["genotypes/batch1.vcf.bgz"]["samples"] == genotypes["batches"]["batch1"]
+    assert truth["files"]["genotypes/batch2.bed"]["samples"] == genotypes["batches"]["batch2"]
+    fam = (landing / "genotypes" / "batch2.fam").read_text().splitlines()
+    bim = (landing / "genotypes" / "batch2.bim").read_text().splitlines()
+    assert len(fam) == genotypes["batches"]["batch2"]
+    assert len(bim) == truth["files"]["genotypes/batch2.bed"]["rows"] == truth["variants"]
     sources = {p.name for p in landing.iterdir() if p.is_dir()}
     assert sources == {
         "population", "migration", "npr_inpatient", "npr_outpatient", "lmed", "dors", "cancer",

@@ -32,6 +32,7 @@ from promise.synth.identities import (
     load_test_numbers,
     make_pool,
 )
+from promise.synth.malformed import KINDS
 from promise.synth.omics import eligible_window
 from promise.synth.population import Persons, delivery_reference, draw_persons
 from promise.synth.truth import assemble
@@ -174,11 +175,12 @@ def write_cohort(
             },
             _rng(seed, 5),
         )
-        for path, n in rows.items():
+        for path, samples in rows.items():
             files[path] = {
-                "rows": n,
-                "encoding": "binary" if path.endswith((".bgz", ".bed")) else "utf-8",
-                "malformed": dict.fromkeys(next(iter(files.values()))["malformed"], 0),
+                "rows": int(lay.chrom.size),
+                "samples": samples,
+                "encoding": "binary",
+                "malformed": dict.fromkeys(KINDS, 0),
             }
     truth = assemble(
         seed=seed, persons=persons, variants=variants if with_genotypes else 0, identities=counts,

@@ -156,7 +156,7 @@ def bed_records(g: np.ndarray) -> bytes:
 def write_genotypes(
     out: Path, lay: Layout, samples: dict[str, np.ndarray | list[str]], rng: np.random.Generator
 ) -> dict[str, int]:
-    """Write batch1.vcf.bgz and batch2.bed/.bim/.fam; returns row counts per file."""
+    """Write batch1.vcf.bgz and batch2.bed/.bim/.fam; returns the samples in each batch's main file."""
     folder = out / "genotypes"
     folder.mkdir(parents=True, exist_ok=True)
     batch = np.asarray(samples["batch"])
@@ -186,8 +186,4 @@ def write_genotypes(
             ))  # fmt: skip
     with (folder / "batch2.fam").open("w", encoding="utf-8") as fam:
         fam.write("".join(f"{ids[i]} {ids[i]} 0 0 {sex[i] + 1} -9\n" for i in two.tolist()))
-    return {
-        "genotypes/batch1.vcf.bgz": total,
-        "genotypes/batch2.bim": total,
-        "genotypes/batch2.fam": int(two.size),
-    }
+    return {"genotypes/batch1.vcf.bgz": int(one.size), "genotypes/batch2.bed": int(two.size)}
