@@ -149,18 +149,25 @@ def _logistic(
     ys = list(group.traits)
     fields: dict[str, Any] = {}
     if all_firth:
-        firth = _firth(hl, mt, ys=ys, covs=covs, tmp=f"{tmp}/firth.ht")
+        firth = _firth(hl, mt, ys=ys, covs=covs, settings=settings, tmp=f"{tmp}/firth.ht")
         wald = None
     else:
         wald = hl.logistic_regression_rows(
-            test="wald", y=[mt.pheno[y] for y in ys], x=mt.dosage, covariates=_cov_exprs(mt, covs)
+            test="wald",
+            y=[mt.pheno[y] for y in ys],
+            x=mt.dosage,
+            covariates=_cov_exprs(mt, covs),
+            max_iterations=settings.max_iterations,
+            tolerance=settings.tolerance,
         )
         wald = wald.checkpoint(f"{tmp}/wald.ht", overwrite=True)
         firth = None
         if settings.firth == "auto":
             mac = hl.min(stats._ac, stats._an - stats._ac)
             rare = stats.filter(mac < settings.firth_mac)
-            firth = _firth(hl, mt.semi_join_rows(rare), ys=ys, covs=covs, tmp=f"{tmp}/firth.ht")
+            firth = _firth(
+                hl, mt.semi_join_rows(rare), ys=ys, covs=covs, settings=settings, tmp=f"{tmp}/firth.ht"
+            )
     base = stats
     for ti in range(len(group.traits)):
         w = wald[base.key].logistic_regression[ti] if wald is not None else None
@@ -195,9 +202,16 @@ def _cov_exprs(mt: Any, covs: list[str]) -> list[Any]:
     return [1.0] + [mt.pheno[c] for c in covs]
 
 
-def _firth(hl: Any, mt: Any, *, ys: list[str], covs: list[str], tmp: str) -> Any:
+def _firth(
+    hl: Any, mt: Any, *, ys: list[str], covs: list[str], settings: AssociationSettings, tmp: str
+) -> Any:
     ht = hl.logistic_regression_rows(
-        test="firth", y=[mt.pheno[y] for y in ys], x=mt.dosage, covariates=_cov_exprs(mt, covs)
+        test="firth",
+        y=[mt.pheno[y] for y in ys],
+        x=mt.dosage,
+        covariates=_cov_exprs(mt, covs),
+        max_iterations=settings.max_iterations,
+        tolerance=settings.tolerance,
     )
     return ht.checkpoint(tmp, overwrite=True)
 

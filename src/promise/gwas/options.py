@@ -93,6 +93,11 @@ class AssociationSettings:
         A binary trait with fewer cases (or controls) than this is refused (50).
     block_size:
         Rows per block in Hail's regressions (16; larger uses more memory per task).
+    tolerance:
+        Convergence tolerance of the logistic Newton iterations (1e-8; Hail's default 1e-6
+        leaves betas near zero a few 1e-7 from the optimum that PLINK 2 and R reach).
+    max_iterations:
+        Newton iterations before a logistic fit is declared not converged (50).
     """
 
     kind: TraitKind = "auto"
@@ -101,6 +106,8 @@ class AssociationSettings:
     firth_case_fraction: float = 0.05
     min_cases: int = 50
     block_size: int = 16
+    tolerance: float = 1e-8
+    max_iterations: int = 50
 
 
 @dataclass(frozen=True, kw_only=True)

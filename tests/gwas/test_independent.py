@@ -1,0 +1,103 @@
+"""promise gwas against independent implementations: regenie's output and PLINK 2 --glm."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from gwas.helpers import read_ssf, run_cli
+from gwas.synthetic import write_synthetic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.reference
+def test_regenie_example_y1(reference_dir: Path, hail_session: object, tmp_path: Path) -> None:
+    """Y1 of regenie's example, the same 6 samples removed (494 kept).
+
+    A1FREQ and N are exact in regenie's output; BETA and LOG10P carry regenie's LOCO ridge
+    offset, so only sign (where p < 0.01) and rank agreement can be asked of a plain GLM.
+    """
+    ref = reference_dir / "regenie_example"
+    run_cli(
+        [
+            "--bfile", ref / "example", "--pheno", ref / "phenotype_bin.txt", "--pheno-name", "Y1",
+            "--covar", ref / "covariates.txt", "--remove", ref / "fid_iid_to_remove.txt",
+            "--skip-qc", "--pcs", "0", "--binary", "--out", tmp_path,
+        ]
+    )  # fmt: skip
+    ours = read_ssf(tmp_path / "Y1.tsv.gz")
+    theirs = pd.read_csv(ref / "test_bin_out_firth_Y1.regenie", sep=" ", dtype={"ALLELE1": str})
+    merged = theirs.merge(
+        ours.assign(GENPOS=ours.base_pair_location, CHROM=ours.chromosome.astype(int)),
+        on=["CHROM", "GENPOS"],
+        validate="one_to_one",
+    )
+    assert len(merged) == len(theirs) == 1000
+    assert (merged.effect_allele == merged.ALLELE1).all()
+    assert (merged.n == merged.N).all() and (merged.N == 494).all()
+    eaf6 = merged.effect_allele_frequency.map(lambda v: float(f"{v:.6g}"))
+    assert np.allclose(eaf6, merged.A1FREQ, rtol=0, atol=1e-12)
+    strong = merged[merged.LOG10P > 2]
+    assert len(strong) > 0
+    assert (np.sign(strong.beta) == np.sign(strong.BETA)).all()
+    rho = stats.spearmanr(-np.log10(merged.p_value), merged.LOG10P).statistic
+    assert rho >= 0.9, rho
+
+
+def _plink2() -> str:
+    path = shutil.which("plink2")
+    if path is None:
+        message = "plink2 is not installed: run scripts/ensure-plink2.sh (make test does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _plink2_glm(plink2: str, data: object, out: Path) -> dict[str, pd.DataFrame]:
+    prefix = out / "plink2"
+    subprocess.run(
+        [
+            plink2, "--vcf", data.vcf, "--pheno", data.pheno, "--covar", data.covar,  # type: ignore[attr-defined]
+            "--glm", "hide-covar", "no-firth", "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p",
+            "--covar-variance-standardize", "--threads", "1", "--memory", "1000", "--out", prefix,
+        ],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return {
+        "Yq": pd.read_csv(f"{prefix}.Yq.glm.linear", sep="\t", dtype={"A1": str}),
+        "Yb": pd.read_csv(f"{prefix}.Yb.glm.logistic", sep="\t", dtype={"A1": str}),
+    }
+
+
+def test_equals_plink2_glm(hail_session: object, tmp_path: Path) -> None:
+    """Linear and logistic-Wald beta, SE and p equal PLINK 2's to relative 1e-4."""
+    plink2 = _plink2()
+    data = write_synthetic(tmp_path / "data")
+    expected = _plink2_glm(plink2, data, tmp_path)
+    run_cli(
+        [
+            "--vcf", data.vcf, "--pheno", data.pheno, "--covar", data.covar, "--skip-qc",
+            "--pcs", "0", "--firth", "never", "--min-cases", "10", "--out", tmp_path / "promise",
+        ]
+    )  # fmt: skip
+    for trait, theirs in expected.items():
+        ours = read_ssf(tmp_path / "promise" / f"{trait}.tsv.gz")
+        merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+        assert len(merged) == len(theirs) == 120
+        flip = np.where(merged.A1 == merged.effect_allele, 1.0, -1.0)  # align the tested allele
+        assert ((merged.A1 == merged.effect_allele) | (merged.A1 == merged.other_allele)).all()
+        np.testing.assert_allclose(merged.beta * flip, merged.BETA, rtol=1e-4)
+        np.testing.assert_allclose(merged.standard_error, merged.SE, rtol=1e-4)
+        np.testing.assert_allclose(merged.p_value, merged.P, rtol=1e-4)
+        assert (merged.n == merged.OBS_CT).all()
+    assert read_ssf(tmp_path / "promise" / "Yq.tsv.gz").test.eq("linear").all()
+    assert read_ssf(tmp_path / "promise" / "Yb.tsv.gz").test.eq("wald").all()
