@@ -1,0 +1,5 @@
+"""``python -m promise`` runs the CLI."""
+
+from promise.cli import entrypoint
+
+entrypoint()
