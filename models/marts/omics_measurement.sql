@@ -7,9 +7,16 @@ with measurements as (
 ),
 
 deduplicated as (
-    -- a sample measured twice for the same analyte keeps its first value
-    select * from measurements
-    qualify row_number() over (partition by sample_id, platform, analyte_id order by value) = 1
+    -- an analyte measured twice on a sample (an assay on several panels) keeps its lowest value
+    select
+        sample_id, platform, analyte_id,
+        any_value(analyte_name) as analyte_name,
+        min(value) as value,
+        any_value(unit) as unit,
+        arg_min(below_lod, value) as below_lod,
+        arg_min(qc_warning, value) as qc_warning
+    from measurements
+    group by sample_id, platform, analyte_id
 )
 
 select

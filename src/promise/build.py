@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from promise.endpoints import check_endpoint_file
 from promise.errors import ConfigurationError, PromiseError
 from promise.settings import project_root
 
@@ -101,10 +102,12 @@ def build(
         raise ConfigurationError(
             f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
         )
-    if endpoints_file is not None and not Path(endpoints_file).is_file():
-        raise ConfigurationError(
-            f"endpoint file {endpoints_file} does not exist; give a FinnGen-format TSV."
-        )
+    if endpoints_file is not None:
+        if not Path(endpoints_file).is_file():
+            raise ConfigurationError(
+                f"endpoint file {endpoints_file} does not exist; give a FinnGen-format TSV."
+            )
+        check_endpoint_file(Path(endpoints_file))
     build_dir = warehouse / BUILD_DIR
     build_dir.mkdir(parents=True, exist_ok=True)
     # The file's stem names its DuckDB catalog, which views refer to: build as promise.duckdb

@@ -18,7 +18,7 @@ from scipy.optimize import linprog
 from promise.disclosure import protect
 
 N_TABLES = 10_000
-N_LP = 300
+N_LP = 200
 
 
 def random_table(rng: np.random.Generator) -> np.ndarray:

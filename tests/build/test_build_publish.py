@@ -88,3 +88,12 @@ def test_cli_build_with_a_user_endpoint_file(
     con.close()
     # tiny_raw: MI in p1 and p3; AF (I48) in p7 -> MY_CVD = {p1, p3, p7}
     assert counts == {"MY_MI": 2, "MY_CVD": 3}
+
+
+@pytest.mark.unit
+def test_a_broken_pattern_is_named_before_dbt_runs(tmp_path: Path) -> None:
+    (tmp_path / "raw").mkdir()
+    endpoints = tmp_path / "bad.tsv"
+    endpoints.write_text("NAME\tHD_ICD_10\nGOOD\tI2[1-5]|I46\nBROKEN\tI2[1-5\n")
+    with pytest.raises(ConfigurationError, match="endpoint BROKEN .* HD_ICD_10"):
+        build(warehouse=tmp_path, endpoints_file=endpoints)
