@@ -60,6 +60,18 @@ def run(name: str, work: Path) -> dict[str, float]:
     return figures
 
 
+def write_section(path: Path, lines: list[str]) -> None:
+    """Replace (or append) the synth section between its markers in a Markdown file."""
+    begin, end = "<!-- synth:begin -->", "<!-- synth:end -->"
+    section = "\n".join([begin, *lines, end])
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n## Synthetic cohort (promise synth)\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), default=sorted(CONFIGS))
@@ -83,10 +95,8 @@ def main() -> int:
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or platform.machine()}"
     print(f"machine/date: {stamp}")
     if args.markdown:
-        args.markdown.write_text(
-            "\n".join(["# promise synth benchmark", "", f"Measured {stamp}.", "", *lines, ""]),
-            encoding="utf-8",
-        )
+        note = f"`python benchmarks/synth.py`, {stamp}; target: 10^6 persons in < 600 s and < 4096 MiB."
+        write_section(args.markdown, [note, "", *lines])
     return 0
 
 
