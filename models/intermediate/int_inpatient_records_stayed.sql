@@ -2,8 +2,9 @@
 -- var('transfer_gap_days') after the latest discharge so far continues the same stay
 -- (a transfer between wards or hospitals), otherwise it opens a new stay.
 with ordered as (
+    -- narrow rows only: the windows sort four columns, the diagnoses join back at the end
     select
-        *,
+        record_id, person_id, admission_date, discharge_date,
         max(discharge_date) over (
             partition by person_id
             order by admission_date, discharge_date, record_id
@@ -32,11 +33,17 @@ numbered as (
             rows between unbounded preceding and current row
         ) as stay_number
     from flagged
+),
+
+stays as (
+    select
+        record_id,
+        'stay:' || person_id || ':' || stay_number as stay_id,
+        min(admission_date) over (partition by person_id, stay_number) as stay_admission_date,
+        max(discharge_date) over (partition by person_id, stay_number) as stay_discharge_date
+    from numbered
 )
 
-select
-    *,
-    'stay:' || person_id || ':' || stay_number as stay_id,
-    min(admission_date) over (partition by person_id, stay_number) as stay_admission_date,
-    max(discharge_date) over (partition by person_id, stay_number) as stay_discharge_date
-from numbered
+select r.*, s.stay_id, s.stay_admission_date, s.stay_discharge_date
+from {{ ref('stg_npr__inpatient_records') }} as r
+join stays as s using (record_id)
