@@ -152,11 +152,8 @@ def _quality_control(
         hl, mt, thresholds=options.qc, female_field=phenotypes.female_column
     )
     binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
-    controls = None
-    if binary:
-        controls = hl.all(*[hl.or_else(mt.pheno[t] == 0, True) for t in binary])
     mt, variant_steps = qc.variant_qc(
-        hl, mt, thresholds=options.qc, control_expr=controls, tmp=str(scratch / "variant-qc.ht")
+        hl, mt, thresholds=options.qc, binary_traits=binary, tmp=str(scratch / "variant-qc.ht")
     )
     mt = mt.checkpoint(str(scratch / "qc.mt"), overwrite=True)
     return mt, steps + variant_steps

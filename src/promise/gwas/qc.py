@@ -109,17 +109,21 @@ def _sex_check(
 
 
 def variant_qc(
-    hl: Any, mt: Any, *, thresholds: QcThresholds, control_expr: Any | None, tmp: str
+    hl: Any, mt: Any, *, thresholds: QcThresholds, binary_traits: Sequence[str], tmp: str
 ) -> tuple[Any, list[QcStep]]:
-    """Remove variants by call rate, MAF, MAC and Hardy-Weinberg p (in controls if given).
+    """Remove variants by call rate, MAF, MAC and Hardy-Weinberg p.
 
+    For binary traits the Hardy-Weinberg test uses controls only (samples that are not a
+    case of any of ``binary_traits``), so a true association does not fail the filter.
     The per-variant flags are computed in one pass and written to ``tmp`` (a Hail Table
     path), so filtering does not recompute the statistics.
     """
     original = mt
     mt = hl.variant_qc(mt, name="vqc")
     hwe_p = mt.vqc.p_value_hwe
-    if control_expr is not None:
+    control_expr = None
+    if binary_traits:
+        control_expr = hl.all(*[hl.or_else(mt.pheno[t] == 0, True) for t in binary_traits])
         hwe_p = hl.agg.filter(control_expr, hl.agg.hardy_weinberg_test(mt.GT)).p_value
     ac = mt.vqc.AC[1]
     mac = hl.min(ac, mt.vqc.AN - ac)
