@@ -181,3 +181,18 @@ def test_icd_pattern_accepts_each_era_with_and_without_dots() -> None:
         assert pattern.match(code), code
     for code in ["XX!9", "I2", "1234567", "I25..2", "i252", ""]:
         assert not pattern.match(code), code
+
+
+def test_seen_lines_finds_repeats_across_chunks_and_levels() -> None:
+    from promise.ingest.duplicates import SeenLines, mark_duplicates
+
+    seen = SeenLines()
+    chunks = [[f"line {i}" for i in range(k * 100, k * 100 + 100)] for k in range(7)]
+    chunks[6][:3] = ["line 5", "line 250", "line 250"]  # two earlier lines, one of them twice
+    flags = [
+        mark_duplicates(pl.DataFrame({"_text": c}), seen, eligible=pl.lit(True)).to_list()
+        for c in chunks
+    ]
+    assert sum(sum(f) for f in flags[:6]) == 0
+    assert flags[6][:4] == [True, True, True, False]
+    assert len(seen) == 600 + 97

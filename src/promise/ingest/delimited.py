@@ -19,7 +19,7 @@ from promise.ingest.results import LOADED, FileResult, Progress, manifest_frame
 from promise.ingest.rows import QUARANTINE_SCHEMA, RowJudge
 from promise.ingest.writer import TableWriter, publish, remove_tree, write_frame
 from promise.pseudonym import Pseudonymizer
-from promise.warehouse import load_dir, tmp_dir
+from promise.warehouse import tmp_dir
 
 
 class ReconciliationError(PromiseError):
@@ -117,7 +117,7 @@ def load_delimited(
         finished_at=datetime.now(UTC),
     )
     write_frame(staging / "manifest.parquet", manifest)
-    publish(staging, load_dir(warehouse, job.source, load_id))
+    publish(staging, Path(warehouse) / job.target / load_id)
     return result
 
 

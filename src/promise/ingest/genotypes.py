@@ -28,9 +28,8 @@ from promise.ingest.rows import QUARANTINE_SCHEMA
 from promise.ingest.writer import publish, remove_tree, write_frame
 from promise.pnr import parse_column
 from promise.pseudonym import Pseudonymizer
-from promise.warehouse import connect, load_dir, tmp_dir
+from promise.warehouse import connect, tmp_dir
 
-SAMPLES_SOURCE = "genotyped_samples"
 CONTRACT_VERSION = "genotypes-1"
 SAMPLE_SCHEMA: dict[str, pl.DataType] = {
     "_load_id": pl.Utf8(),
@@ -118,10 +117,12 @@ def _load_batch(
     remove_tree(staging)
     staging.mkdir(parents=True)
     hl = init_hail(work_dir=warehouse)
+    options = job.options or {}
+    genome = str(options.get("reference_genome", "GRCh38"))
     if batch.kind == "vcf":
-        samples, mt = _vcf(hl, batch, staging, pseudonymizer, reference_date)
+        samples, mt = _vcf(hl, batch, staging, pseudonymizer, reference_date, genome)
     else:
-        samples, mt = _plink(hl, batch, warehouse)
+        samples, mt = _plink(hl, batch, warehouse, genome)
     kept = samples.filter(pl.col("_reason").is_null())
     mapping = dict(zip(kept["_raw_key"].to_list(), kept["person_id"].to_list(), strict=True))
     mt = mt.filter_cols(hl.literal(set(mapping)).contains(mt.s))
@@ -149,10 +150,13 @@ def _load_batch(
         finished_at=datetime.now(UTC),
     )
     write_frame(folder / "manifest.parquet", manifest)
-    target = Path(warehouse) / "genotypes" / f"{batch.name}.mt"
+    target = Path(warehouse) / job.target / f"{batch.name}.mt"
     remove_tree(target)  # left by a load interrupted after its MatrixTable was published
     publish(staging / f"{batch.name}.mt", target)
-    publish(folder, load_dir(warehouse, SAMPLES_SOURCE, load_id))
+    publish(
+        folder,
+        Path(warehouse) / str(options.get("samples_target", "raw/genotyped_samples")) / load_id,
+    )
     return result
 
 
@@ -163,7 +167,12 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def _vcf(
-    hl: Any, batch: Batch, staging: Path, pseudonymizer: Pseudonymizer, reference_date: date
+    hl: Any,
+    batch: Batch,
+    staging: Path,
+    pseudonymizer: Pseudonymizer,
+    reference_date: date,
+    genome: str,
 ) -> tuple[pl.DataFrame, Any]:
     meta: list[str] = []
     columns: list[str] = []
@@ -202,13 +211,13 @@ def _vcf(
     mt = hl.import_vcf(
         str(batch.path),
         header_file=str(header),
-        reference_genome="GRCh38",
+        reference_genome=genome,
         force_bgz=batch.path.name.endswith(".bgz"),
     )
     return samples, mt
 
 
-def _plink(hl: Any, batch: Batch, warehouse: Path) -> tuple[pl.DataFrame, Any]:
+def _plink(hl: Any, batch: Batch, warehouse: Path, genome: str) -> tuple[pl.DataFrame, Any]:
     lines = batch.path.with_suffix(".fam").read_text(encoding="utf-8").splitlines()
     fam = pl.DataFrame(
         {"iid": [line.split()[1] for line in lines if line.strip()]}, schema={"iid": pl.Utf8}
@@ -238,7 +247,7 @@ def _plink(hl: Any, batch: Batch, warehouse: Path) -> tuple[pl.DataFrame, Any]:
         bed=stem + ".bed",
         bim=stem + ".bim",
         fam=stem + ".fam",
-        reference_genome="GRCh38",
+        reference_genome=genome,
         contig_recoding=recoding,
     )
     return _flag_duplicates(samples), mt

@@ -72,6 +72,17 @@ def load_job(path: Path) -> Job:
         raise ConfigurationError(
             f"ingest job {path}: encoding {encoding!r} is not one of {sorted(ENCODINGS)}."
         )
+    if doc.get("header", True) is not True:
+        raise ConfigurationError(
+            f"ingest job {path}: files without a header line are not supported (header: true)."
+        )
+    target = str(doc.get("target", f"raw/{doc['source']}"))
+    if str(doc.get("format", "delimited")) == "delimited" and not (
+        target.startswith("raw/") and target.count("/") == 1
+    ):
+        raise ConfigurationError(
+            f"ingest job {path}: target must be raw/<name> (the warehouse views read raw/*/)."
+        )
     contract = None
     if doc.get("contract"):
         contract_path = Path(doc["contract"])
@@ -98,7 +109,7 @@ def load_job(path: Path) -> Job:
         decimal=str(doc.get("decimal", ".")),
         encoding=ENCODINGS[encoding],
         contract=contract,
-        target=str(doc.get("target", f"raw/{doc['source']}")),
+        target=target,
         order=int(doc.get("order", 100)),
         options={k: v for k, v in doc.items() if k not in known},
     )

@@ -15,6 +15,7 @@ import polars as pl
 
 from promise.contracts import Contract
 from promise.ingest.checks import Failure, check_column, raw_output_types
+from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
 from promise.ingest.masking import MASK, looks_like_personnummer, mask_expr, pseudonymise_text
@@ -55,9 +56,7 @@ class RowJudge:
     source: str
     file: str
     hooks: dict[str, object] = field(default_factory=dict)
-    _seen: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"_h1": pl.UInt64, "_h2": pl.UInt64})
-    )
+    _seen: SeenLines = field(default_factory=SeenLines)
 
     def __post_init__(self) -> None:
         self.failures: list[Failure] = []
@@ -93,28 +92,12 @@ class RowJudge:
 
     def _mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
         decodable = pl.col("_status").is_null() | (pl.col("_status") != UNDECODABLE)
-        hashed = frame.with_columns(_h1=pl.col("_text").hash(11), _h2=pl.col("_text").hash(29))
-        first_here = pl.struct("_h1", "_h2").is_first_distinct()
-        hashed = hashed.with_columns(_first=first_here & decodable)
-        seen_before = (
-            hashed.select("_h1", "_h2")
-            .join(
-                self._seen.with_columns(_seen=pl.lit(True)),
-                on=["_h1", "_h2"],
-                how="left",
-                maintain_order="left",
-            )["_seen"]
-            .fill_null(False)
-        )
-        duplicate = decodable & (~pl.col("_first") | seen_before)
-        hashed = hashed.with_columns(_dup=duplicate)
-        fresh = hashed.filter(pl.col("_first") & ~pl.col("_dup")).select("_h1", "_h2")
-        self._seen = pl.concat([self._seen, fresh], how="vertical")
-        return hashed.with_columns(
-            _status=pl.when(pl.col("_status").is_null() & pl.col("_dup"))
+        duplicate = mark_duplicates(frame, self._seen, eligible=decodable)
+        return frame.with_columns(
+            _status=pl.when(pl.col("_status").is_null() & duplicate)
             .then(pl.lit(DUPLICATE))
             .otherwise(pl.col("_status"))
-        ).drop("_h1", "_h2", "_first", "_dup")
+        )
 
     def _named(self, frame: pl.DataFrame) -> pl.DataFrame:
         names = field_names(self.layout.n_fields)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Final
@@ -22,12 +23,18 @@ COMPRESSION_LEVEL: Final = 1
 
 
 class TableWriter:
-    """Append Polars frames with one fixed schema to one Parquet file, row group by row group."""
+    """Append Polars frames with one fixed schema to one Parquet file, row group by row group.
+
+    Encoding and compressing a row group runs on a background thread (pyarrow releases the
+    GIL) while the next chunk is validated; at most one row group waits, so memory stays bounded.
+    """
 
     def __init__(self, path: Path, schema: dict[str, pl.DataType]) -> None:
         self.path = path
         self.schema = schema
         self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future[None] | None = None
         self._writer = pq.ParquetWriter(
             str(path),
             self._arrow_schema,
@@ -41,13 +48,20 @@ class TableWriter:
         if frame.height == 0:
             return
         table = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()]).to_arrow()
-        self._writer.write_table(
-            pa.Table.from_batches(table.to_batches(), schema=self._arrow_schema)
-        )
+        batch = pa.Table.from_batches(table.to_batches(), schema=self._arrow_schema)
+        self._wait()
+        self._pending = self._pool.submit(self._writer.write_table, batch)
         self.rows += frame.height
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
 
     def close(self) -> None:
         """Finish the file (an empty file still carries the schema) and flush it to disk."""
+        self._wait()
+        self._pool.shutdown()
         self._writer.close()
         fsync_file(self.path)
 
@@ -57,6 +71,7 @@ class TableWriter:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._pool.shutdown(wait=True)
         self._writer.close()
 
 
