@@ -18,7 +18,7 @@ SOURCES = (
     "Gompertz survival to 1969. Foreign-born shares by birth decade and emigration rates: SCB "
     "population and migration statistics. Mortality: Gompertz fitted by eye to SCB life tables "
     "2010-2019. Incidence: type 2 diabetes after the Swedish National Diabetes Register "
-    "(Andersson et al. 2021, ~4-6/1000 PY at 60-79) inflated x3; myocardial infarction after "
+    "(Andersson et al. 2021, ~4-6/1000 PY at 60-79) inflated x3.5; myocardial infarction after "
     "SWEDEHEART/Socialstyrelsen statistics inflated x1.5; breast cancer after the Swedish Cancer "
     "Register inflated x1.5 (inflated so that a 20,000-person cohort gives hundreds of cases). "
     "Endpoint definitions: FinnGen R4 (FIMM and THL). Identities: Skatteverket test personnummer "
