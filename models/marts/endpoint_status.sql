@@ -1,10 +1,9 @@
--- Case and control status of every person for every endpoint.
+-- Case and control status of every person for every endpoint. The grid (persons x endpoints)
+-- is the big part: per-person and per-pair facts are computed first and joined once.
 with definitions as (
-    select * from {{ ref('int_endpoint_definitions_parsed') }}
-),
-
-evaluation as (
-    select name, evaluation from {{ ref('endpoint_definition') }}
+    select d.name, d.sex as endpoint_sex, e.evaluation
+    from {{ ref('int_endpoint_definitions_parsed') }} as d
+    join {{ ref('endpoint_definition') }} as e using (name)
 ),
 
 base as (
@@ -17,7 +16,8 @@ base as (
 terms as (
     select name as endpoint, trim(term) as term
     from (select name, unnest(string_split(conditions, '&')) as term
-          from definitions where conditions is not null and conditions_supported)
+          from {{ ref('int_endpoint_definitions_parsed') }}
+          where conditions is not null and conditions_supported)
 ),
 
 parsed_terms as (
@@ -47,57 +47,52 @@ condition_checks as (
 
 control_excluded as (
     select distinct d.name as endpoint, b.person_id
-    from definitions as d, unnest(d.control_exclude_list) as x(excluded)
+    from {{ ref('int_endpoint_definitions_parsed') }} as d, unnest(d.control_exclude_list) as x(excluded)
     join base as b on b.endpoint = x.excluded
 ),
 
-follow_up as (
-    select person_id, max(end_date) as followup_end
-    from {{ ref('observation_period') }}
-    group by person_id
-),
-
-grid as (
-    select p.person_id, p.sex, p.birth_date, p.death_date_upper,
-           d.name as endpoint, d.sex as endpoint_sex, e.evaluation
-    from {{ ref('person') }} as p
-    cross join definitions as d
-    join evaluation as e on e.name = d.name
-),
-
-statuses as (
+pairs as (
+    -- every (endpoint, person) with anything to say, one row each
     select
-        g.person_id,
-        g.endpoint,
-        g.evaluation,
-        b.person_id is not null and coalesce(c.conditions_met, true) as case_found,
+        coalesce(b.endpoint, x.endpoint) as endpoint,
+        coalesce(b.person_id, x.person_id) as person_id,
         b.person_id is not null as has_events,
-        g.endpoint_sex is not null and g.sex is distinct from g.endpoint_sex as wrong_sex,
+        b.person_id is not null and coalesce(c.conditions_met, true) as case_found,
         x.person_id is not null as control_excluded,
-        b.first_event_date,
-        b.age_at_onset,
-        b.n_events,
-        g.birth_date,
+        b.first_event_date, b.age_at_onset, b.n_events
+    from base as b
+    left join condition_checks as c using (endpoint, person_id)
+    full outer join control_excluded as x on x.endpoint = b.endpoint and x.person_id = b.person_id
+),
+
+people as (
+    select
+        p.person_id, p.sex,
         coalesce(f.followup_end,
-                 least(coalesce(g.death_date_upper, date '{{ var("data_end") }}'), date '{{ var("data_end") }}')) as followup_end
-    from grid as g
-    left join base as b on b.endpoint = g.endpoint and b.person_id = g.person_id
-    left join condition_checks as c on c.endpoint = g.endpoint and c.person_id = g.person_id
-    left join control_excluded as x on x.endpoint = g.endpoint and x.person_id = g.person_id
-    left join follow_up as f on f.person_id = g.person_id
+                 least(coalesce(p.death_date_upper, date '{{ var("data_end") }}'), date '{{ var("data_end") }}')) as followup_end,
+        {{ age_years('p.birth_date', "coalesce(f.followup_end, least(coalesce(p.death_date_upper, date '" ~ var('data_end') ~ "'), date '" ~ var('data_end') ~ "'))") }} as age_at_end
+    from {{ ref('person') }} as p
+    left join (
+        select person_id, max(end_date) as followup_end
+        from {{ ref('observation_period') }}
+        group by person_id
+    ) as f using (person_id)
 )
 
 select
-    person_id,
-    endpoint,
-    case when evaluation = 'not_applicable' then null else case_found end as is_case,
-    case when case_found then first_event_date end as first_event_date,
-    case when case_found then age_at_onset end as age_at_onset,
-    case when case_found then n_events else 0 end as n_events,
+    g.person_id,
+    d.name as endpoint,
+    case when d.evaluation = 'not_applicable' then null else coalesce(s.case_found, false) end as is_case,
+    case when s.case_found then s.first_event_date end as first_event_date,
+    case when s.case_found then s.age_at_onset end as age_at_onset,
+    case when s.case_found then s.n_events else 0 end as n_events,
     case
-        when evaluation = 'not_applicable' then null
-        else not (has_events or wrong_sex or control_excluded)
+        when d.evaluation = 'not_applicable' then null
+        else not (coalesce(s.has_events, false) or coalesce(s.control_excluded, false)
+                  or (d.endpoint_sex is not null and g.sex is distinct from d.endpoint_sex))
     end as is_control,
-    followup_end,
-    {{ age_years('birth_date', 'followup_end') }} as age_at_end
-from statuses
+    g.followup_end,
+    g.age_at_end
+from people as g
+cross join definitions as d
+left join pairs as s on s.endpoint = d.name and s.person_id = g.person_id
