@@ -133,6 +133,12 @@ def test_every_identity_is_valid(small_landing: tuple[Path, dict[str, Any]]) -> 
                 ))  # fmt: skip
         assert invalid == truth["files"][relative]["malformed"]["bad_check_digit"], relative
     assert all(n > 0 for n in forms.values()), forms
+    with gzip.open(landing / "genotypes" / "batch1.vcf.bgz", "rt") as vcf:
+        header = next(line for line in vcf if line.startswith("#CHROM"))
+    vcf_ids = header.rstrip("\n").split("\t")[9:]
+    assert len(vcf_ids) == truth["genotypes"]["batches"]["batch1"]
+    assert all(valid_pnr(s) and person_of(s).normalized in population for s in vcf_ids)  # type: ignore[union-attr]
+    assert len({len(s) for s in vcf_ids}) > 1  # mixed written forms
 
 
 def test_coordination_numbers_and_generated_numbers_present(

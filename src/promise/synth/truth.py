@@ -110,7 +110,8 @@ def assemble(
             "generated_note": (
                 "Skatteverket's test numbers are used by birth year as far as they go; the rest are "
                 "generated valid numbers (Luhn digit from promise.pnr) born in the same range, whose "
-                "serials never repeat a test number; generated coordination numbers have day + 60."
+                "serials never repeat a test number; generated coordination numbers have day + 60. A number "
+                "is generated exactly when it is in neither allPins.json nor allCoords.json."
             ),
         },
         "files": files,
