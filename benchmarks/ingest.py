@@ -119,7 +119,8 @@ def _chunk(n: int, offset: int, pins: list[str], rng: np.random.Generator) -> pl
 
 DUCKDB_CHILD = """
 import sys, duckdb
-con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB", "temp_directory": sys.argv[3], "enable_progress_bar": False})
+con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB", "temp_directory": sys.argv[3]})
+con.execute("SET enable_progress_bar = false")
 con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', header=true, encoding='latin-1')) TO '{sys.argv[2]}' (FORMAT parquet)")
 """
 PROMISE_CHILD = """

@@ -24,6 +24,7 @@ from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
 
 DUPLICATE = "duplicate_row"
+OUT = "__out_"
 PNR_IN_FIELD = "personnummer_in_field"
 STRUCTURE_DETAIL = {
     UNDECODABLE: "line cannot be decoded as {encoding}",
@@ -113,16 +114,23 @@ class RowJudge:
         The reason is worked out only for the (few) failing rows.
         """
         if not self.failures:
+            rows = rows.with_columns(
+                [out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs]
+            )
             return rows, rows.clear().with_columns(
                 _reason=pl.lit(None, pl.Utf8),
                 _column=pl.lit(None, pl.Utf8),
                 _detail=pl.lit(None, pl.Utf8),
             )
         names = [f"_x{k}" for k in range(len(self.failures))]
+        # typed outputs and failure flags in one pass, so shared parsing is done once
         flags = rows.with_columns(
             [
-                f.condition.fill_null(False).alias(n)
-                for n, f in zip(names, self.failures, strict=True)
+                *(out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs),
+                *(
+                    f.condition.fill_null(False).alias(n)
+                    for n, f in zip(names, self.failures, strict=True)
+                ),
             ]
         )
         failed = pl.any_horizontal(names)
@@ -157,7 +165,11 @@ class RowJudge:
 
     def _raw_rows(self, good: pl.DataFrame) -> pl.DataFrame:
         person = [pl.col(name) for name in PERSON_TYPES] if self.pnr_column else []
-        typed = good.select([*self._lineage(), *person, *self.outputs])
+        outputs = [
+            pl.col(f"{OUT}{out.meta.output_name()}").alias(out.meta.output_name())
+            for out in self.outputs
+        ]
+        typed = good.select([*self._lineage(), *person, *outputs])
         typed = apply_hooks(typed, contract=self.contract, good=good)
         return typed.select([pl.col(name).cast(dtype) for name, dtype in self.schema.items()])
 
