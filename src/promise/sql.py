@@ -51,6 +51,15 @@ def run_query(*, warehouse: Path, query: str, fmt: str = "table") -> str:
     return _csv(names, rows) if fmt == "csv" else _json(names, rows)
 
 
+def split_statements(text: str) -> list[str]:
+    """The SQL statements in ``text`` (each to be run by :func:`run_query`)."""
+    try:
+        statements = duckdb.connect(":memory:").extract_statements(text)
+    except duckdb.Error as exc:
+        raise QueryError(f"the input cannot be parsed: {_first_line(exc)}") from exc
+    return [s.query for s in statements]
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
 

@@ -454,3 +454,18 @@ def test_cli_ingest_prints_a_table(
     assert rc == 0
     assert "rtb_migration_1" in capsys.readouterr().out
     shutil.rmtree(tmp_path / "wh")
+
+
+def test_sql_reads_statements_from_stdin(
+    tmp_path: Path, key_file: Path, numbers: list[str]
+) -> None:
+    lines, _, _ = migration_lines(numbers)
+    write_lines(tmp_path / "land" / "migration" / "rtb_migration_1.csv", lines)
+    _ingest(tmp_path / "land", tmp_path / "wh", key_file)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "promise"), "sql", "--warehouse", str(tmp_path / "wh"), "--format", "csv"],
+        input="SELECT count(*) AS n FROM raw.migration; SELECT count(*) AS q FROM quarantine;",
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["n", "3", "q", "6"]
