@@ -38,7 +38,9 @@ def _wait_for_port(port: int, *, timeout: float) -> None:
 def _wait_for_worker(log: Path, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if log.exists() and "Successfully registered with master" in log.read_text(errors="replace"):
+        if log.exists() and "Successfully registered with master" in log.read_text(
+            errors="replace"
+        ):
             return
         time.sleep(0.5)
     raise TimeoutError(f"the Spark worker did not register within {timeout} s; see {log}")
@@ -69,9 +71,20 @@ def standalone_cluster(work: Path, *, cores: int = 2, memory: str = "3g") -> Ite
         with (work / "logs" / "master.log").open("wb") as log:
             procs.append(
                 subprocess.Popen(
-                    [str(spark_class), "org.apache.spark.deploy.master.Master",
-                     "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui)],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                    [
+                        str(spark_class),
+                        "org.apache.spark.deploy.master.Master",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--webui-port",
+                        str(ui),
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=work,
                 )  # fmt: skip
             )
         _wait_for_port(port, timeout=60)
@@ -79,10 +92,25 @@ def standalone_cluster(work: Path, *, cores: int = 2, memory: str = "3g") -> Ite
         with worker_log.open("wb") as log:
             procs.append(
                 subprocess.Popen(
-                    [str(spark_class), "org.apache.spark.deploy.worker.Worker", master_url,
-                     "--host", "127.0.0.1", "--cores", str(cores), "--memory", memory,
-                     "--webui-port", str(worker_ui), "--work-dir", str(work / "worker")],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                    [
+                        str(spark_class),
+                        "org.apache.spark.deploy.worker.Worker",
+                        master_url,
+                        "--host",
+                        "127.0.0.1",
+                        "--cores",
+                        str(cores),
+                        "--memory",
+                        memory,
+                        "--webui-port",
+                        str(worker_ui),
+                        "--work-dir",
+                        str(work / "worker"),
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=work,
                 )  # fmt: skip
             )
         _wait_for_worker(worker_log, timeout=60)

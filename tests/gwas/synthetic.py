@@ -21,7 +21,9 @@ class SyntheticSet:
     causal_binary: int
 
 
-def write_synthetic(out: Path, *, samples: int = 400, variants: int = 120, seed: int = 3) -> SyntheticSet:
+def write_synthetic(
+    out: Path, *, samples: int = 400, variants: int = 120, seed: int = 3
+) -> SyntheticSet:
     """Genotypes from Hardy-Weinberg at random frequencies; Yq linear, Yb logistic (1/2 coded)."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,11 @@ def write_synthetic(out: Path, *, samples: int = 400, variants: int = 120, seed:
         fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(ids) + "\n")
         for j in range(variants):
             ref = bases[j % 4]
-            alt = bases[(j + 1 + j // 4) % 4] if bases[(j + 1 + j // 4) % 4] != ref else bases[(j + 2) % 4]
+            alt = (
+                bases[(j + 1 + j // 4) % 4]
+                if bases[(j + 1 + j // 4) % 4] != ref
+                else bases[(j + 2) % 4]
+            )
             calls = "\t".join(gt[int(g)] for g in geno[:, j])
             fh.write(f"chr1\t{1000 + 1000 * j}\tv{j}\t{ref}\t{alt}\t.\tPASS\t.\tGT\t{calls}\n")
     pheno = out / "pheno.txt"

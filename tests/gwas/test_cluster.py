@@ -26,8 +26,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_cluster_run_equals_local_run(hail_session: object, tmp_path: Path) -> None:
     data = write_synthetic(tmp_path / "data", samples=300, variants=80, seed=11)
     args = [
-        "--vcf", str(data.vcf), "--pheno", str(data.pheno), "--covar", str(data.covar),
-        "--skip-qc", "--pcs", "0", "--firth", "never", "--min-cases", "10",
+        "--vcf",
+        str(data.vcf),
+        "--pheno",
+        str(data.pheno),
+        "--covar",
+        str(data.covar),
+        "--skip-qc",
+        "--pcs",
+        "0",
+        "--firth",
+        "never",
+        "--min-cases",
+        "10",
     ]  # fmt: skip  (QC and PCA are exercised locally by the planted-truth test)
     run_cli([*args, "--out", tmp_path / "local"])
     with standalone_cluster(tmp_path / "cluster") as master:

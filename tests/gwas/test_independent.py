@@ -93,8 +93,8 @@ def test_equals_plink2_glm(hail_session: object, tmp_path: Path) -> None:
         ours = read_ssf(tmp_path / "promise" / f"{trait}.tsv.gz")
         merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
         assert len(merged) == len(theirs) == 120
-        flip = np.where(merged.A1 == merged.effect_allele, 1.0, -1.0)  # align the tested allele
-        assert ((merged.A1 == merged.effect_allele) | (merged.A1 == merged.other_allele)).all()
+        flip = np.where(merged.effect_allele == merged.A1, 1.0, -1.0)  # align the tested allele
+        assert ((merged.effect_allele == merged.A1) | (merged.other_allele == merged.A1)).all()
         np.testing.assert_allclose(merged.beta * flip, merged.BETA, rtol=1e-4)
         np.testing.assert_allclose(merged.standard_error, merged.SE, rtol=1e-4)
         np.testing.assert_allclose(merged.p_value, merged.P, rtol=1e-4)

@@ -63,7 +63,11 @@ def _close(actual: float, expected: float, tolerance: str) -> bool:
 
 
 def _actual(result: pd.DataFrame, key_kind: str, key: int, field: str) -> float:
-    row = result.iloc[key] if key_kind == "row_index" else result[result.base_pair_location == key].iloc[0]
+    row = (
+        result.iloc[key]
+        if key_kind == "row_index"
+        else result[result.base_pair_location == key].iloc[0]
+    )
     if field in ("t_stat", "z_stat"):
         return float(row["beta"] / row["standard_error"])
     return float(row[field])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
@@ -12,10 +12,17 @@ from rich.table import Table
 
 from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
-from promise.gwas.options import AssociationSettings, GwasOptions, PcaSettings, QcThresholds
+from promise.gwas.options import (
+    AssociationSettings,
+    FirthMode,
+    GwasOptions,
+    PcaSettings,
+    QcThresholds,
+    TraitKind,
+)
 
 if TYPE_CHECKING:
-    from promise.gwas.inputs import GenotypeSource
+    from promise.gwas.inputs import GenotypeFormat, GenotypeSource
     from promise.gwas.pipeline import GwasResult
     from promise.gwas.traits import Phenotypes
 
@@ -35,35 +42,85 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def gwas(
-    endpoint: str = typer.Option(None, "--endpoint", help="Warehouse endpoint (binary), e.g. E4_DM2."),
-    trait: str = typer.Option(None, "--trait", help="Warehouse quantitative trait column, e.g. LDL_C."),
+    endpoint: str = typer.Option(
+        None, "--endpoint", help="Warehouse endpoint (binary), e.g. E4_DM2."
+    ),
+    trait: str = typer.Option(
+        None, "--trait", help="Warehouse quantitative trait column, e.g. LDL_C."
+    ),
     vcf: Path = typer.Option(None, "--vcf", help="Own-files mode: VCF (plain, .gz or .bgz)."),
-    bfile: str = typer.Option(None, "--bfile", help="Own-files mode: PLINK 1 prefix (.bed/.bim/.fam)."),
+    bfile: str = typer.Option(
+        None, "--bfile", help="Own-files mode: PLINK 1 prefix (.bed/.bim/.fam)."
+    ),
     bgen: Path = typer.Option(None, "--bgen", help="Own-files mode: BGEN v1.2 file."),
-    sample: Path = typer.Option(None, "--sample", help="Sample file for --bgen (else ids from the BGEN)."),
-    pheno: list[Path] = typer.Option(None, "--pheno", help="Phenotype file(s): FID IID ..., a Sample column, or a .fam."),
-    pheno_name: list[str] = typer.Option(None, "--pheno-name", help="Phenotype column(s) (repeat or comma-separate; default all)."),
-    covar: list[Path] = typer.Option(None, "--covar", help="Covariate file(s), same layouts as --pheno."),
-    covar_names: list[str] = typer.Option(None, "--covar-names", help="Covariate column(s) (default all)."),
-    remove: Path = typer.Option(None, "--remove", help="Samples to leave out (FID IID per line, or one id per line)."),
-    missing_code: list[float] = typer.Option(None, "--missing-code", help="Phenotype value meaning missing (0, -9); NA always is."),
-    binary: bool = typer.Option(False, "--binary", help="Treat traits as binary (default: detected)."),
-    quantitative: bool = typer.Option(False, "--quantitative", help="Treat traits as quantitative."),
-    build: str = typer.Option("GRCh38", "--build", help="Genome build of own files: GRCh38 or GRCh37."),
-    pcs: int = typer.Option(_PCA.pcs, "--pcs", help="Principal components as covariates (0: none)."),
-    skip_qc: bool = typer.Option(False, "--skip-qc", help="No sample or variant QC (files already cleaned)."),
-    firth: str = typer.Option(_ASSOC.firth, "--firth", help="Firth for binary traits: auto, always, never."),
-    firth_mac: int = typer.Option(_ASSOC.firth_mac, "--firth-mac", help="auto: Firth below this minor-allele count."),
-    min_cases: int = typer.Option(_ASSOC.min_cases, "--min-cases", help="Refuse binary traits with fewer cases or controls."),
-    sample_call_rate: float = typer.Option(_QC.min_sample_call_rate, "--sample-call-rate", help="Minimum sample call rate."),
-    het_sd: float = typer.Option(_QC.het_sd, "--het-sd", help="Heterozygosity outlier threshold in SD."),
-    variant_call_rate: float = typer.Option(_QC.min_variant_call_rate, "--variant-call-rate", help="Minimum variant call rate."),
+    sample: Path = typer.Option(
+        None, "--sample", help="Sample file for --bgen (else ids from the BGEN)."
+    ),
+    pheno: list[Path] = typer.Option(
+        None, "--pheno", help="Phenotype file(s): FID IID ..., a Sample column, or a .fam."
+    ),
+    pheno_name: list[str] = typer.Option(
+        None, "--pheno-name", help="Phenotype column(s) (repeat or comma-separate; default all)."
+    ),
+    covar: list[Path] = typer.Option(
+        None, "--covar", help="Covariate file(s), same layouts as --pheno."
+    ),
+    covar_names: list[str] = typer.Option(
+        None, "--covar-names", help="Covariate column(s) (default all)."
+    ),
+    remove: Path = typer.Option(
+        None, "--remove", help="Samples to leave out (FID IID per line, or one id per line)."
+    ),
+    missing_code: list[float] = typer.Option(
+        None, "--missing-code", help="Phenotype value meaning missing (0, -9); NA always is."
+    ),
+    binary: bool = typer.Option(
+        False, "--binary", help="Treat traits as binary (default: detected)."
+    ),
+    quantitative: bool = typer.Option(
+        False, "--quantitative", help="Treat traits as quantitative."
+    ),
+    build: str = typer.Option(
+        "GRCh38", "--build", help="Genome build of own files: GRCh38 or GRCh37."
+    ),
+    pcs: int = typer.Option(
+        _PCA.pcs, "--pcs", help="Principal components as covariates (0: none)."
+    ),
+    skip_qc: bool = typer.Option(
+        False, "--skip-qc", help="No sample or variant QC (files already cleaned)."
+    ),
+    firth: str = typer.Option(
+        _ASSOC.firth, "--firth", help="Firth for binary traits: auto, always, never."
+    ),
+    firth_mac: int = typer.Option(
+        _ASSOC.firth_mac, "--firth-mac", help="auto: Firth below this minor-allele count."
+    ),
+    min_cases: int = typer.Option(
+        _ASSOC.min_cases, "--min-cases", help="Refuse binary traits with fewer cases or controls."
+    ),
+    sample_call_rate: float = typer.Option(
+        _QC.min_sample_call_rate, "--sample-call-rate", help="Minimum sample call rate."
+    ),
+    het_sd: float = typer.Option(
+        _QC.het_sd, "--het-sd", help="Heterozygosity outlier threshold in SD."
+    ),
+    variant_call_rate: float = typer.Option(
+        _QC.min_variant_call_rate, "--variant-call-rate", help="Minimum variant call rate."
+    ),
     maf: float = typer.Option(_QC.min_maf, "--maf", help="Minimum minor-allele frequency."),
     mac: int = typer.Option(_QC.min_mac, "--mac", help="Minimum minor-allele count."),
-    hwe_p: float = typer.Option(_QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."),
-    spark_master: str = typer.Option(None, "--spark-master", help="Spark master URL (default local[*])."),
-    driver_memory: str = typer.Option(None, "--driver-memory", help="Driver JVM heap, e.g. 8g (default 40% of RAM)."),
-    out: Path = typer.Option(..., "--out", help="Output folder for summary statistics, plots, report, logs."),
+    hwe_p: float = typer.Option(
+        _QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."
+    ),
+    spark_master: str = typer.Option(
+        None, "--spark-master", help="Spark master URL (default local[*])."
+    ),
+    driver_memory: str = typer.Option(
+        None, "--driver-memory", help="Driver JVM heap, e.g. 8g (default 40% of RAM)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder for summary statistics, plots, report, logs."
+    ),
     warehouse: Path = WAREHOUSE_OPTION,
 ) -> None:
     """GWAS: QC, PCA, linear or logistic (Wald/Firth) regression; GWAS-SSF, plots, report.html."""
@@ -72,7 +129,7 @@ def gwas(
 
     if binary and quantitative:
         raise GwasUsageError("Give at most one of --binary and --quantitative.")
-    kind = "binary" if binary else "quantitative" if quantitative else "auto"
+    kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
     if firth not in ("auto", "always", "never"):
         raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
     options = GwasOptions(
@@ -86,7 +143,10 @@ def gwas(
         ),
         pca=PcaSettings(pcs=pcs),
         association=AssociationSettings(
-            kind=kind, firth=firth, firth_mac=firth_mac, min_cases=min_cases  # type: ignore[arg-type]
+            kind=kind,
+            firth=cast(FirthMode, firth),
+            firth_mac=firth_mac,
+            min_cases=min_cases,
         ),
         skip_qc=skip_qc,
     )
@@ -129,7 +189,7 @@ def _inputs(
     covar: list[Path] | None,
     covar_names: list[str] | None,
     missing: list[float],
-    kind: str,
+    kind: TraitKind,
     remove: Path | None,
     build: str,
     warehouse: Path,
@@ -139,22 +199,32 @@ def _inputs(
 
     files = [(k, p) for k, p in (("vcf", vcf), ("bfile", bfile), ("bgen", bgen)) if p]
     if (endpoint or trait) and files:
-        raise GwasUsageError("Use either warehouse mode (--endpoint/--trait) or own files, not both.")
+        raise GwasUsageError(
+            "Use either warehouse mode (--endpoint/--trait) or own files, not both."
+        )
     if endpoint or trait:
         if remove is not None:
-            raise GwasUsageError("--remove applies to own-files mode; filter the warehouse with SQL.")
+            raise GwasUsageError(
+                "--remove applies to own-files mode; filter the warehouse with SQL."
+            )
         mart = cohort.read_mart(warehouse)
-        phen = cohort.warehouse_phenotypes(mart, endpoint=endpoint, trait=trait, kind=kind)  # type: ignore[arg-type]
+        phen = cohort.warehouse_phenotypes(mart, endpoint=endpoint, trait=trait, kind=kind)
         return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
     if len(files) != 1:
-        raise GwasUsageError("Give --endpoint or --trait, or exactly one of --vcf, --bfile, --bgen.")
+        raise GwasUsageError(
+            "Give --endpoint or --trait, or exactly one of --vcf, --bfile, --bgen."
+        )
     if not pheno:
-        raise GwasUsageError("Own-files mode needs --pheno FILE (FID IID columns or a Sample column).")
+        raise GwasUsageError(
+            "Own-files mode needs --pheno FILE (FID IID columns or a Sample column)."
+        )
     fmt, path = files[0]
-    source = GenotypeSource(kind=fmt, path=Path(path), build=build, sample_file=sample)  # type: ignore[arg-type]
+    source = GenotypeSource(
+        kind=cast("GenotypeFormat", fmt), path=Path(path), build=build, sample_file=sample
+    )
     phen = traits.from_files(
         pheno=pheno, covar=covar or [], pheno_names=pheno_name, covar_names=covar_names,
-        missing_codes=missing, kind=kind, remove=remove,  # type: ignore[arg-type]
+        missing_codes=missing, kind=kind, remove=remove,
     )  # fmt: skip
     return source, phen
 

@@ -102,7 +102,11 @@ def _linear(
 ) -> list[GroupResult]:
     ys = [[mt.pheno[t] for t in g.traits] for g in groups]
     ht = hl.linear_regression_rows(
-        y=ys, x=mt.dosage, covariates=_cov_exprs(mt, covs), block_size=settings.block_size, pass_through=[]
+        y=ys,
+        x=mt.dosage,
+        covariates=_cov_exprs(mt, covs),
+        block_size=settings.block_size,
+        pass_through=[],
     )
     ht = ht.checkpoint(f"{tmp}/linear-all.ht", overwrite=True)
     out = []
@@ -166,17 +170,29 @@ def _logistic(
             mac = hl.min(stats._ac, stats._an - stats._ac)
             rare = stats.filter(mac < settings.firth_mac)
             firth = _firth(
-                hl, mt.semi_join_rows(rare), ys=ys, covs=covs, settings=settings, tmp=f"{tmp}/firth.ht"
+                hl,
+                mt.semi_join_rows(rare),
+                ys=ys,
+                covs=covs,
+                settings=settings,
+                tmp=f"{tmp}/firth.ht",
             )
     base = stats
     for ti in range(len(group.traits)):
         w = wald[base.key].logistic_regression[ti] if wald is not None else None
         f = firth[base.key].logistic_regression[ti] if firth is not None else None
         use_firth = hl.is_defined(f) if f is not None else hl.bool(False)
-        beta = _pick(hl, use_firth, f.beta if f is not None else None, w.beta if w is not None else None)
+        beta = _pick(
+            hl, use_firth, f.beta if f is not None else None, w.beta if w is not None else None
+        )
         se_firth = hl.abs(f.beta) / hl.sqrt(f.chi_sq_stat) if f is not None else None
         se = _pick(hl, use_firth, se_firth, w.standard_error if w is not None else None)
-        p = _pick(hl, use_firth, f.p_value if f is not None else None, w.p_value if w is not None else None)
+        p = _pick(
+            hl,
+            use_firth,
+            f.p_value if f is not None else None,
+            w.p_value if w is not None else None,
+        )
         fields.update(
             {
                 f"t{ti}_beta": beta,

@@ -32,9 +32,7 @@ def compute_pcs(hl: Any, mt: Any, *, settings: PcaSettings) -> PcaResult | None:
     common = mt.filter_rows(
         hl.agg.mean(mt.GT.n_alt_alleles()) / 2 >= settings.min_maf,
     )
-    common = common.filter_rows(
-        hl.agg.mean(common.GT.n_alt_alleles()) / 2 <= 1 - settings.min_maf
-    )
+    common = common.filter_rows(hl.agg.mean(common.GT.n_alt_alleles()) / 2 <= 1 - settings.min_maf)
     pruned_rows = hl.ld_prune(common.GT, r2=settings.ld_r2, bp_window_size=settings.ld_window_bp)
     pruned = common.filter_rows(hl.is_defined(pruned_rows[common.row_key]))
     n_variants = pruned.count_rows()

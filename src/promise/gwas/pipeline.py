@@ -117,7 +117,9 @@ def run_gwas(
 def _usable_samples(phenotypes: Phenotypes) -> pd.DataFrame:
     """Samples with every covariate and at least one trait defined."""
     frame = phenotypes.frame
-    ok = frame[phenotypes.covariates].notna().all(axis=1) & frame[phenotypes.traits].notna().any(axis=1)
+    ok = frame[phenotypes.covariates].notna().all(axis=1) & frame[phenotypes.traits].notna().any(
+        axis=1
+    )
     usable = frame.loc[ok, list(dict.fromkeys(phenotypes.traits + phenotypes.covariates))]
     if usable.empty:
         raise TraitError(
@@ -148,9 +150,7 @@ def _matched_step(hl: Any, mt: Any, n_pheno: int) -> qc.QcStep:
 def _quality_control(
     hl: Any, mt: Any, phenotypes: Phenotypes, options: GwasOptions, scratch: Path
 ) -> tuple[Any, list[qc.QcStep]]:
-    mt, steps = qc.sample_qc(
-        hl, mt, thresholds=options.qc, female_field=phenotypes.female_column
-    )
+    mt, steps = qc.sample_qc(hl, mt, thresholds=options.qc, female_field=phenotypes.female_column)
     binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
     mt, variant_steps = qc.variant_qc(
         hl, mt, thresholds=options.qc, binary_traits=binary, tmp=str(scratch / "variant-qc.ht")

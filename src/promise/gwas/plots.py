@@ -9,11 +9,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from promise.gwas.results import TraitSummary  # noqa: E402
+from promise.gwas.results import TraitSummary
 
 MAX_PANELS = 6
 COLOURS = ("#1f4e79", "#6fa8dc")
@@ -23,7 +23,8 @@ GENOME_WIDE = 5e-8
 def _neglog10(p: pd.Series) -> np.ndarray[Any, Any]:
     values = p.to_numpy(dtype=float)
     values = np.clip(values[np.isfinite(values)], 1e-300, 1.0)
-    return -np.log10(values)
+    result: np.ndarray[Any, Any] = -np.log10(values)
+    return result
 
 
 def manhattan(summaries: Sequence[TraitSummary], path: Path) -> Path:
@@ -72,8 +73,14 @@ def qq(summaries: Sequence[TraitSummary], path: Path) -> Path:
         if observed.size == 0:
             continue
         expected = -np.log10((np.arange(1, observed.size + 1) - 0.5) / observed.size)
-        ax.scatter(expected, observed, s=5, linewidths=0, rasterized=True,
-                   label=f"{summary.trait}: λGC = {summary.lambda_gc:.3f}")
+        ax.scatter(
+            expected,
+            observed,
+            s=5,
+            linewidths=0,
+            rasterized=True,
+            label=f"{summary.trait}: λGC = {summary.lambda_gc:.3f}",
+        )
         top = max(top, float(expected.max()), float(observed.max()))
     ax.plot([0, top], [0, top], color="#7f7f7f", lw=0.8)
     ax.set_xlabel("expected -log10 p")

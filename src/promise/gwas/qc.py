@@ -39,7 +39,6 @@ def sample_qc(
     n0 = mt.count_cols()
     mt = hl.sample_qc(mt, name="sqc")
     rows = mt.cols().select("sqc").collect()
-    call_rates = {r.s: r.sqc.call_rate for r in rows}
     het = {
         r.s: (r.sqc.n_het / r.sqc.n_called if r.sqc.n_called else None)
         for r in rows
@@ -141,7 +140,8 @@ def variant_qc(
         (
             "_hwe",
             "Hardy-Weinberg",
-            f"HWE p >= {thresholds.min_hwe_p}" + (" in controls" if control_expr is not None else ""),
+            f"HWE p >= {thresholds.min_hwe_p}"
+            + (" in controls" if control_expr is not None else ""),
         ),
     )
     flags = mt.rows().select(*[r[0] for r in rules]).checkpoint(tmp, overwrite=True)

@@ -66,8 +66,13 @@ def qc_frame(steps: Sequence[QcStep]) -> pd.DataFrame:
     """QC steps as a table: what was filtered, by which rule, removed and remaining."""
     return pd.DataFrame(
         [
-            {"on": s.target, "filter": s.name, "rule": s.rule, "removed": s.removed,
-             "remaining": s.remaining}
+            {
+                "on": s.target,
+                "filter": s.name,
+                "rule": s.rule,
+                "removed": s.removed,
+                "remaining": s.remaining,
+            }
             for s in steps
         ]
     )
@@ -107,21 +112,33 @@ def write_report(
     loci_sections = []
     for s in summaries:
         loci = top_loci(s.frame, limit=top_n)[
-            ["variant_id", "effect_allele", "other_allele", "effect_allele_frequency", "beta",
-             "standard_error", "p_value", "n"]
+            [
+                "variant_id",
+                "effect_allele",
+                "other_allele",
+                "effect_allele_frequency",
+                "beta",
+                "standard_error",
+                "p_value",
+                "n",
+            ]
         ]
         loci_sections.append(
             f"<h3>{html.escape(s.trait)}</h3>"
-            + _table(loci, numeric=["effect_allele_frequency", "beta", "standard_error", "p_value", "n"])
+            + _table(
+                loci, numeric=["effect_allele_frequency", "beta", "standard_error", "p_value", "n"]
+            )
         )
     qc = qc_frame(qc_steps)
-    qc_html = _table(qc, numeric=["removed", "remaining"]) if not qc.empty else "<p>QC skipped (--skip-qc).</p>"
+    qc_html = (
+        _table(qc, numeric=["removed", "remaining"])
+        if not qc.empty
+        else "<p>QC skipped (--skip-qc).</p>"
+    )
     figures = "".join(
         f"<section><h2>{html.escape(name)}</h2>{_img(p)}</section>" for name, p in plots.items()
     )
-    settings = pd.DataFrame(
-        [{"setting": k, "value": str(v)} for k, v in _flatten(options).items()]
-    )
+    settings = pd.DataFrame([{"setting": k, "value": str(v)} for k, v in _flatten(options).items()])
     body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head><body>
 <header><h1>{html.escape(title)}</h1><p>promise gwas: genome-wide association with Hail</p></header>

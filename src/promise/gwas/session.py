@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,27 +145,18 @@ def stop_hail() -> None:
         hl.stop()
 
 
-class _warnings_to_file:
-    """Context manager: Python warnings raised inside go to a log file, not the terminal."""
-
-    def __init__(self, path: Path, *, enabled: bool) -> None:
-        self._path = path
-        self._enabled = enabled
-        self._catcher = warnings.catch_warnings(record=True)
-        self._caught: list[warnings.WarningMessage] | None = None
-
-    def __enter__(self) -> None:
-        if self._enabled:
-            self._caught = self._catcher.__enter__()
-            warnings.simplefilter("always")
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._enabled:
-            return
-        self._catcher.__exit__(*exc)
-        with self._path.open("a", encoding="utf-8") as out:
-            for w in self._caught or []:
-                out.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
+@contextmanager
+def _warnings_to_file(path: Path, *, enabled: bool) -> Iterator[None]:
+    """Python warnings raised inside the block go to ``path``, not the terminal."""
+    if not enabled:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    with path.open("a", encoding="utf-8") as out:
+        for w in caught:
+            out.write(f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n")
 
 
 def _current_backend_running(hl: Any) -> bool:

@@ -69,7 +69,9 @@ def from_files(
         traits = [c for c in pheno_table.columns if c not in skip]
     clash = sorted(set(traits) & set(names))
     if clash:
-        raise TraitError(f"{clash[0]!r} is both a phenotype and a covariate: use it as one of them.")
+        raise TraitError(
+            f"{clash[0]!r} is both a phenotype and a covariate: use it as one of them."
+        )
     values = pd.DataFrame(
         {t: phenofiles.numeric_column(pheno_table[t], missing_codes=missing_codes) for t in traits},
         index=pheno_table.index,
@@ -79,7 +81,9 @@ def from_files(
     if remove is not None:
         frame = frame.drop(index=phenofiles.read_id_list(remove), errors="ignore")
     female = "is_female" if "is_female" in covars.columns else None
-    return build(frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female)
+    return build(
+        frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female
+    )
 
 
 def build(
