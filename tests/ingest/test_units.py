@@ -196,3 +196,14 @@ def test_seen_lines_finds_repeats_across_chunks_and_levels() -> None:
     assert sum(sum(f) for f in flags[:6]) == 0
     assert flags[6][:4] == [True, True, True, False]
     assert len(seen) == 600 + 97
+
+
+def test_contract_patterns_and_values_never_admit_a_personnummer() -> None:
+    """Columns skipped by the hidden-personnummer check must reject every written form by themselves."""
+    forms = ["191212121212", "1212121212", "121212-1212", "121212+1212", "19121212-1212"]
+    for path in sorted((project_root() / "data-contracts").glob("*.odcs.yaml")):
+        for col in load_contract(path).columns:
+            if col.pattern is not None:
+                assert not any(re.search(col.pattern, f) for f in forms), (path.name, col.name)
+            if col.valid_values is not None:
+                assert not set(forms) & set(col.valid_values), (path.name, col.name)

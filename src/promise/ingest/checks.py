@@ -124,6 +124,12 @@ def _integer(col: Column) -> Checked:
     bad = value.is_not_null() & (~value.str.contains(_INTEGER) | typed.is_null())
     failures = [
         Failure(col.name, INVALID_NUMBER, f"{col.name} is not an integer", bad),
+        Failure(
+            col.name,
+            OUT_OF_RANGE,
+            f"{col.name} does not fit a 32-bit integer",
+            typed.abs() >= 2**31,
+        ),
         *_range(col, typed),
         *_allowed(col),
     ]

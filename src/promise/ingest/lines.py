@@ -112,13 +112,16 @@ def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
             "shown", [line.decode(encoding, errors="replace") for line in lines], dtype=pl.Utf8
         )
         return Decoded(_strip_cr(text), _strip_cr(shown), 0)
-    text = _strip_cr(pl.Series("text", [whole], dtype=pl.Utf8).str.split("\n").explode())
+    has_cr = "\r" in whole
+    text = pl.Series("text", whole.split("\n"), dtype=pl.Utf8)
+    if has_cr:
+        text = _strip_cr(text)
     utf8_like = 0
     if encoding != "utf-8" and not chunk.data.isascii():
         utf8_like = sum(
             1 for line in chunk.data.split(b"\n") if not line.isascii() and _is_utf8(line)
         )
-    return Decoded(text, text, utf8_like)
+    return Decoded(text, text, utf8_like, None if has_cr else whole)
 
 
 def _strip_cr(lines: pl.Series) -> pl.Series:

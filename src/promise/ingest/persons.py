@@ -73,9 +73,10 @@ class PersonLookup:
             if self._cache.height + new.len() > self.max_cached:
                 self._cache = self._cache.clear()
             self._cache = pl.concat([self._cache, self._lookup(new)], how="vertical")
-        return frame.join(
-            self._cache, left_on=column, right_on="_pnr_value", how="left", maintain_order="left"
+        looked = frame.select(pl.col(column).alias("_pnr_value")).join(
+            self._cache, on="_pnr_value", how="left", maintain_order="left"
         )
+        return frame.hstack(looked.drop("_pnr_value").get_columns())
 
     def _lookup(self, values: pl.Series) -> pl.DataFrame:
         parsed = parse_column(values, reference_date=self.reference_date)

@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from promise.contracts import Contract
+from promise.contracts import Column, Contract
 from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
@@ -68,7 +68,8 @@ class RowJudge:
                 self.failures += person_failures(col.name, required=col.required)
                 continue
             checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
-            self.failures.append(hidden_personnummer(col.name))
+            if may_hide_personnummer(col):
+                self.failures.append(hidden_personnummer(col.name))
             self.failures += checked.failures
             self.outputs += checked.outputs
         self.pnr_column = pnr.name if pnr else None
@@ -230,6 +231,14 @@ class RowJudge:
             },
             schema=QUARANTINE_SCHEMA,
         )
+
+
+def may_hide_personnummer(col: Column) -> bool:
+    """Free strings and numbers could hold a number; dates, integers (range-checked) and
+    columns with a pattern or a list of values cannot pass their own checks with one."""
+    if col.logical_type not in {"string", "number"}:
+        return False
+    return col.pattern is None and col.valid_values is None
 
 
 def hidden_personnummer(column: str) -> Failure:
