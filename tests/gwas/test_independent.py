@@ -101,3 +101,28 @@ def test_equals_plink2_glm(hail_session: object, tmp_path: Path) -> None:
         assert (merged.n == merged.OBS_CT).all()
     assert read_ssf(tmp_path / "promise" / "Yq.tsv.gz").test.eq("linear").all()
     assert read_ssf(tmp_path / "promise" / "Yb.tsv.gz").test.eq("wald").all()
+
+
+def test_numpy_engine_equals_plink2_glm(tmp_path: Path) -> None:
+    """The JVM-free engine on the same data as a PLINK 1 file set: PLINK 2's numbers too."""
+    plink2 = _plink2()
+    data = write_synthetic(tmp_path / "data")
+    expected = _plink2_glm(plink2, data, tmp_path)["Yq"]
+    bfile = tmp_path / "data" / "synthetic"
+    subprocess.run(
+        [plink2, "--vcf", data.vcf, "--make-bed", "--out", bfile], check=True, capture_output=True
+    )
+    run_cli(
+        [
+            "--bfile", bfile, "--pheno", data.pheno, "--pheno-name", "Yq", "--covar", data.covar,
+            "--skip-qc", "--pcs", "0", "--engine", "numpy", "--out", tmp_path / "numpy",
+        ]
+    )  # fmt: skip
+    ours = read_ssf(tmp_path / "numpy" / "Yq.tsv.gz")
+    merged = expected.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == 120
+    assert (merged.A1 == merged.effect_allele).all()
+    np.testing.assert_allclose(merged.beta, merged.BETA, rtol=1e-4)
+    np.testing.assert_allclose(merged.standard_error, merged.SE, rtol=1e-4)
+    np.testing.assert_allclose(merged.p_value, merged.P, rtol=1e-4)
+    assert (merged.n == merged.OBS_CT).all()

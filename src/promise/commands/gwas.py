@@ -14,6 +14,7 @@ from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
 from promise.gwas.options import (
     AssociationSettings,
+    Engine,
     FirthMode,
     GwasOptions,
     PcaSettings,
@@ -112,6 +113,11 @@ def gwas(
     hwe_p: float = typer.Option(
         _QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."
     ),
+    engine: str = typer.Option(
+        "hail",
+        "--engine",
+        help="hail (default), or numpy for quantitative traits on cleaned PLINK files (--skip-qc --pcs 0).",
+    ),
     spark_master: str = typer.Option(
         None, "--spark-master", help="Spark master URL (default local[*])."
     ),
@@ -130,6 +136,8 @@ def gwas(
     if binary and quantitative:
         raise GwasUsageError("Give at most one of --binary and --quantitative.")
     kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
+    if engine not in ("hail", "numpy"):
+        raise GwasUsageError(f"--engine must be hail or numpy, not {engine!r}.")
     if firth not in ("auto", "always", "never"):
         raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
     options = GwasOptions(
@@ -149,6 +157,7 @@ def gwas(
             min_cases=min_cases,
         ),
         skip_qc=skip_qc,
+        engine=cast(Engine, engine),
     )
     source, phenotypes = _inputs(
         endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
@@ -157,7 +166,8 @@ def gwas(
         build=build, warehouse=warehouse,
     )  # fmt: skip
     console = Console(stderr=True)
-    started_here = not hail_running()  # a caller's session (tests, notebooks) is left running
+    # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
+    started_here = engine == "hail" and not hail_running()
     try:
         with console.status("promise gwas") as status:
             result = run_gwas(

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FirthMode = Literal["auto", "always", "never"]
+Engine = Literal["hail", "numpy"]
 TraitKind = Literal["auto", "binary", "quantitative"]
 
 
@@ -112,12 +113,18 @@ class AssociationSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class GwasOptions:
-    """All settings of one GWAS run; ``skip_qc`` runs without sample and variant QC."""
+    """All settings of one GWAS run.
+
+    ``skip_qc`` runs without sample and variant QC. ``engine`` is ``hail`` (every input,
+    local or on a Spark cluster) or ``numpy`` (quantitative traits on cleaned PLINK files
+    with ``skip_qc`` and no PCs: linear regression in-process, without a JVM).
+    """
 
     qc: QcThresholds = field(default_factory=QcThresholds)
     pca: PcaSettings = field(default_factory=PcaSettings)
     association: AssociationSettings = field(default_factory=AssociationSettings)
     skip_qc: bool = False
+    engine: Engine = "hail"
     top_loci: int = 20
     significance: float = 5e-8
 

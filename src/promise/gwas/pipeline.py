@@ -55,6 +55,9 @@ def run_gwas(
     say = progress or (lambda _msg: None)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if options.engine == "numpy":
+        return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
+                          options=options, title=title, say=say)  # fmt: skip
     hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
     scratch = out / "tmp" / "run"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -114,6 +117,53 @@ def run_gwas(
     )
 
 
+def _run_numpy(
+    *,
+    out: Path,
+    genotypes: GenotypeSource,
+    phenotypes: Phenotypes,
+    options: GwasOptions,
+    title: str | None,
+    say: Progress,
+) -> GwasResult:
+    """The JVM-free path: linear regression on a cleaned PLINK file set (see fastlinear)."""
+    from promise.gwas import fastlinear
+
+    quantitative = all(k == "quantitative" for k in phenotypes.kinds.values())
+    if genotypes.kind != "bfile" or not quantitative or not options.skip_qc or options.pca.pcs:
+        raise TraitError(
+            "The numpy engine runs quantitative traits on PLINK files with --skip-qc --pcs 0: "
+            "drop --engine numpy for anything else."
+        )
+    frame = _usable_samples(phenotypes)
+    _, fam_ids = fastlinear._read_plink_meta(genotypes.path)
+    samples = [s for s in fam_ids if s in frame.index]
+    steps = [
+        qc.QcStep(target="samples", name="phenotype match", rule="genotyped, with trait and covariates",
+                  removed=len(frame) - len(samples), remaining=len(samples))
+    ]  # fmt: skip
+    groups = association.trait_groups(phenotypes, samples)
+    say(f"association (numpy): {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
+    raws = fastlinear.linear_groups(
+        genotypes, phenotypes, frame.loc[samples], [g.traits for g in groups]
+    )
+    summaries = [
+        _summary(raw, ti, trait, group.kind, {})
+        for raw, group in zip(raws, groups, strict=True)
+        for ti, trait in enumerate(group.traits)
+    ]
+    say("writing summary statistics, plots and report")
+    files = _write_outputs(
+        out=out, summaries=summaries, steps=steps, options=options, build=genotypes.build,
+        covariates=list(phenotypes.covariates), pcs=None,
+        title=title or f"GWAS of {', '.join(phenotypes.traits)}", n_samples=len(samples),
+    )  # fmt: skip
+    return GwasResult(
+        out=out, summaries=summaries, qc_steps=steps, files=files, n_samples=len(samples),
+        n_variants=max((len(s.frame) for s in summaries), default=0),
+    )  # fmt: skip
+
+
 def _usable_samples(phenotypes: Phenotypes) -> pd.DataFrame:
     """Samples with every covariate and at least one trait defined."""
     frame = phenotypes.frame
@@ -169,21 +219,25 @@ def _summaries(
     for gi, group_result in enumerate(group_results):
         raw = results.export_group(hl, group_result.table, path=scratch / f"group{gi}.tsv")
         for ti, trait in enumerate(group_result.group.traits):
-            frame = results.ssf_frame(raw, ti, kind=group_result.group.kind)
-            n = int(frame["n"].dropna().max()) if frame["n"].notna().any() else 0
-            cases, controls = counts.get(trait, (None, None))
-            summaries.append(
-                results.TraitSummary(
-                    trait=trait,
-                    kind=group_result.group.kind,
-                    frame=frame,
-                    n=n,
-                    cases=cases,
-                    controls=controls,
-                    lambda_gc=results.lambda_gc(frame["p_value"]),
-                )
-            )
+            summaries.append(_summary(raw, ti, trait, group_result.group.kind, counts))
     return summaries
+
+
+def _summary(
+    raw: pd.DataFrame, index: int, trait: str, kind: str, counts: dict[str, tuple[int, int]]
+) -> results.TraitSummary:
+    frame = results.ssf_frame(raw, index, kind=kind)
+    n = int(frame["n"].dropna().max()) if frame["n"].notna().any() else 0
+    cases, controls = counts.get(trait, (None, None))
+    return results.TraitSummary(
+        trait=trait,
+        kind=kind,
+        frame=frame,
+        n=n,
+        cases=cases,
+        controls=controls,
+        lambda_gc=results.lambda_gc(frame["p_value"]),
+    )
 
 
 def safe_name(trait: str) -> str:
