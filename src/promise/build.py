@@ -76,6 +76,7 @@ def build(
     select: str | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    quiet: bool = False,
 ) -> BuildResult:
     """Build the marts into a new DuckDB file and publish it if every test passed.
 
@@ -91,6 +92,8 @@ def build(
         A dbt selection (``--select``), for partial builds during development.
     memory_limit, threads
         DuckDB resource limits (default ``$PROMISE_DUCKDB_MEMORY_LIMIT`` or 6GB, 2 threads).
+    quiet
+        Keep dbt's progress lines out of the terminal (they still go to its log file).
 
     Raises
     ------
@@ -118,6 +121,8 @@ def build(
     candidate.parent.mkdir()
     env = _environment(warehouse, candidate, memory_limit=memory_limit, threads=threads)
     args = _dbt_args(warehouse, _vars(endpoints_file, data_end), select)
+    if quiet:  # dbt's progress lines go to its log file only; errors still print
+        args.append("--quiet")
     started = time.monotonic()
     try:
         with _environ(env):

@@ -159,7 +159,7 @@ def _build(summary: DemoSummary) -> None:
     from promise.build import build
     from promise.warehouse import connect
 
-    result = build(warehouse=summary.warehouse)
+    result = build(warehouse=summary.warehouse, quiet=True)
     if not result.published:
         names = ", ".join(n.name for n in result.failures[:5])
         raise BuildFailedError(
