@@ -168,7 +168,7 @@ def _build(summary: DemoSummary) -> None:
     con = connect(summary.warehouse)
     try:
         rows = con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+            "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
         ).fetchall()
     finally:
         con.close()
