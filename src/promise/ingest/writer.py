@@ -20,6 +20,8 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 COMPRESSION: Final = "zstd"
 COMPRESSION_LEVEL: Final = 1
+#: Polars' own string layout (Arrow string views): no copy on the way to the Parquet writer
+ARROW_LEVEL: Final = pl.CompatLevel.newest()
 
 
 class TableWriter:
@@ -32,7 +34,7 @@ class TableWriter:
     def __init__(self, path: Path, schema: dict[str, pl.DataType]) -> None:
         self.path = path
         self.schema = schema
-        self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+        self._arrow_schema = pl.DataFrame(schema=schema).to_arrow(compat_level=ARROW_LEVEL).schema
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending: Future[None] | None = None
         self._writer = pq.ParquetWriter(
@@ -47,7 +49,9 @@ class TableWriter:
         """Append ``frame`` (cast to the schema) as one row group."""
         if frame.height == 0:
             return
-        table = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()]).to_arrow()
+        table = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()]).to_arrow(
+            compat_level=ARROW_LEVEL
+        )
         batch = pa.Table.from_batches(table.to_batches(), schema=self._arrow_schema)
         self._wait()
         self._pending = self._pool.submit(self._writer.write_table, batch)
