@@ -66,6 +66,20 @@ def _index_by_sample(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return out
 
 
+def fid_iid_aliases(path: Path) -> dict[str, str]:
+    """``FID_IID`` -> ``IID`` for a ``FID IID`` file: BGEN files written by PLINK 2 use it."""
+    if path.suffix == ".fam":
+        frame = pd.read_csv(path, sep=r"\s+", header=None, usecols=[0, 1], dtype=str)
+    else:
+        frame = pd.read_csv(path, sep=r"\s+", dtype=str, engine="python")
+        frame = frame.rename(columns=lambda c: str(c).lstrip("#").upper())
+        if not {"FID", "IID"} <= set(frame.columns):
+            return {}
+        frame = frame[["FID", "IID"]]
+    fid, iid = frame.iloc[:, 0], frame.iloc[:, 1]
+    return dict(zip(fid + "_" + iid, iid, strict=True))
+
+
 def read_id_list(path: Path) -> list[str]:
     """Sample ids from a ``FID IID`` (no header) or one-id-per-line file; IID is the id."""
     if not path.is_file():

@@ -64,6 +64,8 @@ def run_gwas(
     scratch.mkdir(parents=True)
     say("reading genotypes")
     mt = load_genotypes(hl, genotypes, work_dir=out)
+    if phenotypes.aliases and genotypes.kind == "bgen":
+        phenotypes = phenotypes.matched_to(set(mt.s.collect()))
     frame = _usable_samples(phenotypes)
     mt = _annotate_pheno(hl, mt, frame)
     steps: list[qc.QcStep] = [_matched_step(hl, mt, len(frame))]
@@ -188,6 +190,11 @@ def _annotate_pheno(hl: Any, mt: Any, frame: pd.DataFrame) -> Any:
 
 def _matched_step(hl: Any, mt: Any, n_pheno: int) -> qc.QcStep:
     kept = mt.count_cols()
+    if kept == 0:
+        raise TraitError(
+            f"None of the {n_pheno} samples with a trait is in the genotypes: check that the "
+            "sample ids match (IID; FID_IID for BGEN files written by PLINK 2)."
+        )
     return qc.QcStep(
         target="samples",
         name="phenotype match",

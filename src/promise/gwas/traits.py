@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +42,16 @@ class Phenotypes:
     covariates: list[str]
     kinds: dict[str, Kind]
     female_column: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def matched_to(self, genotype_ids: set[str]) -> Phenotypes:
+        """Re-key by ``FID_IID`` when that, not ``IID``, is what the genotypes call samples."""
+        if genotype_ids & set(self.frame.index) or not self.aliases:
+            return self
+        back = {iid: alias for alias, iid in self.aliases.items() if alias in genotype_ids}
+        if not back:
+            return self
+        return replace(self, frame=self.frame.rename(index=back))
 
 
 def from_files(
@@ -81,9 +91,13 @@ def from_files(
     if remove is not None:
         frame = frame.drop(index=phenofiles.read_id_list(remove), errors="ignore")
     female = "is_female" if "is_female" in covars.columns else None
-    return build(
+    built = build(
         frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female
     )
+    aliases: dict[str, str] = {}
+    for path in pheno:
+        aliases.update(phenofiles.fid_iid_aliases(path))
+    return replace(built, aliases=aliases)
 
 
 def build(
