@@ -23,10 +23,10 @@
 with bands as (
     select * from (values
     {%- for lo in bands %}
-        ({{ lo }}, {{ bands[loop.index] if not loop.last else 200 }},
+        ({{ loop.index0 }}, {{ lo }}, {{ bands[loop.index] if not loop.last else 200 }},
          '{{ lo }}{{ ("-" ~ (bands[loop.index] - 1)) if not loop.last else "+" }}'){{ "," if not loop.last }}
     {%- endfor %}
-    ) as t(lower_age, upper_age, age_band)
+    ) as t(band_index, lower_age, upper_age, age_band)
 ),
 
 periods as (
@@ -40,40 +40,75 @@ periods as (
     ) as t(period_start, period_end, period)
 ),
 
+indexed_periods as (
+    select *, {{ period_index('period_start', first_year, period_years) }} as period_index from periods
+),
+
 cases as (
     select person_id, first_event_date
     from {{ ref('endpoint_status') }}
     where endpoint = '{{ endpoint }}' and is_case
 ),
 
+{%- if censor_at %}
 censoring as (
     select person_id, first_event_date as censor_date
     from {{ ref('endpoint_status') }}
     where endpoint = '{{ censor_at }}' and is_case
 ),
+{%- endif %}
 
-at_risk as (
+at_risk as materialized (
     select
-        o.person_id, p.sex, p.birth_date, c.first_event_date,
+        o.person_id, o.sex, o.birth_date, c.first_event_date,
         greatest(o.start_date, date '{{ window_start }}') as entry,
-        least(o.end_date, date '{{ window_end }}', coalesce(c.first_event_date, o.end_date),
-              coalesce(x.censor_date, o.end_date)) as leave
+        least(o.end_date, date '{{ window_end }}', coalesce(c.first_event_date, o.end_date)
+              {%- if censor_at %}, coalesce(x.censor_date, o.end_date){% endif %}) as leave
     from {{ ref('observation_period') }} as o
-    join {{ ref('person') }} as p using (person_id)
     left join cases as c using (person_id)
+    {%- if censor_at %}
     left join censoring as x using (person_id)
+    {%- endif %}
     where (c.first_event_date is null or c.first_event_date >= date '{{ window_start }}')
-      and p.sex is not null
+      and o.sex is not null
+      and o.end_date >= date '{{ window_start }}' and o.start_date <= date '{{ window_end }}'
+),
+
+age_split as (
+    -- each at-risk interval cut at the birthdays that start an age band, only for the bands it
+    -- reaches (indices from whole ages, then an equi-join); integer date arithmetic, so a
+    -- 29 February birthday falls on 1 March in other years
+    select
+        a.sex, b.age_band,
+        greatest(a.entry, make_date(cast(a.birth_year + b.lower_age as integer), a.birth_month, 1) + a.birth_day_offset) as band_start,
+        least(a.leave, make_date(cast(least(a.birth_year + b.upper_age, 9999) as integer), a.birth_month, 1) + a.birth_day_offset) as band_end
+    from (
+        select
+            sex, entry, leave,
+            cast(year(birth_date) as integer) as birth_year,
+            cast(month(birth_date) as integer) as birth_month,
+            cast(day(birth_date) - 1 as integer) as birth_day_offset,
+            unnest(range({{ age_band_index(completed_years('birth_date', 'entry'), bands) }},
+                         {{ age_band_index(completed_years('birth_date', 'leave'), bands) }} + 1)) as band_index
+        from at_risk
+        where leave > entry
+    ) as a
+    join bands as b using (band_index)
 ),
 
 person_time as (
     select sex, age_band, period, sum(datediff('day', split_start, split_end)) / 365.25 as person_years
     from (
         select
-            a.sex, b.age_band, t.period,
-            greatest(a.entry, a.birth_date + to_years(b.lower_age), t.period_start) as split_start,
-            least(a.leave, a.birth_date + to_years(b.upper_age), t.period_end) as split_end
-        from at_risk as a, bands as b, periods as t
+            a.sex, a.age_band, t.period,
+            greatest(a.band_start, t.period_start) as split_start,
+            least(a.band_end, t.period_end) as split_end
+        from (
+            select *, unnest(range({{ period_index('band_start', first_year, period_years) }}, {{ period_index('band_end - 1', first_year, period_years) }} + 1)) as period_index
+            from age_split
+            where band_end > band_start
+        ) as a
+        join indexed_periods as t using (period_index)
     )
     where split_end > split_start
     group by all
@@ -83,8 +118,8 @@ events as (
     select a.sex, b.age_band, t.period, count(distinct a.person_id) as events
     from at_risk as a
     join bands as b
-      on date_sub('year', a.birth_date, a.first_event_date) >= b.lower_age
-     and date_sub('year', a.birth_date, a.first_event_date) < b.upper_age
+      on {{ completed_years('a.birth_date', 'a.first_event_date') }} >= b.lower_age
+     and {{ completed_years('a.birth_date', 'a.first_event_date') }} < b.upper_age
     join periods as t
       on a.first_event_date >= t.period_start and a.first_event_date < t.period_end
     where a.first_event_date between a.entry and a.leave

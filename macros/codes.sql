@@ -33,3 +33,10 @@
         when '=' then ({{ left }}) = {{ right }}
     end)
 {%- endmacro %}
+
+{#- Completed years of age on a date, in integer arithmetic (no calendar intervals). -#}
+{% macro completed_years(birth_date, on_date) -%}
+    (year({{ on_date }}) - year({{ birth_date }})
+     - case when month({{ on_date }}) * 100 + day({{ on_date }}) < month({{ birth_date }}) * 100 + day({{ birth_date }})
+            then 1 else 0 end)
+{%- endmacro %}
