@@ -1,0 +1,140 @@
+"""Pure functions of the GWAS part: phenotype files, trait kinds, warehouse phenotypes, lambda GC."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from promise.errors import PromiseError
+from promise.gwas import cohort, phenofiles, results, traits
+
+pytestmark = pytest.mark.unit
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_plink_style_file_keys_on_iid_and_reads_na(tmp_path: Path) -> None:
+    f = _write(tmp_path / "p.txt", "FID IID Y1 Y2\nf1 a 1.5 NA\nf2 b -9 2\n")
+    table = phenofiles.read_sample_table(f)
+    assert list(table.index) == ["a", "b"] and list(table.columns) == ["Y1", "Y2"]
+    y1 = phenofiles.numeric_column(table["Y1"], missing_codes=[-9])
+    assert y1["a"] == 1.5 and math.isnan(y1["b"])
+    assert math.isnan(phenofiles.numeric_column(table["Y2"])["a"])
+
+
+def test_sample_column_and_hash_header(tmp_path: Path) -> None:
+    a = phenofiles.read_sample_table(_write(tmp_path / "a.tsv", "x\tSample\n1\tS1\n"))
+    b = phenofiles.read_sample_table(_write(tmp_path / "b.tsv", "#IID\tx\nS1\t1\n"))
+    assert list(a.index) == list(b.index) == ["S1"]
+
+
+def test_fam_gives_pheno_and_register_sex(tmp_path: Path) -> None:
+    f = _write(tmp_path / "x.fam", "F1 A 0 0 1 2\nF2 B 0 0 2 1\nF3 C 0 0 0 -9\n")
+    table = phenofiles.read_sample_table(f)
+    assert table.loc["A", "is_female"] == "0" and table.loc["B", "is_female"] == "1"
+    assert table.loc["C", "is_female"] == "NA"
+    assert phenofiles.fid_iid_aliases(f) == {"F1_A": "A", "F2_B": "B", "F3_C": "C"}
+
+
+def test_missing_code_applies_to_literal_zero_not_to_false() -> None:
+    values = pd.Series(["true", "false", "0"], name="isCase")
+    out = phenofiles.numeric_column(values, missing_codes=[0])
+    assert out.tolist()[:2] == [1.0, 0.0] and math.isnan(out.iloc[2])
+
+
+def test_non_numeric_phenotype_is_a_clear_error() -> None:
+    with pytest.raises(PromiseError, match="non-numeric value 'high'"):
+        phenofiles.numeric_column(pd.Series(["1", "high"], name="Y"))
+
+
+@pytest.mark.parametrize(
+    ("values", "coding"),
+    [([0, 1, 1], {0.0: 0.0, 1.0: 1.0}), ([1, 2, 2], {1.0: 0.0, 2.0: 1.0}), ([0.5, 1], None)],
+)
+def test_binary_coding(values: list[float], coding: dict[float, float] | None) -> None:
+    assert phenofiles.binary_coding(pd.Series(values, dtype=float)) == coding
+
+
+def test_text_covariates_are_one_hot_with_first_level_dropped() -> None:
+    table = pd.DataFrame({"batch": ["b1", "b2", "b3", "NA"]}, index=list("wxyz"))
+    out = phenofiles.covariate_columns(table, ["batch"])
+    assert list(out.columns) == ["batch_b2", "batch_b3"]
+    assert out.loc["x"].tolist() == [1.0, 0.0] and out.loc["w"].tolist() == [0.0, 0.0]
+    assert out.loc["z"].isna().all()
+
+
+def test_from_files_remove_and_kind(tmp_path: Path) -> None:
+    pheno = _write(tmp_path / "p.txt", "FID IID Y\n1 a 1\n2 b 2\n3 c 2\n")
+    covar = _write(tmp_path / "c.txt", "FID IID C\n1 a 0.1\n2 b 0.2\n3 c 0.3\n")
+    remove = _write(tmp_path / "r.txt", "3 c\n")
+    ph = traits.from_files(pheno=[pheno], covar=[covar], remove=remove)
+    assert ph.kinds == {"Y": "binary"} and list(ph.frame.index) == ["a", "b"]
+    assert ph.frame["Y"].tolist() == [0.0, 1.0]  # PLINK 1 = control, 2 = case
+    q = traits.from_files(pheno=[pheno], covar=[covar], kind="quantitative")
+    assert q.frame["Y"].tolist() == [1.0, 2.0, 2.0]
+
+
+def test_too_few_cases_is_refused() -> None:
+    with pytest.raises(PromiseError, match="has 3 cases"):
+        traits.check_case_counts({"E": (3, 900)}, min_cases=50)
+    traits.check_case_counts({"E": (60, 900)}, min_cases=50)
+
+
+MART = pd.DataFrame(
+    {
+        "person_id": ["p1", "p2", "p3"],
+        "sample_id": ["s1", "s2", "s3"],
+        "batch": ["batch1", "batch2", "batch2"],
+        "sex": ["male", "female", "female"],
+        "is_female": [0, 1, 1],
+        "age": [50.0, 61.0, 47.0],
+        "birth_year": [1975, 1964, 1978],
+        "E4_DM2": [1, 0, None],
+        "LDL_C": [3.1, None, 2.5],
+    }
+)
+
+
+def test_warehouse_endpoint_and_covariates() -> None:
+    ph = cohort.warehouse_phenotypes(MART, endpoint="E4_DM2")
+    assert ph.kinds == {"E4_DM2": "binary"} and ph.female_column == "is_female"
+    assert ph.covariates == ["is_female", "age", "batch_batch2"]
+    assert list(ph.frame.index) == ["p1", "p2", "p3"] and math.isnan(ph.frame.loc["p3", "E4_DM2"])
+    q = cohort.warehouse_phenotypes(MART, trait="LDL_C")
+    assert q.kinds == {"LDL_C": "quantitative"}
+
+
+def test_warehouse_unknown_endpoint_names_what_exists() -> None:
+    with pytest.raises(PromiseError, match="Unknown endpoint 'I9_XYZ'.*E4_DM2"):
+        cohort.warehouse_phenotypes(MART, endpoint="I9_XYZ")
+    with pytest.raises(PromiseError, match="exactly one"):
+        cohort.warehouse_phenotypes(MART, endpoint="E4_DM2", trait="LDL_C")
+
+
+def test_lambda_gc_of_uniform_p_is_one_and_of_doubled_chi2_is_two() -> None:
+    from scipy import stats
+
+    p = pd.Series((np.arange(1, 100_001) - 0.5) / 100_000)
+    assert results.lambda_gc(p) == pytest.approx(1.0, abs=1e-3)
+    # chi2 scaled by 2 -> median / 0.4549 = 2 (hand: lambda is a ratio of medians)
+    doubled = pd.Series(stats.chi2.sf(2 * stats.chi2.isf(p, 1), 1))
+    assert results.lambda_gc(doubled) == pytest.approx(2.0, abs=1e-3)
+
+
+def test_top_loci_keeps_one_lead_per_window() -> None:
+    frame = pd.DataFrame(
+        {
+            "chromosome": ["1", "1", "1", "2"],
+            "base_pair_location": [100, 200_000, 2_000_000, 100],
+            "p_value": [1e-10, 1e-9, 1e-6, 1e-7],
+        }
+    )
+    leads = results.top_loci(frame, limit=10)
+    assert leads["base_pair_location"].tolist() == [100, 100, 2_000_000]
