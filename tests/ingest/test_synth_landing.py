@@ -63,6 +63,15 @@ def test_every_file_reconciles_with_truth(
         assert row["rows_loaded"] + row["rows_quarantined"] == row["rows_in"], file
         planted = {REASON_OF_KIND[k]: n for k, n in expected["malformed"].items() if n}
         assert reasons.get(file, {}) == planted, file
+    genotype_files = {
+        f: t for f, t in truth["files"].items() if GENOTYPE_FILES.match(f) and "samples" in t
+    }
+    for file, expected in genotype_files.items():  # genotype files count samples, not lines
+        assert manifest[file]["rows_in"] == expected["samples"], file
+        assert (
+            manifest[file]["rows_loaded"] + manifest[file]["rows_quarantined"]
+            == expected["samples"]
+        ), file
 
 
 def test_genotype_batches_match_truth(
