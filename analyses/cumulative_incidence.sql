@@ -12,8 +12,8 @@
 {%- set step = var('age_step', 5) | int %}
 with cases as (
     select person_id, first_event_date
-    from {{ ref('endpoint_status') }}
-    where endpoint = '{{ endpoint }}' and is_case
+    from {{ ref('endpoint_case') }}
+    where endpoint = '{{ endpoint }}'
 ),
 
 at_risk as (

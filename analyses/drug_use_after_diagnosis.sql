@@ -8,9 +8,9 @@
 {%- set window_end = var('window_end', var('data_end')) %}
 with cases as (
     select s.person_id, p.sex, s.first_event_date
-    from {{ ref('endpoint_status') }} as s
+    from {{ ref('endpoint_case') }} as s
     join {{ ref('person') }} as p using (person_id)
-    where s.endpoint = '{{ endpoint }}' and s.is_case and p.sex is not null
+    where s.endpoint = '{{ endpoint }}' and p.sex is not null
       and s.first_event_date between date '{{ window_start }}' and date '{{ window_end }}'
 ),
 

@@ -46,15 +46,15 @@ indexed_periods as (
 
 cases as (
     select person_id, first_event_date
-    from {{ ref('endpoint_status') }}
-    where endpoint = '{{ endpoint }}' and is_case
+    from {{ ref('endpoint_case') }}
+    where endpoint = '{{ endpoint }}'
 ),
 
 {%- if censor_at %}
 censoring as (
     select person_id, first_event_date as censor_date
-    from {{ ref('endpoint_status') }}
-    where endpoint = '{{ censor_at }}' and is_case
+    from {{ ref('endpoint_case') }}
+    where endpoint = '{{ censor_at }}'
 ),
 {%- endif %}
 
@@ -83,15 +83,18 @@ age_split as (
         greatest(a.entry, make_date(cast(a.birth_year + b.lower_age as integer), a.birth_month, 1) + a.birth_day_offset) as band_start,
         least(a.leave, make_date(cast(least(a.birth_year + b.upper_age, 9999) as integer), a.birth_month, 1) + a.birth_day_offset) as band_end
     from (
-        select
-            sex, entry, leave,
-            cast(year(birth_date) as integer) as birth_year,
-            cast(month(birth_date) as integer) as birth_month,
-            cast(day(birth_date) - 1 as integer) as birth_day_offset,
-            unnest(range({{ age_band_index(completed_years('birth_date', 'entry'), bands) }},
-                         {{ age_band_index(completed_years('birth_date', 'leave'), bands) }} + 1)) as band_index
-        from at_risk
-        where leave > entry
+        select *, unnest(range({{ age_band_index('age_at_entry', bands) }}, {{ age_band_index('age_at_leave', bands) }} + 1)) as band_index
+        from (
+            select
+                sex, entry, leave,
+                cast(year(birth_date) as integer) as birth_year,
+                cast(month(birth_date) as integer) as birth_month,
+                cast(day(birth_date) - 1 as integer) as birth_day_offset,
+                {{ completed_years('birth_date', 'entry') }} as age_at_entry,
+                {{ completed_years('birth_date', 'leave') }} as age_at_leave
+            from at_risk
+            where leave > entry
+        )
     ) as a
     join bands as b using (band_index)
 ),
@@ -115,15 +118,17 @@ person_time as (
 ),
 
 events as (
-    select a.sex, b.age_band, t.period, count(distinct a.person_id) as events
-    from at_risk as a
-    join bands as b
-      on {{ completed_years('a.birth_date', 'a.first_event_date') }} >= b.lower_age
-     and {{ completed_years('a.birth_date', 'a.first_event_date') }} < b.upper_age
-    join periods as t
-      on a.first_event_date >= t.period_start and a.first_event_date < t.period_end
-    where a.first_event_date between a.entry and a.leave
-      and a.first_event_date <= date '{{ window_end }}'
+    select e.sex, b.age_band, t.period, count(distinct e.person_id) as events
+    from (
+        select a.person_id, a.sex, a.first_event_date,
+               {{ age_band_index(completed_years('a.birth_date', 'a.first_event_date'), bands) }} as band_index,
+               {{ period_index('a.first_event_date', first_year, period_years) }} as period_index
+        from at_risk as a
+        where a.first_event_date between a.entry and a.leave
+          and a.first_event_date <= date '{{ window_end }}'
+    ) as e
+    join bands as b using (band_index)
+    join indexed_periods as t using (period_index)
     group by all
 ),
 

@@ -27,8 +27,8 @@ counts as (
         count(*) filter (where s.first_event_date <= date '{{ on_date }}') as cases
     from residents as r
     join bands as b on r.age >= b.lower_age and r.age < b.upper_age
-    left join {{ ref('endpoint_status') }} as s
-      on s.person_id = r.person_id and s.endpoint = '{{ endpoint }}' and s.is_case
+    left join {{ ref('endpoint_case') }} as s
+      on s.person_id = r.person_id and s.endpoint = '{{ endpoint }}'
     group by all
 ),
 
