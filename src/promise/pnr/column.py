@@ -90,7 +90,9 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
         )
         .with_columns(_coord=c("_raw_day") >= COORDINATION_DAY_OFFSET)
         .with_columns(
-            _day=pl.when(c("_coord")).then(c("_raw_day") - COORDINATION_DAY_OFFSET).otherwise(c("_raw_day"))
+            _day=pl.when(c("_coord"))
+            .then(c("_raw_day") - COORDINATION_DAY_OFFSET)
+            .otherwise(c("_raw_day"))
         )
     )
     base = pl.when(c("_plus")).then(reference.year - 100).otherwise(reference.year)
@@ -98,7 +100,9 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
     after_ref = c("_month").clip(1, None) * 100 + c("_day").clip(1, None) > ref_md
     inferred = pl.when((inferred == base) & after_ref).then(inferred - 100).otherwise(inferred)
     frame = frame.with_columns(
-        _year=pl.when(c("_century").is_not_null()).then(c("_century") * 100 + c("_yy")).otherwise(inferred)
+        _year=pl.when(c("_century").is_not_null())
+        .then(c("_century") * 100 + c("_yy"))
+        .otherwise(inferred)
     )
     # see promise.pnr.rules.birth_date_of for the rule in words
     month_ok = c("_month").is_between(1, 12)
@@ -119,7 +123,9 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
             c("_year"),
             pl.when(c("_precision") == "year").then(1).otherwise(c("_month")),
             pl.when(c("_precision") == "day").then(c("_day")).otherwise(1),
-        ).cast(pl.Int32).cast(pl.Date)
+        )
+        .cast(pl.Int32)
+        .cast(pl.Date)
     )
     reason = (
         pl.when(c("_ymd").is_null())
@@ -136,8 +142,10 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
     frame = frame.with_columns(reason=reason)
     valid = c("reason").is_null()
     normalized = (
-        c("_year") * 10**8 + (c("_ymd") % 10000) * 10**4 + c("_serial") * 10 + c("_check")
-    ).cast(pl.Utf8).str.zfill(12)
+        (c("_year") * 10**8 + (c("_ymd") % 10000) * 10**4 + c("_serial") * 10 + c("_check"))
+        .cast(pl.Utf8)
+        .str.zfill(12)
+    )
     return frame.select(
         normalized=pl.when(valid).then(normalized),
         valid=valid,
