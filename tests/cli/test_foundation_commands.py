@@ -59,3 +59,16 @@ def test_doctor_all_green_with_a_private_key(
 )
 def test_java_major(text: str, major: int | None) -> None:
     assert java_major(text) == major
+
+
+def test_ingest_of_an_empty_landing_folder_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main(["keygen", str(tmp_path / "k.key")])
+    monkeypatch.setenv("PROMISE_PSEUDONYM_KEY_FILE", str(tmp_path / "k.key"))
+    (tmp_path / "landing").mkdir()
+    code = main(
+        ["ingest", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert code != 0
+    assert "holds no file" in capsys.readouterr().err

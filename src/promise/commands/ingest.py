@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promise.commands.options import WAREHOUSE_OPTION
+from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
 from promise.pseudonym import KEY_ENV
 
@@ -52,11 +53,20 @@ def ingest(
             progress=progress,
             reference_date=reference,
         )
+    if not results:
+        raise EmptyLandingError(
+            f"landing folder {landing} holds no file that an ingest job reads; put each delivery "
+            "in its source's subfolder (population/, npr_inpatient/, lmed/, ...; patterns in ingest/*.yml)."
+        )
     console.print(results_table(results))
     for result in results:
         for warning in result.warnings:
             console.print(f"[yellow]warning[/] {result.file}: {warning}", highlight=False)
     console.print(f"warehouse: {warehouse.resolve()}")
+
+
+class EmptyLandingError(PromiseError):
+    """The landing folder has no file any job would read."""
 
 
 def results_table(results: list[FileResult]) -> Table:
