@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except PromiseError as exc:
         if "--debug" in args or os.environ.get("PROMISE_DEBUG") == "1":
             err.print_exception()
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
