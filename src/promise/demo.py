@@ -30,7 +30,7 @@ class DemoSettings:
 
     persons: int = 20_000
     genotyped: int = 5_000
-    variants: int = 50_000
+    variants: int = 20_000
     seed: int = 2026
     endpoint: str = "E4_DM2"
     trait: str = "LDL_C"
