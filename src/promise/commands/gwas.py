@@ -114,9 +114,10 @@ def gwas(
         _QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."
     ),
     engine: str = typer.Option(
-        "hail",
+        "auto",
         "--engine",
-        help="hail (default), or numpy for quantitative traits on cleaned PLINK files (--skip-qc --pcs 0).",
+        help="auto (default: numpy where it applies, else hail), hail, or numpy (quantitative "
+        "traits on cleaned PLINK files with --skip-qc --pcs 0, no JVM).",
     ),
     spark_master: str = typer.Option(
         None, "--spark-master", help="Spark master URL (default local[*])."
@@ -130,14 +131,14 @@ def gwas(
     warehouse: Path = WAREHOUSE_OPTION,
 ) -> None:
     """GWAS: QC, PCA, linear or logistic (Wald/Firth) regression; GWAS-SSF, plots, report.html."""
-    from promise.gwas.pipeline import run_gwas
+    from promise.gwas.pipeline import choose_engine, run_gwas
     from promise.gwas.session import hail_running, stop_hail
 
     if binary and quantitative:
         raise GwasUsageError("Give at most one of --binary and --quantitative.")
     kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
-    if engine not in ("hail", "numpy"):
-        raise GwasUsageError(f"--engine must be hail or numpy, not {engine!r}.")
+    if engine not in ("auto", "hail", "numpy"):
+        raise GwasUsageError(f"--engine must be auto, hail or numpy, not {engine!r}.")
     if firth not in ("auto", "always", "never"):
         raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
     options = GwasOptions(
@@ -167,7 +168,8 @@ def gwas(
     )  # fmt: skip
     console = Console(stderr=True)
     # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
-    started_here = engine == "hail" and not hail_running()
+    resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
+    started_here = resolved == "hail" and not hail_running()
     try:
         with console.status("promise gwas") as status:
             result = run_gwas(

@@ -1,37 +1,71 @@
 """The NumPy engine: linear regression straight from a PLINK .bed, no JVM.
 
 For files a researcher has already cleaned (``--skip-qc --pcs 0``) and quantitative traits,
-the whole GWAS is a few dense matrix products: covariates C (with intercept) are removed
-from the genotypes G and the traits Y by projection (Frisch-Waugh-Lovell), then for every
-variant j and trait k
+the whole GWAS is a few dense matrix products. With C the covariates (with intercept), Q an
+orthonormal basis of C, y_k a trait with C projected out and g_j a variant's genotypes
+(missing calls mean-imputed), Frisch-Waugh-Lovell gives, for every variant j and trait k,
 
-    beta = g_j' y_k / g_j' g_j,   se = sqrt((y_k' y_k - beta^2 g_j' g_j) / (n - p - 1) / g_j' g_j)
+    g'y   = g_j' y_k                        (y_k is orthogonal to C already)
+    g'g   = sum(g_j^2) - |Q' g_j|^2         (the genotype with C projected out)
+    beta  = g'y / g'g,   se = sqrt((y_k' y_k - beta^2 g'g) / (n - p - 1) / g'g)
 
-with g, y the residuals and p the number of covariate columns; the t statistic has
-n - p - 1 degrees of freedom. This is the model Hail's ``linear_regression_rows`` fits
-(missing genotypes mean-imputed over the samples of the trait), so both engines give the
-same numbers; all traits with the same non-missing samples share one product per block.
+with p the number of covariate columns and a t statistic on n - p - 1 degrees of freedom.
+This is the model Hail's ``linear_regression_rows`` fits, so both engines give the same
+numbers. The genotypes are decoded from the 2-bit .bed codes to bytes with a 256-entry
+table (four samples per lookup) and enter one float64 matrix product per block of variants
+with every trait and Q side by side; a missing call is decoded as 0 and its mean added back
+through the product of the missing-call indicators, only in blocks that have any.
 Results come back in the layout of :func:`promise.gwas.results.export_group`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
-from promise.gwas.inputs import GenotypeSource, contig_recoding
+from promise.gwas.inputs import GenotypeInputError, GenotypeSource, contig_recoding
 from promise.gwas.traits import Phenotypes
 
-BLOCK = 4096
+BLOCK = 2048
 BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
+Array = np.ndarray[Any, Any]
+
 # Two bits per sample, low bits first: 00 = two A1, 01 = missing, 10 = one A1, 11 = no A1.
-_CODES = np.array([2.0, np.nan, 1.0, 0.0])
-_LUT = _CODES[(np.arange(256)[:, None] >> (2 * np.arange(4))[None, :]) & 3]
+_CODES = (np.arange(256)[:, None] >> (2 * np.arange(4))[None, :]) & 3
+_LANES = (8 * np.arange(4)).astype(np.uint32)
+#: byte -> the four samples' A1 counts packed in one little-endian uint32 (missing -> 0)
+LUT_COUNT = (np.array([2, 0, 1, 0], dtype=np.uint32)[_CODES] << _LANES).sum(axis=1, dtype=np.uint32)
+#: byte -> the four samples' missing-call indicators, packed the same way
+LUT_MISSING = (np.array([0, 1, 0, 0], dtype=np.uint32)[_CODES] << _LANES).sum(
+    axis=1, dtype=np.uint32
+)
+
+
+def decode(raw: Array, lut: Array, n_samples: int) -> Array:
+    """(variants x bytes) .bed codes -> (variants x samples) uint8 through a packed table."""
+    return lut[raw].view(np.uint8).reshape(raw.shape[0], -1)[:, :n_samples]
+
+
+def has_missing(raw: Array) -> bool:
+    """True when any 2-bit code in ``raw`` is 01 (a missing call)."""
+    return bool(np.any(raw & ~(raw >> 1) & 0x55))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One group of traits sharing their samples: what every block is multiplied with."""
+
+    cols: Array | None  # sample columns of the .bed (None: all, in file order)
+    weights: Array  # samples x (traits + covariate basis): [y residuals | Q]
+    yy: Array  # y_k' y_k per trait
+    n_traits: int
+    dof: int
 
 
 def _read_plink_meta(prefix: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -43,17 +77,41 @@ def _read_plink_meta(prefix: Path) -> tuple[pd.DataFrame, list[str]]:
     return bim, fam[1].tolist()
 
 
-def _bed_blocks(prefix: Path, n_samples: int, n_variants: int) -> Any:
+def _bed_blocks(prefix: Path, n_samples: int, n_variants: int) -> Iterator[tuple[int, Array]]:
     per = (n_samples + 3) // 4
-    with open(f"{prefix}.bed", "rb") as fh:
+    path = Path(f"{prefix}.bed")
+    expected = len(BED_MAGIC) + per * n_variants
+    if path.stat().st_size != expected:
+        raise GenotypeInputError(
+            f"{path} has {path.stat().st_size:,} bytes where the .bim and .fam imply "
+            f"{expected:,}: the three files do not belong together."
+        )
+    with path.open("rb") as fh:
         if fh.read(3) != BED_MAGIC:
-            from promise.gwas.inputs import GenotypeInputError
-
-            raise GenotypeInputError(f"{prefix}.bed is not a SNP-major PLINK 1 .bed file.")
+            raise GenotypeInputError(f"{path} is not a SNP-major PLINK 1 .bed file.")
         for start in range(0, n_variants, BLOCK):
             count = min(BLOCK, n_variants - start)
-            raw = np.frombuffer(fh.read(per * count), dtype=np.uint8).reshape(count, per)
-            yield start, _LUT[raw].reshape(count, per * 4)[:, :n_samples]
+            yield start, np.frombuffer(fh.read(per * count), dtype=np.uint8).reshape(count, per)
+
+
+def _plan(
+    frame: pd.DataFrame, traits: Sequence[str], covariates: Sequence[str], index: dict[str, int]
+) -> _Plan:
+    kept = frame[frame[traits[0]].notna()]
+    kept = kept[kept.index.isin(index)]
+    cols = np.array([index[s] for s in kept.index], dtype=np.int64)
+    c = np.column_stack([np.ones(len(kept)), kept[list(covariates)].to_numpy(float)])
+    q, _ = np.linalg.qr(c)
+    y = kept[list(traits)].to_numpy(float)
+    y = y - q @ (q.T @ y)
+    in_order = len(cols) == len(index) and bool(np.all(cols == np.arange(len(index))))
+    return _Plan(
+        cols=None if in_order else cols,
+        weights=np.ascontiguousarray(np.column_stack([y, q])),
+        yy=(y**2).sum(axis=0),
+        n_traits=len(traits),
+        dof=len(kept) - c.shape[1] - 1,
+    )
 
 
 def linear_groups(
@@ -66,20 +124,16 @@ def linear_groups(
     prefix = source.path
     bim, fam_ids = _read_plink_meta(prefix)
     index = {s: i for i, s in enumerate(fam_ids)}
-    plans = []
-    for traits in groups:
-        kept = frame[frame[traits[0]].notna()]
-        kept = kept[kept.index.isin(index)]
-        cols = np.array([index[s] for s in kept.index])
-        c = np.column_stack([np.ones(len(kept)), kept[phenotypes.covariates].to_numpy(float)])
-        q, _ = np.linalg.qr(c)
-        y = kept[list(traits)].to_numpy(float)
-        y = y - q @ (q.T @ y)
-        plans.append((cols, q, y, (y**2).sum(axis=0), len(kept) - c.shape[1] - 1))
+    plans = [_plan(frame, traits, phenotypes.covariates, index) for traits in groups]
     parts: list[list[pd.DataFrame]] = [[] for _ in groups]
-    for start, block in _bed_blocks(prefix, len(fam_ids), len(bim)):
-        for gi, (cols, q, y, yy, dof) in enumerate(plans):
-            parts[gi].append(_block_stats(block[:, cols].T, q, y, yy, dof, start, len(groups[gi])))
+    n = len(fam_ids)
+    for start, raw in _bed_blocks(prefix, n, len(bim)):
+        counts = decode(raw, LUT_COUNT, n)
+        missing = decode(raw, LUT_MISSING, n) if has_missing(raw) else None
+        for gi, plan in enumerate(plans):
+            g = counts if plan.cols is None else counts[:, plan.cols]
+            m = missing if missing is None or plan.cols is None else missing[:, plan.cols]
+            parts[gi].append(_block_stats(g, m, plan, start))
     recode = contig_recoding(source.build)
     meta = pd.DataFrame(
         {
@@ -92,36 +146,38 @@ def linear_groups(
     return [pd.concat([meta, pd.concat(p, ignore_index=True)], axis=1) for p in parts]
 
 
-def _block_stats(
-    g: np.ndarray[Any, Any],
-    q: np.ndarray[Any, Any],
-    y: np.ndarray[Any, Any],
-    yy: np.ndarray[Any, Any],
-    dof: int,
-    start: int,
-    n_traits: int,
-) -> pd.DataFrame:
-    called = ~np.isnan(g)
-    n_called = called.sum(axis=0)
+def _block_stats(g: Array, missing: Array | None, plan: _Plan, start: int) -> pd.DataFrame:
+    """Statistics of one block: ``g`` is variants x samples A1 counts (missing as 0)."""
+    k = plan.n_traits
+    products = g.astype(np.float64) @ plan.weights  # variants x (traits + basis)
+    total = g.sum(axis=1, dtype=np.int64).astype(np.float64)
+    squares = total + 2.0 * np.count_nonzero(g == 2, axis=1)  # g^2 = g + 2 [g = 2]
+    n_samples = g.shape[1]
+    n_missing = np.zeros(len(total))
+    if missing is not None:
+        n_missing = missing.sum(axis=1, dtype=np.int64).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(g, axis=0) / n_called
-        g = np.where(called, g, mean)
-        g = g - q @ (q.T @ g)
-        gg = (g**2).sum(axis=0)
-        gg = np.where(gg > 1e-8 * g.shape[0], gg, np.nan)  # constant genotype: not estimable
-        beta = (g.T @ y) / gg[:, None]
-        se = np.sqrt((yy[None, :] - beta**2 * gg[:, None]) / dof / gg[:, None])
-        p = 2 * stats.t.sf(np.abs(beta / se), dof)
+        mean = total / (n_samples - n_missing)
+        if missing is not None:
+            # imputed g = g + mean * indicator: add the indicators' products and squares
+            products += mean[:, None] * (missing.astype(np.float64) @ plan.weights)
+            squares += mean**2 * n_missing
+        basis = products[:, k:]
+        gg = squares - (basis**2).sum(axis=1)
+        gg = np.where(gg > 1e-8 * n_samples, gg, np.nan)  # constant genotype: not estimable
+        beta = products[:, :k] / gg[:, None]
+        se = np.sqrt((plan.yy[None, :] - beta**2 * gg[:, None]) / plan.dof / gg[:, None])
+        p = 2.0 * special.stdtr(plan.dof, -np.abs(beta / se))
     out: dict[str, Any] = {}
-    for k in range(n_traits):
+    for t in range(k):
         out.update(
             {
-                f"t{k}_beta": beta[:, k],
-                f"t{k}_se": se[:, k],
-                f"t{k}_p": p[:, k],
-                f"t{k}_n": np.full(len(mean), g.shape[0]),
-                f"t{k}_eaf": mean / 2,
-                f"t{k}_firth": False,
+                f"t{t}_beta": beta[:, t],
+                f"t{t}_se": se[:, t],
+                f"t{t}_p": p[:, t],
+                f"t{t}_n": np.full(len(mean), n_samples),
+                f"t{t}_eaf": mean / 2,
+                f"t{t}_firth": False,
             }
         )
     return pd.DataFrame(out, index=np.arange(start, start + len(mean)))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FirthMode = Literal["auto", "always", "never"]
-Engine = Literal["hail", "numpy"]
+Engine = Literal["auto", "hail", "numpy"]
 TraitKind = Literal["auto", "binary", "quantitative"]
 
 
@@ -116,15 +116,16 @@ class GwasOptions:
     """All settings of one GWAS run.
 
     ``skip_qc`` runs without sample and variant QC. ``engine`` is ``hail`` (every input,
-    local or on a Spark cluster) or ``numpy`` (quantitative traits on cleaned PLINK files
-    with ``skip_qc`` and no PCs: linear regression in-process, without a JVM).
+    local or on a Spark cluster), ``numpy`` (quantitative traits on cleaned PLINK files
+    with ``skip_qc`` and no PCs: linear regression in-process, without a JVM) or ``auto``
+    (the default: ``numpy`` where it applies and no Spark master is given, else ``hail``).
     """
 
     qc: QcThresholds = field(default_factory=QcThresholds)
     pca: PcaSettings = field(default_factory=PcaSettings)
     association: AssociationSettings = field(default_factory=AssociationSettings)
     skip_qc: bool = False
-    engine: Engine = "hail"
+    engine: Engine = "auto"
     top_loci: int = 20
     significance: float = 5e-8
 

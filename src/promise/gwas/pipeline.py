@@ -11,16 +11,17 @@ import platform
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from promise.gwas import association, pca, plots, qc, report, results
 from promise.gwas.inputs import GenotypeSource, load_genotypes
-from promise.gwas.options import GwasOptions
+from promise.gwas.options import Engine, GwasOptions
 from promise.gwas.session import init_hail
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
 
@@ -55,7 +56,9 @@ def run_gwas(
     say = progress or (lambda _msg: None)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if options.engine == "numpy":
+    engine = choose_engine(options, genotypes, phenotypes, spark_master=spark_master)
+    options = replace(options, engine=cast(Engine, engine))  # the report names the one used
+    if engine == "numpy":
         return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
                           options=options, title=title, say=say)  # fmt: skip
     hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
@@ -119,6 +122,27 @@ def run_gwas(
     )
 
 
+def numpy_applies(options: GwasOptions, genotypes: GenotypeSource, phenotypes: Phenotypes) -> bool:
+    """The NumPy engine covers quantitative traits on PLINK files, without QC and PCs."""
+    quantitative = all(k == "quantitative" for k in phenotypes.kinds.values())
+    return genotypes.kind == "bfile" and quantitative and options.skip_qc and not options.pca.pcs
+
+
+def choose_engine(
+    options: GwasOptions,
+    genotypes: GenotypeSource,
+    phenotypes: Phenotypes,
+    *,
+    spark_master: str | None = None,
+) -> str:
+    """``hail`` or ``numpy``: the one asked for, or for ``auto`` the faster one that applies."""
+    if options.engine != "auto":
+        return options.engine
+    if spark_master is None and numpy_applies(options, genotypes, phenotypes):
+        return "numpy"
+    return "hail"
+
+
 def _run_numpy(
     *,
     out: Path,
@@ -131,8 +155,7 @@ def _run_numpy(
     """The JVM-free path: linear regression on a cleaned PLINK file set (see fastlinear)."""
     from promise.gwas import fastlinear
 
-    quantitative = all(k == "quantitative" for k in phenotypes.kinds.values())
-    if genotypes.kind != "bfile" or not quantitative or not options.skip_qc or options.pca.pcs:
+    if not numpy_applies(options, genotypes, phenotypes):
         raise TraitError(
             "The numpy engine runs quantitative traits on PLINK files with --skip-qc --pcs 0: "
             "drop --engine numpy for anything else."
@@ -149,11 +172,11 @@ def _run_numpy(
     raws = fastlinear.linear_groups(
         genotypes, phenotypes, frame.loc[samples], [g.traits for g in groups]
     )
-    summaries = [
-        _summary(raw, ti, trait, group.kind, {})
-        for raw, group in zip(raws, groups, strict=True)
-        for ti, trait in enumerate(group.traits)
-    ]
+    summaries = []
+    for raw, group in zip(raws, groups, strict=True):
+        base = results.ssf_base(raw)
+        for ti, trait in enumerate(group.traits):
+            summaries.append(_summary(raw, ti, trait, group.kind, {}, base))
     say("writing summary statistics, plots and report")
     files = _write_outputs(
         out=out, summaries=summaries, steps=steps, options=options, build=genotypes.build,
@@ -225,15 +248,21 @@ def _summaries(
     summaries = []
     for gi, group_result in enumerate(group_results):
         raw = results.export_group(hl, group_result.table, path=scratch / f"group{gi}.tsv")
+        base = results.ssf_base(raw)
         for ti, trait in enumerate(group_result.group.traits):
-            summaries.append(_summary(raw, ti, trait, group_result.group.kind, counts))
+            summaries.append(_summary(raw, ti, trait, group_result.group.kind, counts, base))
     return summaries
 
 
 def _summary(
-    raw: pd.DataFrame, index: int, trait: str, kind: str, counts: dict[str, tuple[int, int]]
+    raw: pd.DataFrame,
+    index: int,
+    trait: str,
+    kind: str,
+    counts: dict[str, tuple[int, int]],
+    base: results.SsfBase | None = None,
 ) -> results.TraitSummary:
-    frame = results.ssf_frame(raw, index, kind=kind)
+    frame = results.ssf_frame(raw, index, kind=kind, base=base)
     n = int(frame["n"].dropna().max()) if frame["n"].notna().any() else 0
     cases, controls = counts.get(trait, (None, None))
     return results.TraitSummary(
@@ -278,9 +307,10 @@ def _write_outputs(
     files: list[Path] = []
     software = software_versions()
     qc_rows = report.qc_frame(steps).to_dict(orient="records")
-    for summary in summaries:
-        data = out / f"{safe_name(summary.trait)}.tsv.gz"
-        md5 = results.write_ssf(summary.frame, data)
+    paths = [out / f"{safe_name(s.trait)}.tsv.gz" for s in summaries]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Polars and zlib run outside the GIL
+        digests = list(pool.map(results.write_ssf, [s.frame for s in summaries], paths))
+    for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
         results.write_meta(
             summary,
@@ -304,7 +334,7 @@ def _write_outputs(
         "traits": str(len(summaries)),
         "genome build": build,
         "PCs as covariates": str(len(pcs.scores.columns) if pcs else 0),
-        "Hail": software["hail"],
+        "engine": "Hail " + software["hail"] if options.engine == "hail" else "NumPy (in-process)",
     }
     files.append(
         report.write_report(

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import yaml
-from scipy import stats
+from scipy import special
 
 SSF_COLUMNS = [
     "chromosome",
@@ -34,7 +35,7 @@ SSF_COLUMNS = [
     "n",
 ]
 CHROMOSOME_CODES = {"X": "23", "Y": "24", "M": "25", "MT": "25"}
-LAMBDA_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549364...
+LAMBDA_MEDIAN = float(special.chdtri(1, 0.5))  # chi2(1 df) median, 0.4549364...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,40 +76,58 @@ def _full_precision(hl: Any, expr: Any) -> Any:
     return expr
 
 
-def ssf_frame(raw: pd.DataFrame, index: int, *, kind: str) -> pd.DataFrame:
-    """GWAS-SSF columns for trait ``index`` of an exported group frame."""
-    p = f"t{index}_"
-    contig = raw["contig"].astype(str).str.removeprefix("chr")
-    test = np.where(raw[p + "firth"].astype(str).str.lower() == "true", "firth", "wald")
+@dataclass(frozen=True)
+class SsfBase:
+    """The columns every trait of one exported group shares, and their sort order."""
+
+    frame: pd.DataFrame
+    order: np.ndarray[Any, Any]
+
+
+def ssf_base(raw: pd.DataFrame) -> SsfBase:
+    """Chromosome, position, alleles and variant id of an exported group, computed once."""
+    contig = raw["contig"].astype(str)
+    chromosome = contig.str.removeprefix("chr").map(lambda c: CHROMOSOME_CODES.get(c, c))
+    position = raw["position"].astype(int)
     frame = pd.DataFrame(
         {
-            "chromosome": contig.map(lambda c: CHROMOSOME_CODES.get(c, c)),
-            "base_pair_location": raw["position"].astype(int),
+            "chromosome": chromosome,
+            "base_pair_location": position,
             "effect_allele": raw["alt"],
             "other_allele": raw["ref"],
+            "variant_id": contig + ":" + position.astype(str) + ":" + raw["ref"] + ":" + raw["alt"],
+        }
+    )
+    numeric = pd.to_numeric(chromosome, errors="coerce").to_numpy(dtype=float)
+    order = np.lexsort((position.to_numpy(), np.nan_to_num(numeric, nan=np.inf)))
+    return SsfBase(frame=frame, order=order)
+
+
+def ssf_frame(
+    raw: pd.DataFrame, index: int, *, kind: str, base: SsfBase | None = None
+) -> pd.DataFrame:
+    """GWAS-SSF columns for trait ``index`` of an exported group frame, sorted by position."""
+    base = base or ssf_base(raw)
+    p = f"t{index}_"
+    test = np.where(raw[p + "firth"].astype(str).str.lower() == "true", "firth", "wald")
+    b = base.frame
+    frame = pd.DataFrame(
+        {
+            "chromosome": b["chromosome"],
+            "base_pair_location": b["base_pair_location"],
+            "effect_allele": b["effect_allele"],
+            "other_allele": b["other_allele"],
             # A beta without a standard error (constant or collinear genotype) is not estimable.
             "beta": raw[p + "beta"].astype(float).where(raw[p + "se"].notna()),
             "standard_error": raw[p + "se"].astype(float),
             "effect_allele_frequency": raw[p + "eaf"].astype(float),
             "p_value": raw[p + "p"].astype(float),
-            "variant_id": raw["contig"].astype(str)
-            + ":"
-            + raw["position"].astype(str)
-            + ":"
-            + raw["ref"]
-            + ":"
-            + raw["alt"],
+            "variant_id": b["variant_id"],
             "n": raw[p + "n"].astype("Int64"),
             "test": test if kind == "binary" else "linear",
         }
     )
-    return frame.sort_values(["chromosome", "base_pair_location"], key=_chrom_key, kind="stable")
-
-
-def _chrom_key(col: pd.Series) -> pd.Series:
-    if col.name == "chromosome":
-        return pd.to_numeric(col, errors="coerce")
-    return col
+    return frame.iloc[base.order]
 
 
 def lambda_gc(p_values: pd.Series) -> float:
@@ -117,16 +136,27 @@ def lambda_gc(p_values: pd.Series) -> float:
     p = p[(p > 0) & (p <= 1)]
     if p.empty:
         return math.nan
-    chi2 = stats.chi2.isf(p.to_numpy(), 1)
+    chi2 = special.chdtri(1, p.to_numpy())
     return float(np.median(chi2) / LAMBDA_MEDIAN)
 
 
 def write_ssf(frame: pd.DataFrame, path: Path) -> str:
-    """Write the tab-separated, gzip-compressed file; return its md5."""
+    """Write the tab-separated, gzip-compressed file; return its md5.
+
+    Floats carry 10 significant digits in scientific notation; missing and undefined values
+    (NaN) are written ``NA``. Polars formats the text and zlib compresses it, both outside
+    the GIL, so several traits can be written at once from threads.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
-        frame.to_csv(out, sep="\t", index=False, na_rep="NA", float_format="%.10g")
-    return hashlib.md5(path.read_bytes()).hexdigest()
+    table = pl.from_pandas(frame.reset_index(drop=True))
+    floats = [c for c, t in table.schema.items() if t.is_float()]
+    table = table.with_columns(pl.col(floats).fill_nan(None))
+    text = table.write_csv(
+        separator="\t", null_value="NA", float_scientific=True, float_precision=9
+    ).encode("utf-8")
+    data = gzip.compress(text, compresslevel=6, mtime=0)
+    path.write_bytes(data)
+    return hashlib.md5(data).hexdigest()
 
 
 def write_meta(
