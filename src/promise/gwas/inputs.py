@@ -131,7 +131,9 @@ def _warehouse(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     tables = []
     for path in batches:
         mt = hl.read_matrix_table(str(path))
-        mt = mt.select_entries(GT=mt.GT, dosage=hl.float64(mt.GT.n_alt_alleles()))
+        # BGEN batches store the expected alternate-allele count; hard calls give it exactly
+        dosage = mt.dosage if "dosage" in mt.entry else mt.GT.n_alt_alleles()
+        mt = mt.select_entries(GT=mt.GT, dosage=hl.float64(dosage))
         tables.append(mt.select_rows().select_cols())
     mt = tables[0]
     for other in tables[1:]:
