@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import random
+import shutil
 import stat
+import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
+from promise import hmac_worker, pseudonym
 from promise.errors import KeyFileError
 from promise.pseudonym import (
     Pseudonymizer,
@@ -71,3 +76,106 @@ def test_no_collisions_among_all_reference_numbers(reference_dir: Path) -> None:
     pins = set(json.loads((reference_dir / "personnummer" / "allPins.json").read_text()))
     ids = Pseudonymizer(b"k" * 32).person_ids(pl.Series(sorted(pins)))
     assert ids.n_unique() == len(pins)
+
+
+# --- many numbers at once: the in-process loop, the worker process, the column path ---
+
+MANY = 250_000  # above PARALLEL_MIN_DISTINCT, so person_ids shares the work with a worker
+
+
+def _stdlib_ids(key: bytes, numbers: list[str]) -> list[str]:
+    return [hmac.new(key, n.encode(), "sha256").hexdigest()[:24] for n in numbers]
+
+
+@pytest.fixture(scope="module")
+def many() -> list[str]:
+    rng = random.Random(20_240_601)
+    return [f"{n:012d}" for n in rng.sample(range(10**12), MANY)]
+
+
+def test_hmac_lines_is_hmac_sha256_for_short_and_long_keys() -> None:
+    messages = [b"190905271474", b"", b"x" * 200]
+    for key in (b"k" * 32, b"", b"a key longer than one sha-256 block of 64 bytes" * 3):
+        digests = hmac_worker.hmac_lines(key, b"".join(m + b"\n" for m in messages))
+        expected = b"".join(hmac.new(key, m, "sha256").digest() for m in messages)
+        assert digests == expected
+
+
+def test_worker_process_matches_stdlib_hmac(many: list[str]) -> None:
+    key = b"0123456789abcdef" * 4
+    some = many[:50_000]
+    digests = pseudonym.hmac_in_worker(key, "".join(n + "\n" for n in some).encode())
+    ids = [digests[i : i + 12].hex() for i in range(0, len(digests), 32)]
+    assert ids == _stdlib_ids(key, some)
+
+
+def test_worker_failure_is_an_error() -> None:
+    false = shutil.which("false")
+    assert false is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "executable", false)
+        with pytest.raises(RuntimeError, match="hmac worker failed"):
+            pseudonym.hmac_in_worker(b"k", b"190905271474\n")
+
+
+def test_parallel_and_in_process_paths_give_stdlib_ids(
+    many: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = b"a key longer than one sha-256 block, so that it is hashed first" * 2
+    worker_lines: list[int] = []
+    real_worker = pseudonym.hmac_in_worker
+
+    def spy(key: bytes, lines: bytes) -> bytes:
+        digests = real_worker(key, lines)  # a failing worker would not be counted
+        worker_lines.append(lines.count(b"\n"))
+        return digests
+
+    monkeypatch.setattr(pseudonym, "hmac_in_worker", spy)
+    monkeypatch.setattr(pseudonym, "usable_cores", lambda: 3)  # two workers
+    values = pl.Series([*many, None, many[0], many[-1]], dtype=pl.Utf8)
+    expected = [*_stdlib_ids(key, many), None, *_stdlib_ids(key, [many[0], many[-1]])]
+
+    parallel = Pseudonymizer(key).person_ids(values)
+    assert len(worker_lines) == 2 and 0.5 < sum(worker_lines) / MANY < 0.8
+    monkeypatch.setattr(pseudonym, "PARALLEL_MIN_DISTINCT", 10 * MANY)
+    in_process = Pseudonymizer(key).person_ids(values)
+    assert len(worker_lines) == 2  # no worker this time
+
+    assert parallel.dtype == in_process.dtype == pl.Utf8
+    assert parallel.name == in_process.name == "person_id"
+    assert parallel.to_list() == expected
+    assert in_process.to_list() == expected
+
+
+def test_a_worker_that_cannot_start_leaves_the_ids_unchanged(
+    many: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = b"k" * 32
+    some = many[:2000]
+    monkeypatch.setattr(pseudonym, "PARALLEL_MIN_DISTINCT", 10)
+    monkeypatch.setattr(pseudonym, "usable_cores", lambda: 2)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert Pseudonymizer(key).person_ids(pl.Series(some)).to_list() == _stdlib_ids(key, some)
+
+
+def test_odd_columns_keep_the_old_formatting() -> None:
+    """Empty, all-null and numbers that are not 12 digits: as person_id(f"{n:012d}")."""
+    p = Pseudonymizer(b"k" * 32)
+    assert p.person_ids(pl.Series([], dtype=pl.Utf8)).to_list() == []
+    assert p.person_ids(pl.Series([None, None], dtype=pl.Utf8)).to_list() == [None, None]
+    odd = ["1234", "0", "-5", "1234567890123", "000000001234"]
+    assert p.person_ids(pl.Series(odd)).to_list() == [p.person_id(f"{int(v):012d}") for v in odd]
+
+
+def test_lines_and_split_lines() -> None:
+    numbers = np.array([0, 190905271474, 10**12 - 1], dtype=np.int64)
+    assert pseudonym._lines(numbers) == b"000000000000\n190905271474\n999999999999\n"
+    wide = np.array([-5, 10**12], dtype=np.int64)
+    assert pseudonym._lines(wide) == b"-00000000005\n1000000000000\n"
+    assert pseudonym._lines(np.array([], dtype=np.int64)) == b""
+    for count in (0, 1, 2, 7, 100):
+        lines = b"".join(b"%d\n" % i for i in range(count))
+        for parts in (1, 2, 3, 8):
+            pieces = pseudonym._split_lines(lines, parts)
+            assert len(pieces) == parts and b"".join(pieces) == lines
+            assert all(piece.endswith(b"\n") for piece in pieces if piece)
