@@ -60,10 +60,9 @@ def _causal(truth: dict, name: str) -> set[str]:
     raise AssertionError(f"{name} not planted")
 
 
-def _results(folder: Path) -> pd.DataFrame:
-    files = sorted(folder.glob("*.tsv.gz"))
-    assert files, f"no summary statistics in {folder}"
-    with gzip.open(files[0], "rt") as handle:
+def _results(path: Path) -> pd.DataFrame:
+    assert path.is_file(), f"no summary statistics {path}"
+    with gzip.open(path, "rt") as handle:
         return pd.read_csv(handle, sep="\t")
 
 
@@ -85,7 +84,7 @@ def test_planted_variants_are_genome_wide_significant_and_lead(
     assert done.returncode == 0, done.stderr[-3000:]
     truth = json.loads((root / "landing" / "truth.json").read_text())
     planted = _causal(truth, name)
-    frame = _results(root / "results" / name).sort_values("p_value")
+    frame = _results(root / "results" / f"{name}.tsv.gz").sort_values("p_value")
     top = set(frame["variant_id"].head(len(planted)))
     hits = frame[frame["variant_id"].isin(planted)]
     assert len(hits) == len(planted), "a planted variant was not tested"
@@ -93,15 +92,14 @@ def test_planted_variants_are_genome_wide_significant_and_lead(
     assert top == planted
 
 
-@pytest.mark.parametrize("name", ["E4_DM2", "LDL_C"])
 def test_report_and_plots_exist(
-    demo_run: tuple[Path, subprocess.CompletedProcess[str]], name: str
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     root, done = demo_run
     assert done.returncode == 0, done.stderr[-3000:]
-    folder = root / "results" / name
+    folder = root / "results"
     html = (folder / "report.html").read_text()
-    assert "lambda" in html.lower()
+    assert "lambda" in html.lower() and "E4_DM2" in html and "LDL_C" in html
     for image in ("manhattan.png", "qq.png", "pca.png"):
         data = (folder / image).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000, image

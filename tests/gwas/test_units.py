@@ -103,19 +103,22 @@ MART = pd.DataFrame(
 
 
 def test_warehouse_endpoint_and_covariates() -> None:
-    ph = cohort.warehouse_phenotypes(MART, endpoint="E4_DM2")
+    ph = cohort.warehouse_phenotypes(MART, endpoints=["E4_DM2"])
     assert ph.kinds == {"E4_DM2": "binary"} and ph.female_column == "is_female"
     assert ph.covariates == ["is_female", "age", "batch_batch2"]
     assert list(ph.frame.index) == ["p1", "p2", "p3"] and math.isnan(ph.frame.loc["p3", "E4_DM2"])
-    q = cohort.warehouse_phenotypes(MART, trait="LDL_C")
+    q = cohort.warehouse_phenotypes(MART, traits=["LDL_C"])
     assert q.kinds == {"LDL_C": "quantitative"}
+    both = cohort.warehouse_phenotypes(MART, endpoints=["E4_DM2"], traits=["LDL_C"])
+    assert both.kinds == {"E4_DM2": "binary", "LDL_C": "quantitative"}
+    assert both.traits == ["E4_DM2", "LDL_C"] and both.frame.loc["p2", "E4_DM2"] == 0
 
 
 def test_warehouse_unknown_endpoint_names_what_exists() -> None:
     with pytest.raises(PromiseError, match="Unknown endpoint 'I9_XYZ'.*E4_DM2"):
-        cohort.warehouse_phenotypes(MART, endpoint="I9_XYZ")
-    with pytest.raises(PromiseError, match="exactly one"):
-        cohort.warehouse_phenotypes(MART, endpoint="E4_DM2", trait="LDL_C")
+        cohort.warehouse_phenotypes(MART, endpoints=["I9_XYZ"])
+    with pytest.raises(PromiseError, match="--endpoint NAME or --trait COLUMN"):
+        cohort.warehouse_phenotypes(MART)
 
 
 def test_lambda_gc_of_uniform_p_is_one_and_of_doubled_chi2_is_two() -> None:

@@ -102,6 +102,9 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
     console.print(table)
     timing = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in summary.seconds.items())
     console.print(f"time: {timing}", highlight=False)
+    if summary.gwas_seconds:
+        steps = ", ".join(f"{name} {sec:.0f} s" for name, sec in summary.gwas_seconds.items())
+        console.print(f"gwas steps: {steps}", highlight=False)
     for name, report in summary.reports.items():
         console.print(f"report ({name}): {report}", highlight=False)
     console.print(

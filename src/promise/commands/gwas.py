@@ -43,11 +43,11 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def gwas(
-    endpoint: str = typer.Option(
-        None, "--endpoint", help="Warehouse endpoint (binary), e.g. E4_DM2."
+    endpoint: list[str] = typer.Option(
+        None, "--endpoint", help="Warehouse endpoint(s) (binary), e.g. E4_DM2 or E4_DM2,I9_CHD."
     ),
-    trait: str = typer.Option(
-        None, "--trait", help="Warehouse quantitative trait column, e.g. LDL_C."
+    trait: list[str] = typer.Option(
+        None, "--trait", help="Warehouse quantitative trait column(s), e.g. LDL_C."
     ),
     vcf: Path = typer.Option(None, "--vcf", help="Own-files mode: VCF (plain, .gz or .bgz)."),
     bfile: str = typer.Option(
@@ -95,6 +95,11 @@ def gwas(
     ),
     firth_mac: int = typer.Option(
         _ASSOC.firth_mac, "--firth-mac", help="auto: Firth below this minor-allele count."
+    ),
+    firth_p: float = typer.Option(
+        _ASSOC.firth_p,
+        "--firth-p",
+        help="auto: Firth for rare variants whose Wald p is below this.",
     ),
     min_cases: int = typer.Option(
         _ASSOC.min_cases, "--min-cases", help="Refuse binary traits with fewer cases or controls."
@@ -155,6 +160,7 @@ def gwas(
             kind=kind,
             firth=cast(FirthMode, firth),
             firth_mac=firth_mac,
+            firth_p=firth_p,
             min_cases=min_cases,
         ),
         skip_qc=skip_qc,
@@ -190,8 +196,8 @@ def gwas(
 
 def _inputs(
     *,
-    endpoint: str | None,
-    trait: str | None,
+    endpoint: list[str] | None,
+    trait: list[str] | None,
     vcf: Path | None,
     bfile: str | None,
     bgen: Path | None,
@@ -220,7 +226,9 @@ def _inputs(
                 "--remove applies to own-files mode; filter the warehouse with SQL."
             )
         mart = cohort.read_mart(warehouse)
-        phen = cohort.warehouse_phenotypes(mart, endpoint=endpoint, trait=trait, kind=kind)
+        phen = cohort.warehouse_phenotypes(
+            mart, endpoints=_split(endpoint) or [], traits=_split(trait) or [], kind=kind
+        )
         return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
     if len(files) != 1:
         raise GwasUsageError(

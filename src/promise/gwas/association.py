@@ -147,9 +147,8 @@ def _logistic(
     )
     stats = mt.rows().select("_n", "_ac", "_an").checkpoint(f"{tmp}/stats.ht", overwrite=True)
     mt = mt.drop("_n", "_ac", "_an")
-    all_firth = settings.firth == "always" or (
-        settings.firth == "auto" and case_fraction < settings.firth_case_fraction
-    )
+    all_firth = settings.firth == "always"
+    unbalanced = case_fraction < settings.firth_case_fraction
     ys = list(group.traits)
     fields: dict[str, Any] = {}
     if all_firth:
@@ -168,7 +167,13 @@ def _logistic(
         firth = None
         if settings.firth == "auto":
             mac = hl.min(stats._ac, stats._an - stats._ac)
-            rare = stats.filter(mac < settings.firth_mac)
+            fits = wald[stats.key].logistic_regression
+            doubtful = fits.any(
+                lambda r: ~hl.is_finite(hl.or_else(r.p_value, hl.float64("nan")))
+                | (r.p_value < settings.firth_p)
+            )
+            rare = (mac < settings.firth_mac) | hl.bool(unbalanced)
+            rare = stats.filter(rare & hl.or_else(doubtful, True))
             firth = _firth(
                 hl,
                 mt.semi_join_rows(rare),

@@ -8,12 +8,14 @@ after the first), then the principal components computed at GWAS time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from promise.errors import PromiseError
-from promise.gwas import phenofiles, traits
+from promise.gwas import phenofiles
+from promise.gwas import traits as traits_module
 from promise.gwas.options import TraitKind
 
 MART = "marts.gwas_phenotype"
@@ -48,33 +50,43 @@ def read_mart(warehouse: Path) -> pd.DataFrame:
 def warehouse_phenotypes(
     mart: pd.DataFrame,
     *,
-    endpoint: str | None = None,
-    trait: str | None = None,
+    endpoints: Sequence[str] = (),
+    traits: Sequence[str] = (),
     kind: TraitKind = "auto",
-) -> traits.Phenotypes:
-    """Select one endpoint (binary) or quantitative trait and the standard covariates."""
-    name = endpoint or trait
-    if not name or (endpoint and trait):
-        raise WarehousePhenotypeError("Give exactly one of --endpoint NAME or --trait COLUMN.")
+) -> traits_module.Phenotypes:
+    """Select endpoints (binary) and quantitative traits, with the standard covariates.
+
+    Several of each may be analysed in one run: they share the genotypes, the QC and the
+    PCA; the regression groups them by kind and by the samples that have them.
+    """
+    names = [*endpoints, *traits]
+    if not names:
+        raise WarehousePhenotypeError("Give --endpoint NAME or --trait COLUMN (or both).")
     available = [c for c in mart.columns if c not in BASE_COLUMNS]
-    if name not in mart.columns or name in BASE_COLUMNS:
-        what = "endpoint" if endpoint else "trait"
-        raise WarehousePhenotypeError(
-            f"Unknown {what} {name!r} in {MART}; available: {', '.join(available[:20])}"
-            + (" ..." if len(available) > 20 else "")
-            + "."
-        )
+    for name in names:
+        if name not in mart.columns or name in BASE_COLUMNS:
+            what = "endpoint" if name in endpoints else "trait"
+            raise WarehousePhenotypeError(
+                f"Unknown {what} {name!r} in {MART}; available: {', '.join(available[:20])}"
+                + (" ..." if len(available) > 20 else "")
+                + "."
+            )
+    if len(set(names)) != len(names):
+        raise WarehousePhenotypeError(f"A name is given twice in {', '.join(names)}.")
     frame = mart.set_index(mart[KEY].astype(str))
     frame.index.name = "s"
     values = pd.DataFrame(
-        {name: pd.to_numeric(frame[name], errors="coerce").astype(float)}, index=frame.index
+        {n: pd.to_numeric(frame[n], errors="coerce").astype(float) for n in names},
+        index=frame.index,
     )
     covars = _covariates(frame)
-    return traits.build(
+    kinds: dict[str, TraitKind] = dict.fromkeys(endpoints, "binary")
+    kinds.update(dict.fromkeys(traits, kind))
+    return traits_module.build(
         frame=values.join(covars),
-        traits=[name],
+        traits=names,
         covariates=list(covars.columns),
-        kind="binary" if endpoint else kind,
+        kind=kinds,
         female="is_female",
     )
 

@@ -83,11 +83,16 @@ class AssociationSettings:
         ``auto`` detects binary traits (values 0/1, 1/2 or true/false), else quantitative.
     firth:
         ``auto`` uses Firth's penalised likelihood for variants with minor-allele count
-        below ``firth_mac`` and for every variant when the case fraction is below
-        ``firth_case_fraction``; ``always`` / ``never`` force it on or off.
+        below ``firth_mac``, and for every variant when the case fraction is below
+        ``firth_case_fraction``, wherever the Wald test gives p < ``firth_p`` or fails;
+        ``always`` fits every variant with Firth, ``never`` none.
     firth_mac:
         Minor-allele count below which a variant is tested with Firth (400, about MAF 1%
         in 20,000 samples: where the Wald test's type-I error drifts for rare variants).
+    firth_p:
+        ``auto``: a rare variant is refitted with Firth only when its Wald p is below this
+        (0.05) or its Wald fit failed, as regenie's ``--firth --pThresh``: Firth corrects
+        the tail where rare-variant Wald tests mislead, and costs a Newton fit per variant.
     firth_case_fraction:
         Case fraction below which all variants are tested with Firth (0.05).
     min_cases:
@@ -104,6 +109,7 @@ class AssociationSettings:
     kind: TraitKind = "auto"
     firth: FirthMode = "auto"
     firth_mac: int = 400
+    firth_p: float = 0.05
     firth_case_fraction: float = 0.05
     min_cases: int = 50
     block_size: int = 16

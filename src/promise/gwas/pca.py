@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from promise.gwas import localpca
 from promise.gwas.options import PcaSettings
 
 
@@ -19,20 +21,24 @@ class PcaResult:
     n_variants: int
 
 
-def compute_pcs(hl: Any, mt: Any, *, settings: PcaSettings) -> PcaResult | None:
-    """LD-prune common variants and run ``hl.hwe_normalized_pca``; ``None`` when ``pcs`` is 0.
+def compute_pcs(
+    hl: Any, mt: Any, *, settings: PcaSettings, local_dir: Path | None = None
+) -> PcaResult | None:
+    """LD-prune common variants and compute HWE-normalised PCA; ``None`` when ``pcs`` is 0.
 
     Pruning keeps variants with MAF >= ``min_maf`` and pairwise r^2 < ``ld_r2`` within
     ``ld_window_bp``; the HWE-normalised genotype matrix (Patterson, Price and Reich 2006)
     then gives the sample scores. ``k`` is capped at the number of samples minus one and at
-    the number of pruned variants.
+    the number of pruned variants. With ``local_dir`` (a scratch folder) and a matrix that
+    fits in memory, both steps run in process (:mod:`promise.gwas.localpca`); otherwise
+    with Hail's ``ld_prune`` and ``hwe_normalized_pca`` on Spark.
     """
     if settings.pcs <= 0:
         return None
-    common = mt.filter_rows(
-        hl.agg.mean(mt.GT.n_alt_alleles()) / 2 >= settings.min_maf,
-    )
-    common = common.filter_rows(hl.agg.mean(common.GT.n_alt_alleles()) / 2 <= 1 - settings.min_maf)
+    maf = hl.agg.mean(mt.GT.n_alt_alleles()) / 2
+    common = mt.filter_rows((maf >= settings.min_maf) & (maf <= 1 - settings.min_maf))
+    if local_dir is not None and mt.count_cols() * mt.count_rows() <= localpca.MAX_ENTRIES:
+        return _local_pcs(hl, common, settings=settings, folder=local_dir)
     pruned_rows = hl.ld_prune(common.GT, r2=settings.ld_r2, bp_window_size=settings.ld_window_bp)
     pruned = common.filter_rows(hl.is_defined(pruned_rows[common.row_key]))
     n_variants = pruned.count_rows()
@@ -47,3 +53,19 @@ def compute_pcs(hl: Any, mt: Any, *, settings: PcaSettings) -> PcaResult | None:
         columns=[f"PC{i + 1}" for i in range(k)],
     )
     return PcaResult(scores=frame, eigenvalues=list(eigenvalues), n_variants=n_variants)
+
+
+def _local_pcs(hl: Any, common: Any, *, settings: PcaSettings, folder: Path) -> PcaResult | None:
+    """Export the common variants once as a .bed and prune + PCA them with NumPy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / "pca-input"
+    hl.export_plink(common, str(prefix), ind_id=common.s)
+    genotypes = localpca.read_bed(prefix)
+    kept = localpca.ld_prune(genotypes, r2=settings.ld_r2, window_bp=settings.ld_window_bp)
+    k = min(settings.pcs, len(genotypes.samples) - 1, len(kept))
+    if k < 1:
+        return None
+    eigenvalues, scores = localpca.hwe_normalized_pca(genotypes, kept, k)
+    for ext in ("bed", "bim", "fam"):
+        Path(f"{prefix}.{ext}").unlink(missing_ok=True)
+    return PcaResult(scores=scores, eigenvalues=eigenvalues, n_variants=len(kept))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import re
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,30 @@ class GwasResult:
     files: list[Path] = field(default_factory=list)
     n_samples: int = 0
     n_variants: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class StepClock:
+    """Passes progress messages on and records the seconds spent in each step."""
+
+    def __init__(self, say: Progress) -> None:
+        self._say = say
+        self._step: str | None = None
+        self._since = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, message: str) -> None:
+        self.stop()
+        self._step, self._since = message, time.perf_counter()
+        self._say(message)
+
+    def stop(self) -> dict[str, float]:
+        """Close the current step; return every step's seconds so far."""
+        if self._step is not None:
+            spent = time.perf_counter() - self._since
+            self.timings[self._step] = self.timings.get(self._step, 0.0) + spent
+            self._step = None
+        return self.timings
 
 
 def run_gwas(
@@ -53,14 +78,17 @@ def run_gwas(
 ) -> GwasResult:
     """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``."""
     options = options or GwasOptions()
-    say = progress or (lambda _msg: None)
+    say = StepClock(progress or (lambda _msg: None))
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     engine = choose_engine(options, genotypes, phenotypes, spark_master=spark_master)
+    # PCA runs in process unless Hail was asked for or a cluster is used (see pca.compute_pcs)
+    local = options.engine != "hail" and spark_master is None
     options = replace(options, engine=cast(Engine, engine))  # the report names the one used
     if engine == "numpy":
         return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
                           options=options, title=title, say=say)  # fmt: skip
+    say("starting Hail")
     hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
     scratch = out / "tmp" / "run"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -73,10 +101,11 @@ def run_gwas(
     mt = _annotate_pheno(hl, mt, frame)
     steps: list[qc.QcStep] = [_matched_step(hl, mt, len(frame))]
     if not options.skip_qc:
+        say("sample and variant QC")
         mt, more = _quality_control(hl, mt, phenotypes, options, scratch)
         steps.extend(more)
     say("population structure (PCA)")
-    pcs = pca.compute_pcs(hl, mt, settings=options.pca)
+    pcs = pca.compute_pcs(hl, mt, settings=options.pca, local_dir=scratch if local else None)
     covariates = list(phenotypes.covariates)
     if pcs is not None:
         frame = frame.join(pcs.scores, how="inner")
@@ -119,6 +148,7 @@ def run_gwas(
         files=files,
         n_samples=len(samples),
         n_variants=n_variants,
+        timings=say.stop(),
     )
 
 
@@ -150,7 +180,7 @@ def _run_numpy(
     phenotypes: Phenotypes,
     options: GwasOptions,
     title: str | None,
-    say: Progress,
+    say: StepClock,
 ) -> GwasResult:
     """The JVM-free path: linear regression on a cleaned PLINK file set (see fastlinear)."""
     from promise.gwas import fastlinear
@@ -185,7 +215,7 @@ def _run_numpy(
     )  # fmt: skip
     return GwasResult(
         out=out, summaries=summaries, qc_steps=steps, files=files, n_samples=len(samples),
-        n_variants=max((len(s.frame) for s in summaries), default=0),
+        n_variants=max((len(s.frame) for s in summaries), default=0), timings=say.stop(),
     )  # fmt: skip
 
 

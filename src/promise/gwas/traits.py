@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -105,13 +105,18 @@ def build(
     frame: pd.DataFrame,
     traits: Sequence[str],
     covariates: Sequence[str],
-    kind: TraitKind,
+    kind: TraitKind | Mapping[str, TraitKind],
     female: str | None = None,
 ) -> Phenotypes:
-    """Decide each trait's kind, recode binary traits to 0/1 and return :class:`Phenotypes`."""
+    """Decide each trait's kind, recode binary traits to 0/1 and return :class:`Phenotypes`.
+
+    ``kind`` applies to every trait, or is given per trait as a mapping.
+    """
     frame = frame.copy()
     kinds: dict[str, Kind] = {}
+    asked = kind
     for trait in traits:
+        kind = asked.get(trait, "auto") if isinstance(asked, Mapping) else asked
         coding = phenofiles.binary_coding(frame[trait])
         if kind == "binary" and coding is None:
             raise TraitError(

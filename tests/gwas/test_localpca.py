@@ -1,0 +1,65 @@
+"""In-process LD pruning and PCA: planted LD structure, and Hail's own hwe_normalized_pca."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from promise.gwas import localpca
+
+
+def _genotypes(rows: list[np.ndarray], contigs: list[str], positions: list[int]) -> Any:
+    counts = np.array(rows)
+    missing = counts < 0
+    return localpca.Genotypes(
+        counts=np.where(missing, 0, counts).astype(np.uint8),
+        missing=missing.astype(np.uint8) if missing.any() else None,
+        contigs=np.array(contigs),
+        positions=np.array(positions),
+        samples=[f"s{i}" for i in range(counts.shape[1])],
+    )
+
+
+@pytest.mark.unit
+def test_ld_prune_drops_copies_inside_the_window_only() -> None:
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.binomial(2, 0.3, 400) for _ in range(3))
+    a_missing = a.copy()
+    a_missing[:40] = -1  # a copy of a with missing calls: r^2 with a still ~0.9
+    flipped = 2 - a  # perfect negative correlation: r^2 = 1
+    g = _genotypes(
+        [a, a.copy(), b, flipped, a_missing, a.copy(), c, a.copy()],
+        ["chr1"] * 6 + ["chr2"] * 2,
+        [1_000, 2_000, 3_000, 400_000, 450_000, 1_600_000, 1_000, 2_000],
+    )
+    # kept by construction: 0 (first), 2 (independent), 5 (1.1 Mb from the last copy kept,
+    # outside the 500 kb window), 6 (independent, chr2), 7 (chr2: a's copies are on chr1)
+    kept = localpca.ld_prune(g, r2=0.2, window_bp=500_000)
+    assert kept.tolist() == [0, 2, 5, 6, 7]
+    # with a wider window the far copy of a is pruned too
+    assert localpca.ld_prune(g, r2=0.2, window_bp=2_000_000).tolist() == [0, 2, 6, 7]
+
+
+@pytest.mark.integration
+def test_hwe_normalized_pca_equals_hails(hail_session: Any, tmp_path: Path) -> None:
+    """Three populations, 2% missing calls: Hail's eigenvalues and scores (up to sign)."""
+    hl = hail_session
+    mt = hl.balding_nichols_model(3, 240, 400, fst=[0.05, 0.1, 0.2])
+    mt = mt.key_cols_by(s=hl.str(mt.sample_idx))
+    mt = mt.annotate_entries(GT=hl.or_missing(hl.rand_bool(0.98), mt.GT))
+    mt = mt.select_rows().select_cols().checkpoint(str(tmp_path / "bn.mt"))
+    values, table, _ = hl.hwe_normalized_pca(mt.GT, k=4)
+    theirs = {r.s: list(r.scores) for r in table.collect()}
+    hl.export_plink(mt, str(tmp_path / "bn"), ind_id=mt.s)
+    g = localpca.read_bed(tmp_path / "bn")
+    assert g.missing is not None and 0.015 < g.missing.mean() < 0.025
+    ours_values, scores = localpca.hwe_normalized_pca(g, np.arange(len(g.counts)), 4)
+    np.testing.assert_allclose(ours_values, values, rtol=1e-8)
+    expected = np.array([theirs[s] for s in scores.index])
+    signs = np.sign((expected * scores.to_numpy()).sum(axis=0))
+    np.testing.assert_allclose(scores.to_numpy() * signs, expected, rtol=0, atol=1e-8)
+    # the population structure is what the first two components show
+    assert values[0] > 3 * values[2]
