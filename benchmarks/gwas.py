@@ -5,10 +5,12 @@ missing calls, 20 quantitative phenotypes, 2 covariates) is written once; then e
 runs the same linear regression (intercept + 2 covariates) for 1 and for all 20 phenotypes,
 each in a fresh process whose whole process tree is sampled for resident memory:
 
-- ``promise gwas`` CLI, everything included (Python import, JVM and Spark start, reading
-  the PLINK files, regression, GWAS-SSF, plots, report);
-- ``promise run_gwas`` with start-up excluded: Hail already running, the same call timed;
-- ``promise gwas --engine numpy``: the JVM-free engine for cleaned PLINK files (all included);
+- ``promise gwas`` CLI with its default engine (``auto``: for cleaned PLINK files and
+  quantitative traits, the in-process NumPy engine), everything included (Python import,
+  reading the PLINK files, regression, GWAS-SSF, plots, report);
+- the same ``run_gwas`` call timed inside a process (import excluded);
+- ``promise gwas --engine hail`` (all included: JVM and Spark start too), and its
+  ``run_gwas`` with Hail already running (start-up excluded);
 - ``plink2 --glm`` (2 threads);
 - a NumPy regression (read .bed, residualise on covariates, all phenotypes in one GEMM).
 
@@ -86,13 +88,14 @@ from promise.gwas.options import GwasOptions, PcaSettings
 from promise.gwas import traits
 from promise.gwas.pipeline import run_gwas
 from promise.gwas.session import init_hail
-prefix, phenos, out = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
-init_hail(work_dir=out, driver_memory="6g")
+prefix, phenos, out, engine = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+if engine == "hail":
+    init_hail(work_dir=out, driver_memory="6g")
 start = time.perf_counter()
 ph = traits.from_files(pheno=[Path(prefix + ".pheno")], covar=[Path(prefix + ".covar")],
                        pheno_names=phenos, kind="quantitative")
 run_gwas(out=out, genotypes=GenotypeSource(kind="bfile", path=Path(prefix)), phenotypes=ph,
-         options=GwasOptions(skip_qc=True, pca=PcaSettings(pcs=0)))
+         options=GwasOptions(skip_qc=True, pca=PcaSettings(pcs=0), engine=engine))
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
@@ -164,8 +167,10 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str, f
     return figures
 
 
-def runs(prefix: Path, work: Path, phenos: list[str]) -> dict[str, dict[str, float]]:
-    """The four measurements for one set of phenotypes."""
+def runs(
+    prefix: Path, work: Path, phenos: list[str], *, skip_hail: bool
+) -> dict[str, dict[str, float]]:
+    """Every measurement for one set of phenotypes."""
     venv_bin = Path(sys.executable).parent
     tag = f"{len(phenos)}p"
     out: dict[str, dict[str, float]] = {}
@@ -183,15 +188,21 @@ def runs(prefix: Path, work: Path, phenos: list[str]) -> dict[str, dict[str, flo
     cli = [str(venv_bin / "promise"), "gwas", "--bfile", str(prefix), "--pheno", f"{prefix}.pheno",
            "--pheno-name", ",".join(phenos), "--covar", f"{prefix}.covar", "--quantitative",
            "--skip-qc", "--pcs", "0", "--driver-memory", "6g", "--out", str(work / f"promise-{tag}")]  # fmt: skip
-    out["promise gwas --engine numpy (all included)"] = measure(
-        [*cli[:-2], "--engine", "numpy", "--out", str(work / f"promise-numpy-{tag}")]
-    )
     out["promise gwas (all included)"] = measure(cli)
     inner = measure(
         [sys.executable, "-c", RUN_GWAS_CHILD, str(prefix), json.dumps(phenos),
-         str(work / f"promise-inner-{tag}")]
+         str(work / f"promise-inner-{tag}"), "auto"]
     )  # fmt: skip
-    out["promise run_gwas (start-up excluded)"] = {**inner, "wall": inner["inner"]}
+    out["promise gwas (import excluded)"] = {**inner, "wall": inner["inner"]}
+    if not skip_hail:
+        out["promise gwas --engine hail (all included)"] = measure(
+            [*cli[:-2], "--engine", "hail", "--out", str(work / f"promise-hail-{tag}")]
+        )
+        inner = measure(
+            [sys.executable, "-c", RUN_GWAS_CHILD, str(prefix), json.dumps(phenos),
+             str(work / f"promise-hail-inner-{tag}"), "hail"]
+        )  # fmt: skip
+        out["promise gwas --engine hail (start-up excluded)"] = {**inner, "wall": inner["inner"]}
     return out
 
 
@@ -215,6 +226,9 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("benchmarks") / ".work" / "gwas")
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument(
+        "--skip-hail", action="store_true", help="leave out the (slow) --engine hail runs"
+    )
     args = parser.parse_args()
     work = args.work.resolve()
     prefix = work / "data" / "bench"
@@ -227,7 +241,7 @@ def main() -> int:
     print(header, flush=True)
     verdicts = []
     for phenos in (["Y1"], [f"Y{k + 1}" for k in range(PHENOTYPES)]):
-        figures = runs(prefix, work, phenos)
+        figures = runs(prefix, work, phenos, skip_hail=args.skip_hail)
         base = figures.get("PLINK 2 --glm", {}).get("wall")
         for tool, f in figures.items():
             ratio = f"{f['wall'] / base:.2f}" if base else "n/a"
@@ -235,7 +249,7 @@ def main() -> int:
             lines.append(line)
             print(line, flush=True)
         target = TARGET_1 if len(phenos) == 1 else TARGET_20
-        for tool in ("promise gwas (all included)", "promise gwas --engine numpy (all included)"):
+        for tool in ("promise gwas (all included)", "promise gwas (import excluded)"):
             total = figures[tool]["wall"]
             if base:
                 verdicts.append(
@@ -254,7 +268,8 @@ def main() -> int:
         note = (
             f"`python benchmarks/gwas.py --samples {args.samples} --variants {args.variants}`, {stamp}. "
             f"{args.samples:,} samples x {args.variants:,} variants (PLINK 1, no missing calls), "
-            "linear regression on intercept + 2 covariates, promise with --skip-qc --pcs 0. "
+            "linear regression on intercept + 2 covariates, promise with --skip-qc --pcs 0 "
+            "(so its default engine is the in-process NumPy one). "
             "Peak memory is the resident set of the whole process tree (Python + JVM). " + env_note
         )
         write_section(args.markdown, [note, "", *lines, "", *[f"- {v}" for v in verdicts]])
