@@ -19,6 +19,7 @@ class PcaResult:
     scores: pd.DataFrame
     eigenvalues: list[float]
     n_variants: int
+    method: str = "Hail (ld_prune, hwe_normalized_pca)"
 
 
 def compute_pcs(
@@ -68,4 +69,6 @@ def _local_pcs(hl: Any, common: Any, *, settings: PcaSettings, folder: Path) -> 
     eigenvalues, scores = localpca.hwe_normalized_pca(genotypes, kept, k)
     for ext in ("bed", "bim", "fam"):
         Path(f"{prefix}.{ext}").unlink(missing_ok=True)
-    return PcaResult(scores=scores, eigenvalues=eigenvalues, n_variants=len(kept))
+    return PcaResult(
+        scores=scores, eigenvalues=eigenvalues, n_variants=len(kept), method="in process (NumPy)"
+    )

@@ -364,6 +364,7 @@ def _write_outputs(
         "traits": str(len(summaries)),
         "genome build": build,
         "PCs as covariates": str(len(pcs.scores.columns) if pcs else 0),
+        "PCA": f"{pcs.n_variants:,} LD-pruned variants, {pcs.method}" if pcs else "not run",
         "engine": "Hail " + software["hail"] if options.engine == "hail" else "NumPy (in-process)",
     }
     files.append(
