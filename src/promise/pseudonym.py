@@ -14,13 +14,13 @@ the work is shared with worker processes (:mod:`promise.hmac_worker`), one per f
 from __future__ import annotations
 
 import binascii
+import contextlib
 import hashlib
 import os
 import secrets
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -128,20 +128,56 @@ def _split_lines(lines: bytes, parts: int) -> list[bytes]:
     return pieces
 
 
+def _start_worker(key: bytes, lines: bytes) -> subprocess.Popen[bytes] | None:
+    """A worker process that has been handed ``lines`` in full, or None if it cannot start.
+
+    All the input is written before this returns, on purpose: a thread feeding the pipe
+    while this process hashes would get the GIL once per switch interval (5 ms) per 4 KB
+    chunk, and the worker would start only when the hashing here was done.
+    """
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-I", "-S", hmac_worker.__file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError:
+        return None
+    try:
+        assert worker.stdin is not None
+        worker.stdin.write(key.hex().encode("ascii") + b"\n" + lines)
+        worker.stdin.close()
+    except OSError:  # the worker died before reading it all
+        worker.kill()
+        for pipe in (worker.stdin, worker.stdout, worker.stderr):
+            with contextlib.suppress(OSError):
+                assert pipe is not None
+                pipe.close()
+        worker.wait()
+        return None
+    return worker
+
+
+def _finish_worker(worker: subprocess.Popen[bytes], lines: bytes) -> bytes:
+    """The digests a worker from :func:`_start_worker` wrote; ``RuntimeError`` if it failed."""
+    assert worker.stdout is not None and worker.stderr is not None
+    # stdout first: the worker writes to stderr only a traceback, far below a pipe's 64 KB
+    stdout, stderr = worker.stdout.read(), worker.stderr.read()
+    worker.wait()
+    if worker.returncode != 0 or len(stdout) != 32 * lines.count(b"\n"):
+        detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"hmac worker failed (exit {worker.returncode}): {detail[0]}")
+    return stdout
+
+
 def hmac_in_worker(key: bytes, lines: bytes) -> bytes:
     """:func:`promise.hmac_worker.hmac_lines` run in a fresh worker process; raises
-    ``RuntimeError`` when the worker fails."""
-    worker = subprocess.run(
-        [sys.executable, "-I", "-S", hmac_worker.__file__],
-        input=key.hex().encode("ascii") + b"\n" + lines,
-        capture_output=True,
-        check=False,
-    )
-    expected = 32 * lines.count(b"\n")
-    if worker.returncode != 0 or len(worker.stdout) != expected:
-        detail = worker.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"hmac worker failed (exit {worker.returncode}): {detail[0]}")
-    return worker.stdout
+    ``RuntimeError`` when the worker cannot start or fails."""
+    worker = _start_worker(key, lines)
+    if worker is None:
+        raise RuntimeError("hmac worker could not start")
+    return _finish_worker(worker, lines)
 
 
 def hmac_parallel(key: bytes, lines: bytes, workers: int) -> bytes:
@@ -151,25 +187,16 @@ def hmac_parallel(key: bytes, lines: bytes, workers: int) -> bytes:
     the same, only slower.
     """
     pieces = _split_lines(lines, workers + 1)
-    results: list[bytes | None] = [None] * len(pieces)
-
-    def run(index: int) -> None:
+    started = [_start_worker(key, piece) for piece in pieces[1:]]
+    results = [hmac_worker.hmac_lines(key, pieces[0])]
+    for worker, piece in zip(started, pieces[1:], strict=True):
         try:
-            results[index] = hmac_in_worker(key, pieces[index])
-        except (OSError, RuntimeError):
-            results[index] = None
-
-    # a thread per worker only waits on its pipes; the hashing here holds the GIL
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(pieces))]
-    for thread in threads:
-        thread.start()
-    results[0] = hmac_worker.hmac_lines(key, pieces[0])
-    for thread in threads:
-        thread.join()
-    return b"".join(
-        hmac_worker.hmac_lines(key, piece) if result is None else result
-        for piece, result in zip(pieces, results, strict=True)
-    )
+            if worker is None:
+                raise RuntimeError("hmac worker could not start")
+            results.append(_finish_worker(worker, piece))
+        except RuntimeError:
+            results.append(hmac_worker.hmac_lines(key, piece))
+    return b"".join(results)
 
 
 class Pseudonymizer:

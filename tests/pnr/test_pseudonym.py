@@ -6,6 +6,7 @@ import hmac
 import random
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -109,13 +110,16 @@ def test_worker_process_matches_stdlib_hmac(many: list[str]) -> None:
     assert ids == _stdlib_ids(key, some)
 
 
-def test_worker_failure_is_an_error() -> None:
+@pytest.mark.parametrize("lines", [1, 100_000])  # within a pipe's buffer, and far beyond
+def test_worker_failure_is_an_error(lines: int, monkeypatch: pytest.MonkeyPatch) -> None:
     false = shutil.which("false")
     assert false is not None
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "executable", false)
-        with pytest.raises(RuntimeError, match="hmac worker failed"):
-            pseudonym.hmac_in_worker(b"k", b"190905271474\n")
+    monkeypatch.setattr(sys, "executable", false)
+    with pytest.raises(RuntimeError, match="hmac worker (failed|could not start)"):
+        pseudonym.hmac_in_worker(b"k", b"190905271474\n" * lines)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with pytest.raises(RuntimeError, match="hmac worker could not start"):
+        pseudonym.hmac_in_worker(b"k", b"190905271474\n" * lines)
 
 
 def test_parallel_and_in_process_paths_give_stdlib_ids(
@@ -123,14 +127,14 @@ def test_parallel_and_in_process_paths_give_stdlib_ids(
 ) -> None:
     key = b"a key longer than one sha-256 block, so that it is hashed first" * 2
     worker_lines: list[int] = []
-    real_worker = pseudonym.hmac_in_worker
+    real_finish = pseudonym._finish_worker
 
-    def spy(key: bytes, lines: bytes) -> bytes:
-        digests = real_worker(key, lines)  # a failing worker would not be counted
+    def spy(worker: subprocess.Popen[bytes], lines: bytes) -> bytes:
+        digests = real_finish(worker, lines)  # a failing worker would not be counted
         worker_lines.append(lines.count(b"\n"))
         return digests
 
-    monkeypatch.setattr(pseudonym, "hmac_in_worker", spy)
+    monkeypatch.setattr(pseudonym, "_finish_worker", spy)
     monkeypatch.setattr(pseudonym, "usable_cores", lambda: 3)  # two workers
     values = pl.Series([*many, None, many[0], many[-1]], dtype=pl.Utf8)
     expected = [*_stdlib_ids(key, many), None, *_stdlib_ids(key, [many[0], many[-1]])]
@@ -147,14 +151,15 @@ def test_parallel_and_in_process_paths_give_stdlib_ids(
     assert in_process.to_list() == expected
 
 
-def test_a_worker_that_cannot_start_leaves_the_ids_unchanged(
-    many: list[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("executable", ["/nonexistent/python", shutil.which("false")])
+def test_a_failing_worker_leaves_the_ids_unchanged(
+    executable: str, many: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = b"k" * 32
-    some = many[:2000]
+    some = many[:20_000]  # the worker's share overflows a pipe's buffer
     monkeypatch.setattr(pseudonym, "PARALLEL_MIN_DISTINCT", 10)
     monkeypatch.setattr(pseudonym, "usable_cores", lambda: 2)
-    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(sys, "executable", executable)
     assert Pseudonymizer(key).person_ids(pl.Series(some)).to_list() == _stdlib_ids(key, some)
 
 
