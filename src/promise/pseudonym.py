@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -104,28 +105,27 @@ def usable_cores() -> int:
 
 
 def _lines(numbers: np.ndarray) -> bytes:
-    """``numbers`` as zero-padded 12-digit decimals, each ended by a newline."""
+    """``numbers`` as zero-padded 12-digit decimals, each followed by whitespace."""
     if len(numbers) and (numbers.min() < 0 or numbers.max() >= 10**NORMALIZED_DIGITS):
         # not a normalised number: formatted one by one, wider or with a sign as f"{n:012d}"
         return b"".join(b"%012d\n" % n for n in numbers.tolist())
-    digits = np.empty((len(numbers), NORMALIZED_DIGITS + 1), dtype=np.uint8)
-    digits[:, -1] = ord("\n")
-    rest = numbers.astype(np.int64, copy=True)
-    for place in range(NORMALIZED_DIGITS - 1, -1, -1):
-        digits[:, place] = rest % 10 + ord("0")
-        rest //= 10
-    return digits.tobytes()
+    # 16 bytes a number, written as four 4-byte words: three groups of four digits looked
+    # up in a table of "0000"-"9999", then four newlines (one word, so no byte-wise copy)
+    table = _four_digits()
+    words = np.empty((len(numbers), 4), dtype=np.uint32)
+    words[:, 0] = table[numbers // 10**8]
+    words[:, 1] = table[numbers // 10**4 % 10**4]
+    words[:, 2] = table[numbers % 10**4]
+    words[:, 3] = np.frombuffer(b"\n\n\n\n", dtype=np.uint32)[0]
+    return words.tobytes()
 
 
-def _split_lines(lines: bytes, parts: int) -> list[bytes]:
-    """``lines`` cut into ``parts`` pieces of about equal size, at line ends."""
-    pieces, start = [], 0
-    for part in range(1, parts + 1):
-        end = len(lines) if part == parts else lines.find(b"\n", len(lines) * part // parts) + 1
-        end = max(end, start)
-        pieces.append(lines[start:end])
-        start = end
-    return pieces
+@cache
+def _four_digits() -> np.ndarray:
+    """Entry i: the four ASCII digits of i (0-9999, zero-padded) as one 4-byte word."""
+    i = np.arange(10_000)
+    digits = np.stack([i // 1000, i // 100 % 10, i // 10 % 10, i % 10], axis=1) + ord("0")
+    return digits.astype(np.uint8).view(np.uint32).ravel()
 
 
 def _start_worker(key: bytes, lines: bytes) -> subprocess.Popen[bytes] | None:
@@ -159,13 +159,14 @@ def _start_worker(key: bytes, lines: bytes) -> subprocess.Popen[bytes] | None:
     return worker
 
 
-def _finish_worker(worker: subprocess.Popen[bytes], lines: bytes) -> bytes:
-    """The digests a worker from :func:`_start_worker` wrote; ``RuntimeError`` if it failed."""
+def _finish_worker(worker: subprocess.Popen[bytes], count: int) -> bytes:
+    """The ``count`` digests a worker from :func:`_start_worker` wrote; ``RuntimeError`` if
+    it failed."""
     assert worker.stdout is not None and worker.stderr is not None
     # stdout first: the worker writes to stderr only a traceback, far below a pipe's 64 KB
     stdout, stderr = worker.stdout.read(), worker.stderr.read()
     worker.wait()
-    if worker.returncode != 0 or len(stdout) != 32 * lines.count(b"\n"):
+    if worker.returncode != 0 or len(stdout) != 32 * count:
         detail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"hmac worker failed (exit {worker.returncode}): {detail[0]}")
     return stdout
@@ -177,25 +178,26 @@ def hmac_in_worker(key: bytes, lines: bytes) -> bytes:
     worker = _start_worker(key, lines)
     if worker is None:
         raise RuntimeError("hmac worker could not start")
-    return _finish_worker(worker, lines)
+    return _finish_worker(worker, len(lines.split()))
 
 
-def hmac_parallel(key: bytes, lines: bytes, workers: int) -> bytes:
-    """:func:`promise.hmac_worker.hmac_lines` shared by this process and ``workers`` others.
+def hmac_parallel(key: bytes, numbers: np.ndarray, workers: int) -> bytes:
+    """HMAC digests of ``numbers`` (as :func:`_lines` writes them), computed by this process
+    and ``workers`` others, each on an equal share.
 
     A worker that cannot start or fails has its share hashed here instead: the result is
     the same, only slower.
     """
-    pieces = _split_lines(lines, workers + 1)
-    started = [_start_worker(key, piece) for piece in pieces[1:]]
-    results = [hmac_worker.hmac_lines(key, pieces[0])]
-    for worker, piece in zip(started, pieces[1:], strict=True):
+    shares = np.array_split(numbers, workers + 1)
+    started = [_start_worker(key, _lines(share)) for share in shares[1:]]
+    results = [hmac_worker.hmac_lines(key, _lines(shares[0]))]
+    for worker, share in zip(started, shares[1:], strict=True):
         try:
             if worker is None:
                 raise RuntimeError("hmac worker could not start")
-            results.append(_finish_worker(worker, piece))
+            results.append(_finish_worker(worker, len(share)))
         except RuntimeError:
-            results.append(hmac_worker.hmac_lines(key, piece))
+            results.append(hmac_worker.hmac_lines(key, _lines(share)))
     return b"".join(results)
 
 
@@ -237,17 +239,22 @@ class Pseudonymizer:
             count=len(dictionary),
             offset=8 * dictionary.offset,
         )
-        lines = _lines(distinct)
         workers = min(usable_cores() - 1, MAX_WORKERS)
         if len(distinct) >= PARALLEL_MIN_DISTINCT and workers > 0:
-            digests = hmac_parallel(self._key, lines, workers)
+            digests = hmac_parallel(self._key, distinct, workers)
         else:
-            digests = hmac_worker.hmac_lines(self._key, lines)
+            digests = hmac_worker.hmac_lines(self._key, _lines(distinct))
         kept = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, : PERSON_ID_HEX // 2]
         text = binascii.hexlify(kept.tobytes())
         offsets = np.arange(0, len(text) + 1, PERSON_ID_HEX, dtype=np.int64)
         ids = pa.Array.from_buffers(
             pa.large_string(), len(distinct), [None, pa.py_buffer(offsets), pa.py_buffer(text)]
         )
-        indices = pl.Series(encoded.indices)
-        return pl.Series("person_id", ids).gather(indices)
+        # a streaming query spreads the gather over the cores (an eager gather uses one)
+        return (
+            pl.DataFrame({"index": pl.Series(encoded.indices)})
+            .lazy()
+            .select(person_id=pl.lit(pl.Series(ids)).gather(pl.col("index")))
+            .collect()
+            .to_series()
+        )

@@ -238,8 +238,10 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
         )
         .collect()
     )
-    numbers = frame["_number"]
-    normalized = numbers.cast(pl.Utf8)
-    if (numbers < 10**11).any():  # a year before 1000
-        normalized = normalized.str.zfill(12)
+    # formatted in a query of its own: inside the one above it cost more, and eagerly it
+    # runs on one core
+    text = c("_number").cast(pl.Utf8)
+    if (frame["_number"] < 10**11).any():  # a year before 1000
+        text = text.str.zfill(12)
+    normalized = frame.lazy().select(text).collect().to_series()
     return frame.with_columns(_number=normalized).rename({"_number": "normalized"})
