@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from promise.errors import PromiseError
 from promise.ingest.fields import split_lines
 from promise.ingest.jobs import Job
 from promise.ingest.layout import Layout
-from promise.ingest.lines import count_records, decode_chunk, iter_chunks
+from promise.ingest.lines import Chunk, Decoded, count_records, decode_chunk, iter_chunks
 from promise.ingest.results import LOADED, FileResult, Progress, manifest_frame
 from promise.ingest.rows import QUARANTINE_SCHEMA, RowJudge
 from promise.ingest.writer import TableWriter, publish, remove_tree, write_frame
@@ -76,15 +78,8 @@ def load_delimited(
         TableWriter(staging / "data.parquet", judge.schema) as data,
         TableWriter(staging / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine,
     ):
-        for chunk in iter_chunks(task.path):
-            decoded = decode_chunk(chunk, job.encoding)
+        for chunk, decoded, frame in _prefetched(task, job):
             utf8_like += decoded.utf8_like
-            frame = split_lines(
-                decoded,
-                first_line=chunk.first_line,
-                delimiter=job.delimiter,
-                n_fields=task.layout.n_fields,
-            )
             loaded, rejected, n_loaded = judge.judge(frame)
             data.write(loaded)
             quarantine.write(rejected)
@@ -119,6 +114,32 @@ def load_delimited(
     write_frame(staging / "manifest.parquet", manifest)
     publish(staging, Path(warehouse) / job.target / load_id)
     return result
+
+
+def _prefetched(task: FileTask, job: Job) -> Iterator[tuple[Chunk, Decoded, pl.DataFrame]]:
+    """Chunks read, decoded and split one step ahead on a thread, while the last is judged.
+
+    Polars releases the GIL, so splitting the next chunk overlaps judging this one; at most
+    two chunks are in memory.
+    """
+
+    def prepare(chunk: Chunk) -> tuple[Chunk, Decoded, pl.DataFrame]:
+        decoded = decode_chunk(chunk, job.encoding)
+        frame = split_lines(
+            decoded, first_line=chunk.first_line, delimiter=job.delimiter,
+            n_fields=task.layout.n_fields,
+        )  # fmt: skip
+        return chunk, decoded, frame
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[tuple[Chunk, Decoded, pl.DataFrame]] | None = None
+        for chunk in iter_chunks(task.path):
+            following = pool.submit(prepare, chunk)
+            if pending is not None:
+                yield pending.result()
+            pending = following
+        if pending is not None:
+            yield pending.result()
 
 
 def _reconcile(result: FileResult, parsed_lines: int) -> None:

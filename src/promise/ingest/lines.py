@@ -113,15 +113,25 @@ def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
         )
         return Decoded(_strip_cr(text), _strip_cr(shown), 0)
     has_cr = "\r" in whole
-    text = pl.Series("text", whole.split("\n"), dtype=pl.Utf8)
+    # split in Polars (Rust), not into a Python list of str: one string column, no per-line objects
+    text = pl.Series("text", [whole], dtype=pl.Utf8).str.split("\n").explode().rename("text")
     if has_cr:
         text = _strip_cr(text)
     utf8_like = 0
     if encoding != "utf-8" and not chunk.data.isascii():
-        utf8_like = sum(
-            1 for line in chunk.data.split(b"\n") if not line.isascii() and _is_utf8(line)
-        )
+        utf8_like = _count_utf8_like(chunk.data, text)
     return Decoded(text, text, utf8_like, None if has_cr else whole)
+
+
+def _count_utf8_like(data: bytes, text: pl.Series) -> int:
+    """Non-ASCII lines that are valid UTF-8 (a line of bytes >= 0x80 decodes to non-ASCII)."""
+    non_ascii = text.str.contains(r"[^\x00-\x7F]")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # some lines are not UTF-8: try only the non-ASCII ones
+        lines = data.split(b"\n")
+        return sum(1 for i in non_ascii.arg_true().to_list() if _is_utf8(lines[i]))
+    return int(non_ascii.sum())  # the whole chunk is UTF-8, so is every line of it
 
 
 def _strip_cr(lines: pl.Series) -> pl.Series:
