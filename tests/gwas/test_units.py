@@ -141,3 +141,12 @@ def test_top_loci_keeps_one_lead_per_window() -> None:
     )
     leads = results.top_loci(frame, limit=10)
     assert leads["base_pair_location"].tolist() == [100, 100, 2_000_000]
+
+
+@pytest.mark.parametrize("n", [999, 1000])
+def test_lambda_gc_is_the_median_chi2_for_odd_and_even_counts(n: int) -> None:
+    from scipy import stats
+
+    p = pd.Series(np.random.default_rng(n).uniform(0, 1, n) ** 1.3)  # inflated
+    expected = np.median(stats.chi2.isf(p.to_numpy(), 1)) / stats.chi2.ppf(0.5, 1)
+    assert results.lambda_gc(p) == pytest.approx(expected, rel=1e-12)

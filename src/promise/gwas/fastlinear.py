@@ -114,6 +114,21 @@ def _plan(
     )
 
 
+@dataclass(frozen=True)
+class _Stats:
+    """Per-variant results of one group, filled block by block."""
+
+    beta: Array  # variants x traits
+    se: Array
+    p: Array
+    eaf: Array  # variants
+
+    @classmethod
+    def empty(cls, n_variants: int, plan: _Plan) -> _Stats:
+        shape = (n_variants, plan.n_traits)
+        return cls(np.empty(shape), np.empty(shape), np.empty(shape), np.empty(n_variants))
+
+
 def linear_groups(
     source: GenotypeSource,
     phenotypes: Phenotypes,
@@ -125,29 +140,44 @@ def linear_groups(
     bim, fam_ids = _read_plink_meta(prefix)
     index = {s: i for i, s in enumerate(fam_ids)}
     plans = [_plan(frame, traits, phenotypes.covariates, index) for traits in groups]
-    parts: list[list[pd.DataFrame]] = [[] for _ in groups]
+    stats = [_Stats.empty(len(bim), plan) for plan in plans]
     n = len(fam_ids)
     for start, raw in _bed_blocks(prefix, n, len(bim)):
         counts = decode(raw, LUT_COUNT, n)
         missing = decode(raw, LUT_MISSING, n) if has_missing(raw) else None
-        for gi, plan in enumerate(plans):
+        for plan, out in zip(plans, stats, strict=True):
             g = counts if plan.cols is None else counts[:, plan.cols]
             m = missing if missing is None or plan.cols is None else missing[:, plan.cols]
-            parts[gi].append(_block_stats(g, m, plan, start))
+            _block_stats(g, m, plan, out, slice(start, start + len(raw)))
     recode = contig_recoding(source.build)
-    meta = pd.DataFrame(
-        {
-            "contig": bim["chrom"].map(lambda c: recode.get(c, c)),
-            "position": bim["pos"].astype(int),
-            "ref": bim["a2"],
-            "alt": bim["a1"],
-        }
-    )
-    return [pd.concat([meta, pd.concat(p, ignore_index=True)], axis=1) for p in parts]
+    meta = {
+        "contig": bim["chrom"].map(lambda c: recode.get(c, c)),
+        "position": bim["pos"].astype(int),
+        "ref": bim["a2"],
+        "alt": bim["a1"],
+    }
+    frames = []
+    for plan, out in zip(plans, stats, strict=True):
+        columns: dict[str, Any] = dict(meta)
+        n_samples = plan.weights.shape[0]
+        for t in range(plan.n_traits):
+            columns.update(
+                {
+                    f"t{t}_beta": out.beta[:, t],
+                    f"t{t}_se": out.se[:, t],
+                    f"t{t}_p": out.p[:, t],
+                    f"t{t}_n": np.full(len(bim), n_samples),
+                    f"t{t}_eaf": out.eaf,
+                    f"t{t}_firth": False,
+                }
+            )
+        frames.append(pd.DataFrame(columns))
+    return frames
 
 
-def _block_stats(g: Array, missing: Array | None, plan: _Plan, start: int) -> pd.DataFrame:
-    """Statistics of one block: ``g`` is variants x samples A1 counts (missing as 0)."""
+def _block_stats(g: Array, missing: Array | None, plan: _Plan, out: _Stats, rows: slice) -> None:
+    """Statistics of one block into ``out[rows]``: ``g`` is variants x samples A1 counts
+    (missing as 0)."""
     k = plan.n_traits
     products = g.astype(np.float64) @ plan.weights  # variants x (traits + basis)
     total = g.sum(axis=1, dtype=np.int64).astype(np.float64)
@@ -167,17 +197,7 @@ def _block_stats(g: Array, missing: Array | None, plan: _Plan, start: int) -> pd
         gg = np.where(gg > 1e-8 * n_samples, gg, np.nan)  # constant genotype: not estimable
         beta = products[:, :k] / gg[:, None]
         se = np.sqrt((plan.yy[None, :] - beta**2 * gg[:, None]) / plan.dof / gg[:, None])
-        p = 2.0 * special.stdtr(plan.dof, -np.abs(beta / se))
-    out: dict[str, Any] = {}
-    for t in range(k):
-        out.update(
-            {
-                f"t{t}_beta": beta[:, t],
-                f"t{t}_se": se[:, t],
-                f"t{t}_p": p[:, t],
-                f"t{t}_n": np.full(len(mean), n_samples),
-                f"t{t}_eaf": mean / 2,
-                f"t{t}_firth": False,
-            }
-        )
-    return pd.DataFrame(out, index=np.arange(start, start + len(mean)))
+        out.beta[rows] = beta
+        out.se[rows] = se
+        out.p[rows] = 2.0 * special.stdtr(plan.dof, -np.abs(beta / se))
+        out.eaf[rows] = mean / 2
