@@ -82,3 +82,14 @@ def test_future_birth_date_is_invalid() -> None:
         parse_column(pl.Series([f"20300101239{luhn_digit(nine)}"]), reference_date=REF)["reason"][0]
         == "future"
     )
+
+
+def test_unicode_digits_are_not_digits_in_either_path() -> None:
+    """Arabic-Indic digits of a valid number: str.isdigit says yes, a personnummer says no."""
+    valid = "198112189876"
+    arabic = valid.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert arabic.isdigit()
+    with pytest.raises(InvalidPersonnummer):
+        parse(arabic)
+    column = parse_column(pl.Series([arabic, valid]))
+    assert column["reason"].to_list() == ["format", None]

@@ -17,10 +17,12 @@ INTERIM_LETTERS = "TRSUWXJKLMN"
 
 #: Every accepted written form: optional century, YYMMDD, optional separator, serial, check digit.
 PATTERN = re.compile(
-    r"^(?P<century>\d{2})?(?P<date>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$"
+    r"^(?P<century>\d{2})?(?P<date>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$",
+    re.ASCII,  # digits 0-9 only: \d would also take Arabic-Indic and other Unicode digits
 )
 INTERIM_PATTERN = re.compile(
-    rf"^(?P<century>\d{{2}})?(?P<date>\d{{6}})(?P<sep>[-+]?)(?P<serial>[{INTERIM_LETTERS}]\d{{2}})(?P<check>\d)$"
+    rf"^(?P<century>\d{{2}})?(?P<date>\d{{6}})(?P<sep>[-+]?)(?P<serial>[{INTERIM_LETTERS}]\d{{2}})(?P<check>\d)$",
+    re.ASCII,
 )
 
 COORDINATION_DAY_OFFSET = 60
