@@ -26,7 +26,7 @@ Step = Callable[[str], None]
 
 @dataclass(frozen=True, kw_only=True)
 class DemoSettings:
-    """Sizes of the demo cohort and the two GWAS it runs."""
+    """Sizes of the demo cohort and the traits of the GWAS it runs (one endpoint, one trait)."""
 
     persons: int = 20_000
     genotyped: int = 5_000
