@@ -338,8 +338,15 @@ def _write_outputs(
     software = software_versions()
     qc_rows = report.qc_frame(steps).to_dict(orient="records")
     paths = [out / f"{safe_name(s.trait)}.tsv.gz" for s in summaries]
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Polars and zlib run outside the GIL
-        digests = list(pool.map(results.write_ssf, [s.frame for s in summaries], paths))
+    # Polars and zlib run outside the GIL: the files are written while the plots are drawn
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = pool.map(results.write_ssf, [s.frame for s in summaries], paths)
+        figures = {
+            "Manhattan plot": plots.manhattan(summaries, out / "manhattan.png"),
+            "QQ plot": plots.qq(summaries, out / "qq.png"),
+            "Principal components": plots.pca(pcs.scores if pcs else None, out / "pca.png"),
+        }
+        digests = list(pending)
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
         results.write_meta(
@@ -353,11 +360,6 @@ def _write_outputs(
             covariates=covariates,
         )
         files += [data, meta]
-    figures = {
-        "Manhattan plot": plots.manhattan(summaries, out / "manhattan.png"),
-        "QQ plot": plots.qq(summaries, out / "qq.png"),
-        "Principal components": plots.pca(pcs.scores if pcs else None, out / "pca.png"),
-    }
     facts = {
         "samples analysed": f"{n_samples:,}",
         "variants tested": f"{max((len(s.frame) for s in summaries), default=0):,}",
