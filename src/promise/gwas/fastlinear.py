@@ -68,16 +68,25 @@ class _Plan:
     dof: int
 
 
-def _read_plink_meta(prefix: Path) -> tuple[pd.DataFrame, list[str]]:
+def read_fam_ids(prefix: Path) -> list[str]:
+    """The sample ids (IID, column 2) of a PLINK .fam file."""
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str, usecols=[1])
+    return [str(s) for s in fam[1]]
+
+
+def read_plink_meta(prefix: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The .bim as text columns ``chrom id cm pos a1 a2``, and the .fam's sample ids."""
     bim = pd.read_csv(
         f"{prefix}.bim", sep=r"\s+", header=None, dtype=str,
         names=["chrom", "id", "cm", "pos", "a1", "a2"], engine="c",
     )  # fmt: skip
-    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str, usecols=[1])
-    return bim, fam[1].tolist()
+    return bim, read_fam_ids(prefix)
 
 
-def _bed_blocks(prefix: Path, n_samples: int, n_variants: int) -> Iterator[tuple[int, Array]]:
+def bed_blocks(
+    prefix: Path, n_samples: int, n_variants: int, *, block: int = BLOCK
+) -> Iterator[tuple[int, Array]]:
+    """(first variant, variants x bytes codes) per block of a checked SNP-major .bed."""
     per = (n_samples + 3) // 4
     path = Path(f"{prefix}.bed")
     expected = len(BED_MAGIC) + per * n_variants
@@ -89,8 +98,8 @@ def _bed_blocks(prefix: Path, n_samples: int, n_variants: int) -> Iterator[tuple
     with path.open("rb") as fh:
         if fh.read(3) != BED_MAGIC:
             raise GenotypeInputError(f"{path} is not a SNP-major PLINK 1 .bed file.")
-        for start in range(0, n_variants, BLOCK):
-            count = min(BLOCK, n_variants - start)
+        for start in range(0, n_variants, block):
+            count = min(block, n_variants - start)
             yield start, np.frombuffer(fh.read(per * count), dtype=np.uint8).reshape(count, per)
 
 
@@ -137,12 +146,12 @@ def linear_groups(
 ) -> list[pd.DataFrame]:
     """Regress every group of traits on every variant; one export-layout frame per group."""
     prefix = source.path
-    bim, fam_ids = _read_plink_meta(prefix)
+    bim, fam_ids = read_plink_meta(prefix)
     index = {s: i for i, s in enumerate(fam_ids)}
     plans = [_plan(frame, traits, phenotypes.covariates, index) for traits in groups]
     stats = [_Stats.empty(len(bim), plan) for plan in plans]
     n = len(fam_ids)
-    for start, raw in _bed_blocks(prefix, n, len(bim)):
+    for start, raw in bed_blocks(prefix, n, len(bim)):
         counts = decode(raw, LUT_COUNT, n)
         missing = decode(raw, LUT_MISSING, n) if has_missing(raw) else None
         for plan, out in zip(plans, stats, strict=True):

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from promise.gwas.fastlinear import LUT_COUNT, LUT_MISSING, decode, has_missing
+from promise.gwas.fastlinear import (
+    LUT_COUNT,
+    LUT_MISSING,
+    bed_blocks,
+    decode,
+    has_missing,
+    read_plink_meta,
+)
 
 Array = np.ndarray[Any, Any]
 #: samples x common variants above which PCA stays in Hail (float64 matrix of ~2.4 GiB)
@@ -47,17 +54,16 @@ class Genotypes:
 
 def read_bed(prefix: Path) -> Genotypes:
     """Read a PLINK 1 file set (as written by ``hl.export_plink``) into memory."""
-    bim = pd.read_csv(f"{prefix}.bim", sep="\t", header=None, dtype={0: str})
-    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
-    n, m = len(fam), len(bim)
-    per = (n + 3) // 4
-    raw = np.fromfile(f"{prefix}.bed", dtype=np.uint8)[3:].reshape(m, per)
+    bim, samples = read_plink_meta(prefix)
+    n, m = len(samples), len(bim)
+    blocks = [raw for _, raw in bed_blocks(prefix, n, m, block=max(m, 1))]
+    raw = blocks[0] if blocks else np.empty((0, (n + 3) // 4), dtype=np.uint8)
     return Genotypes(
         counts=decode(raw, LUT_COUNT, n),
         missing=decode(raw, LUT_MISSING, n) if has_missing(raw) else None,
-        contigs=bim[0].to_numpy(),
-        positions=bim[3].to_numpy(dtype=np.int64),
-        samples=fam[1].tolist(),
+        contigs=bim["chrom"].to_numpy(),
+        positions=bim["pos"].to_numpy(dtype=np.int64),
+        samples=samples,
     )
 
 

@@ -57,7 +57,8 @@ def compute_pcs(
 
 
 def _local_pcs(hl: Any, common: Any, *, settings: PcaSettings, folder: Path) -> PcaResult | None:
-    """Export the common variants once as a .bed and prune + PCA them with NumPy."""
+    """Export the common variants once as a .bed (in the run's scratch folder, removed with it)
+    and prune + PCA them with NumPy."""
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / "pca-input"
     hl.export_plink(common, str(prefix), ind_id=common.s)
@@ -67,8 +68,6 @@ def _local_pcs(hl: Any, common: Any, *, settings: PcaSettings, folder: Path) -> 
     if k < 1:
         return None
     eigenvalues, scores = localpca.hwe_normalized_pca(genotypes, kept, k)
-    for ext in ("bed", "bim", "fam"):
-        Path(f"{prefix}.{ext}").unlink(missing_ok=True)
     return PcaResult(
         scores=scores, eigenvalues=eigenvalues, n_variants=len(kept), method="in process (NumPy)"
     )

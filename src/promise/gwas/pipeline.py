@@ -191,8 +191,7 @@ def _run_numpy(
             "drop --engine numpy for anything else."
         )
     frame = _usable_samples(phenotypes)
-    _, fam_ids = fastlinear._read_plink_meta(genotypes.path)
-    samples = [s for s in fam_ids if s in frame.index]
+    samples = [s for s in fastlinear.read_fam_ids(genotypes.path) if s in frame.index]
     steps = [
         qc.QcStep(target="samples", name="phenotype match", rule="genotyped, with trait and covariates",
                   removed=len(frame) - len(samples), remaining=len(samples))
