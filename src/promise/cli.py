@@ -1,7 +1,9 @@
 """The ``promise`` command: a thin typer app over the library.
 
 Each command lives in ``promise.commands.<verb>`` and registers itself with ``register(app)``.
-Commands only parse arguments and call plain functions. Errors a user can cause
+A run imports only the module of the command it names (all of them for ``--help``), so
+``promise gwas`` does not pay for the ingestion or demo imports. Commands only parse
+arguments and call plain functions. Errors a user can cause
 (:class:`promise.errors.PromiseError`) print one sentence and exit non-zero; ``--debug``
 shows the traceback.
 """
@@ -30,16 +32,22 @@ COMMAND_MODULES = (
     "demo",
 )
 
-app = typer.Typer(
-    name="promise",
-    help="Population-omics cohort warehouse: synth, ingest, build, gwas, sql.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The typer app with ``command`` registered, or every command when it is not one."""
+    app = typer.Typer(
+        name="promise",
+        help="Population-omics cohort warehouse: synth, ingest, build, gwas, sql.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_root)
+    for name in [command] if command in COMMAND_MODULES else COMMAND_MODULES:
+        importlib.import_module(f"promise.commands.{name}").register(app)
+    return app
 
 
-@app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
@@ -47,13 +55,9 @@ def _root(
     os.environ["PROMISE_DEBUG"] = "1" if debug else os.environ.get("PROMISE_DEBUG", "0")
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"promise.commands.{name}")
-        module.register(app)
-
-
-_register_commands()
+def _command(args: Sequence[str]) -> str | None:
+    """The command a list of arguments names: the first one that is not a root option."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -63,7 +67,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = list(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True)
     try:
-        rc = app(args=args, prog_name="promise", standalone_mode=False)
+        rc = build_app(_command(args))(args=args, prog_name="promise", standalone_mode=False)
     except PromiseError as exc:
         if "--debug" in args or os.environ.get("PROMISE_DEBUG") == "1":
             err.print_exception()
