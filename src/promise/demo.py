@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import polars as pl
 
 from promise.errors import PromiseError
 from promise.pseudonym import write_new_key
@@ -229,15 +229,12 @@ def causal_variants(truth: dict[str, Any], name: str) -> list[tuple[str, float]]
     return found
 
 
-def planted_hits(frame: pd.DataFrame, truth: dict[str, Any], name: str) -> list[PlantedHit]:
+def planted_hits(frame: pl.DataFrame, truth: dict[str, Any], name: str) -> list[PlantedHit]:
     """p-value and rank (1 = smallest p) of each planted variant in one result frame."""
-    ranked = (
-        frame.dropna(subset=["p_value"])
-        .sort_values("p_value", kind="stable")
-        .reset_index(drop=True)
-    )
-    position = {vid: i + 1 for i, vid in enumerate(ranked["variant_id"])}
-    p_by_id = dict(zip(ranked["variant_id"], ranked["p_value"], strict=True))
+    ranked = frame.filter(pl.col("p_value").is_not_null()).sort("p_value", maintain_order=True)
+    ids = ranked["variant_id"].to_list()
+    position = {vid: i + 1 for i, vid in enumerate(ids)}
+    p_by_id = dict(zip(ids, ranked["p_value"].to_list(), strict=True))
     return [
         PlantedHit(name, vid, effect, p_by_id.get(vid), position.get(vid))
         for vid, effect in causal_variants(truth, name)

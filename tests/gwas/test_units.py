@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from promise.errors import PromiseError
@@ -132,15 +133,16 @@ def test_lambda_gc_of_uniform_p_is_one_and_of_doubled_chi2_is_two() -> None:
 
 
 def test_top_loci_keeps_one_lead_per_window() -> None:
-    frame = pd.DataFrame(
+    frame = pl.DataFrame(
         {
-            "chromosome": ["1", "1", "1", "2"],
-            "base_pair_location": [100, 200_000, 2_000_000, 100],
-            "p_value": [1e-10, 1e-9, 1e-6, 1e-7],
+            "chromosome": ["1", "1", "1", "2", "2"],
+            "base_pair_location": [100, 200_000, 2_000_000, 100, 5_000_000],
+            "p_value": [1e-10, 1e-9, 1e-6, 1e-7, None],
         }
     )
     leads = results.top_loci(frame, limit=10)
-    assert leads["base_pair_location"].tolist() == [100, 100, 2_000_000]
+    assert leads["base_pair_location"].to_list() == [100, 100, 2_000_000]
+    assert results.top_loci(frame, limit=1)["p_value"].to_list() == [1e-10]
 
 
 @pytest.mark.parametrize("n", [999, 1000])

@@ -258,12 +258,16 @@ def _print_summary(result: GwasResult) -> None:
     for s in result.summaries:
         table.add_row(
             s.trait, s.kind, f"{s.n:,}", "-" if s.cases is None else f"{s.cases:,}",
-            f"{s.lambda_gc:.3f}", f"{s.frame['p_value'].min():.3g}",
+            f"{s.lambda_gc:.3f}", _smallest_p(s.frame["p_value"].min()),
             str(result.out / f"{safe_name(s.trait)}.tsv.gz"),
         )  # fmt: skip
     console = Console()
     console.print(table)
     console.print(f"report: {result.out / 'report.html'}")
+
+
+def _smallest_p(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else "NA"
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import polars as pl
 from scipy import special
 from threadpoolctl import threadpool_limits
 
@@ -151,7 +152,7 @@ def linear_groups(
     phenotypes: Phenotypes,
     frame: pd.DataFrame,
     groups: Sequence[Sequence[str]],
-) -> list[pd.DataFrame]:
+) -> list[pl.DataFrame]:
     """Regress every group of traits on every variant; one export-layout frame per group."""
     prefix = source.path
     bim, fam_ids = read_plink_meta(prefix)
@@ -174,28 +175,31 @@ def linear_groups(
         for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim)), ahead=2 * workers):
             pass
     recode = contig_recoding(source.build)
-    meta = {
-        "contig": bim["chrom"].map(lambda c: recode.get(c, c)),
-        "position": bim["pos"].astype(int),
-        "ref": bim["a2"],
-        "alt": bim["a1"],
-    }
+    meta = pl.DataFrame(
+        {
+            "contig": [recode.get(c, c) for c in bim["chrom"]],
+            "position": bim["pos"].to_numpy(dtype=np.int64),
+            "ref": bim["a2"].to_numpy(dtype=object),
+            "alt": bim["a1"].to_numpy(dtype=object),
+        },
+        schema_overrides={"contig": pl.String, "ref": pl.String, "alt": pl.String},
+    )
     frames = []
     for plan, out in zip(plans, stats, strict=True):
-        columns: dict[str, Any] = dict(meta)
         n_samples = plan.weights.shape[0]
+        columns: dict[str, Any] = {}
         for t in range(plan.n_traits):
             columns.update(
                 {
                     f"t{t}_beta": out.beta[:, t],
                     f"t{t}_se": out.se[:, t],
                     f"t{t}_p": out.p[:, t],
-                    f"t{t}_n": np.full(len(bim), n_samples),
+                    f"t{t}_n": pl.repeat(n_samples, len(bim), dtype=pl.Int64, eager=True),
                     f"t{t}_eaf": out.eaf,
-                    f"t{t}_firth": False,
+                    f"t{t}_firth": pl.repeat(False, len(bim), eager=True),
                 }
             )
-        frames.append(pd.DataFrame(columns))
+        frames.append(meta.hstack(pl.DataFrame(columns)))
     return frames
 
 

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from promise.gwas.fastlinear import (
     LUT_COUNT,
@@ -126,6 +125,8 @@ def hwe_normalized_pca(g: Genotypes, rows: Array, k: int) -> tuple[list[float], 
     small_side_samples = z.shape[1] <= m
     gram = z.T @ z if small_side_samples else z @ z.T
     size = gram.shape[0]
+    from scipy import linalg  # here: the NumPy association engine never needs it
+
     values, vectors = linalg.eigh(gram, subset_by_index=[size - k, size - 1])
     values, vectors = values[::-1], vectors[:, ::-1]
     # scores U S of M = samples x variants: from M M' = U S^2 U', or as M V from M' M

@@ -38,14 +38,12 @@ def read_sample_table(path: Path) -> pd.DataFrame:
         raise PhenotypeFileError(f"The file {path} does not exist: check the path.")
     if path.suffix == ".fam":
         return _fam_table(path)
-    frame = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False, engine="python")
+    frame = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False)
     return _index_by_sample(frame, path)
 
 
 def _fam_table(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(
-        path, sep=r"\s+", header=None, names=list(FAM_COLUMNS), dtype=str, engine="python"
-    )
+    frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(FAM_COLUMNS), dtype=str)
     sex = frame["SEX"].map({"1": "0", "2": "1"}).fillna("NA")
     out = pd.DataFrame({"PHENO": frame["PHENO"].to_numpy(), "is_female": sex.to_numpy()})
     out.index = pd.Index(frame["IID"].to_numpy(), name="s")
@@ -71,7 +69,7 @@ def fid_iid_aliases(path: Path) -> dict[str, str]:
     if path.suffix == ".fam":
         frame = pd.read_csv(path, sep=r"\s+", header=None, usecols=[0, 1], dtype=str)
     else:
-        frame = pd.read_csv(path, sep=r"\s+", dtype=str, engine="python")
+        frame = pd.read_csv(path, sep=r"\s+", dtype=str)
         frame = frame.rename(columns=lambda c: str(c).lstrip("#").upper())
         if not {"FID", "IID"} <= set(frame.columns):
             return {}

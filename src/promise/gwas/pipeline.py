@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+import polars as pl
 
-from promise.gwas import association, pca, plots, qc, report, results
+from promise.gwas import association, pca, qc, report, results
 from promise.gwas.inputs import GenotypeSource, load_genotypes
 from promise.gwas.options import Engine, GwasOptions
+from promise.gwas.plotworker import PlotWorker, trait_points
 from promise.gwas.session import init_hail
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
 
@@ -85,9 +87,29 @@ def run_gwas(
     # PCA runs in process unless Hail was asked for or a cluster is used (see pca.compute_pcs)
     local = options.engine != "hail" and spark_master is None
     options = replace(options, engine=cast(Engine, engine))  # the report names the one used
-    if engine == "numpy":
-        return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
-                          options=options, title=title, say=say)  # fmt: skip
+    with PlotWorker() as plotter:
+        if engine == "numpy":
+            return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
+                              options=options, title=title, say=say, plotter=plotter)  # fmt: skip
+        return _run_hail(out=out, genotypes=genotypes, phenotypes=phenotypes, options=options,
+                         spark_master=spark_master, driver_memory=driver_memory, title=title,
+                         say=say, plotter=plotter, local=local)  # fmt: skip
+
+
+def _run_hail(
+    *,
+    out: Path,
+    genotypes: GenotypeSource,
+    phenotypes: Phenotypes,
+    options: GwasOptions,
+    spark_master: str | None,
+    driver_memory: str | None,
+    title: str | None,
+    say: StepClock,
+    plotter: PlotWorker,
+    local: bool,
+) -> GwasResult:
+    """QC, PCA and association in Hail (any genotype format, any trait kind, clusters)."""
     say("starting Hail")
     hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
     scratch = out / "tmp" / "run"
@@ -138,6 +160,7 @@ def run_gwas(
         pcs=pcs,
         title=title or f"GWAS of {', '.join(phenotypes.traits)}",
         n_samples=len(samples),
+        plotter=plotter,
     )
     n_variants = max((len(s.frame) for s in summaries), default=0)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -181,6 +204,7 @@ def _run_numpy(
     options: GwasOptions,
     title: str | None,
     say: StepClock,
+    plotter: PlotWorker,
 ) -> GwasResult:
     """The JVM-free path: linear regression on a cleaned PLINK file set (see fastlinear)."""
     from promise.gwas import fastlinear
@@ -211,6 +235,7 @@ def _run_numpy(
         out=out, summaries=summaries, steps=steps, options=options, build=genotypes.build,
         covariates=list(phenotypes.covariates), pcs=None,
         title=title or f"GWAS of {', '.join(phenotypes.traits)}", n_samples=len(samples),
+        plotter=plotter,
     )  # fmt: skip
     return GwasResult(
         out=out, summaries=summaries, qc_steps=steps, files=files, n_samples=len(samples),
@@ -284,7 +309,7 @@ def _summaries(
 
 
 def _summary(
-    raw: pd.DataFrame,
+    raw: pl.DataFrame,
     index: int,
     trait: str,
     kind: str,
@@ -292,7 +317,8 @@ def _summary(
     base: results.SsfBase | None = None,
 ) -> results.TraitSummary:
     frame = results.ssf_frame(raw, index, kind=kind, base=base)
-    n = int(frame["n"].dropna().max()) if frame["n"].notna().any() else 0
+    largest = frame["n"].max()
+    n = int(largest) if isinstance(largest, int) else 0
     cases, controls = counts.get(trait, (None, None))
     return results.TraitSummary(
         trait=trait,
@@ -332,20 +358,18 @@ def _write_outputs(
     pcs: pca.PcaResult | None,
     title: str,
     n_samples: int,
+    plotter: PlotWorker,
 ) -> list[Path]:
     files: list[Path] = []
     software = software_versions()
     qc_rows = report.qc_frame(steps).to_dict(orient="records")
     paths = [out / f"{safe_name(s.trait)}.tsv.gz" for s in summaries]
-    # Polars and zlib run outside the GIL: the files are written while the plots are drawn
+    # the plots are drawn in the plotting process while the files are written here (Polars
+    # and ISA-L work outside the GIL, so two threads write two files at once)
+    points, scores = trait_points(summaries), pcs.scores if pcs else None
+    drawing = plotter.draw(points, scores, out)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = pool.map(results.write_ssf, [s.frame for s in summaries], paths)
-        figures = {
-            "Manhattan plot": plots.manhattan(summaries, out / "manhattan.png"),
-            "QQ plot": plots.qq(summaries, out / "qq.png"),
-            "Principal components": plots.pca(pcs.scores if pcs else None, out / "pca.png"),
-        }
-        digests = list(pending)
+        digests = list(pool.map(results.write_ssf, [s.frame for s in summaries], paths))
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
         results.write_meta(
@@ -368,6 +392,7 @@ def _write_outputs(
         "PCA": f"{pcs.n_variants:,} LD-pruned variants, {pcs.method}" if pcs else "not run",
         "engine": "Hail " + software["hail"] if options.engine == "hail" else "NumPy (in-process)",
     }
+    figures = plotter.result(drawing, points, scores, out)
     files.append(
         report.write_report(
             path=out / "report.html",

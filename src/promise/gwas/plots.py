@@ -3,29 +3,35 @@
 A genome-wide scan has hundreds of thousands of points per trait, most of them in the
 uninformative band near -log10 p = 0. Drawing each one costs seconds and changes no pixel,
 so points below :data:`THIN_BELOW` (-log10 p) are thinned to one per plotted pixel cell;
-every point above it is drawn.
+every point above it is drawn. A run draws them in a separate process
+(:class:`promise.gwas.plotworker.PlotWorker`), from plain arrays
+(:class:`promise.gwas.plotworker.TraitPoints`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
-from promise.gwas.results import TraitSummary
+from promise.gwas.plotworker import OTHER_CONTIG, TraitPoints
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_PANELS = 6
 COLOURS = ("#1f4e79", "#6fa8dc")
 GENOME_WIDE = 5e-8
 THIN_BELOW = 2.0  # -log10 p under which points are thinned to one per pixel cell
 _CELLS = (2000, 200)  # x and y cells per panel used for thinning
+DPI = 110
+Array = np.ndarray[Any, Any]
 
 
-def thin(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def thin(x: Array, y: Array) -> Array:
     """Indices of the points to draw: all with y >= THIN_BELOW, one per cell below it."""
     low = np.flatnonzero(y < THIN_BELOW)
     if low.size == 0:
@@ -38,41 +44,47 @@ def thin(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, An
     return np.sort(keep)
 
 
-def _neglog10(p: pd.Series) -> np.ndarray[Any, Any]:
-    values = p.to_numpy(dtype=float)
-    values = np.clip(values[np.isfinite(values)], 1e-300, 1.0)
-    result: np.ndarray[Any, Any] = -np.log10(values)
+def neglog10(p: Array) -> Array:
+    """-log10 of the finite p-values, clipped at 1e-300."""
+    values = np.clip(p[np.isfinite(p)], 1e-300, 1.0)
+    result: Array = -np.log10(values)
     return result
 
 
-def manhattan(summaries: Sequence[TraitSummary], path: Path) -> Path:
+def manhattan(traits: Sequence[TraitPoints], path: Path) -> Path:
     """One Manhattan panel per trait (at most six), chromosomes in alternating colours."""
-    shown = list(summaries)[:MAX_PANELS]
-    fig = Figure(figsize=(12, 3.2 * max(1, len(shown))))
-    axes = fig.subplots(max(1, len(shown)), 1, squeeze=False)
-    for ax, summary in zip(axes[:, 0], shown, strict=False):
-        _manhattan_panel(ax, summary)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    shown = list(traits)[:MAX_PANELS]
+    rows = max(1, len(shown))
+    height = 3.2 * rows
+    fig = Figure(figsize=(12, height))
+    # fixed margins in inches: tight_layout measured every tick label (a third of the time)
+    fig.subplots_adjust(
+        left=0.06, right=0.99, bottom=0.55 / height, top=1 - 0.35 / height, hspace=0.75 / 3.2
+    )
+    axes = fig.subplots(rows, 1, squeeze=False)
+    for ax, points in zip(axes[:, 0], shown, strict=False):
+        _manhattan_panel(ax, points)
+    fig.savefig(path, dpi=DPI)
     return path
 
 
-def _manhattan_panel(ax: Any, summary: TraitSummary) -> None:
-    frame = summary.frame.dropna(subset=["p_value"])
-    chrom = pd.to_numeric(frame["chromosome"], errors="coerce").fillna(99).astype(int)
-    offsets: dict[int, float] = {}
+def _manhattan_panel(ax: Any, points: TraitPoints) -> None:
+    ok = np.isfinite(points.p)
+    chrom, pos = points.chromosome[ok], points.position[ok].astype(float)
+    offsets = np.zeros(chrom.size)
     start = 0.0
     ticks, labels = [], []
-    for c in sorted(chrom.unique()):
-        pos = frame["base_pair_location"][chrom == c]
-        offsets[c] = start - float(pos.min())
-        ticks.append(start + (float(pos.max()) - float(pos.min())) / 2)
-        labels.append(str(c))
-        start += float(pos.max()) - float(pos.min()) + 1e7
-    x = frame["base_pair_location"].to_numpy(dtype=float) + chrom.map(offsets).to_numpy()
-    y = -np.log10(np.clip(frame["p_value"].to_numpy(dtype=float), 1e-300, 1.0))
+    for c in np.unique(chrom):
+        mask = chrom == c
+        low, high = float(pos[mask].min()), float(pos[mask].max())
+        offsets[mask] = start - low
+        ticks.append(start + (high - low) / 2)
+        labels.append(str(c) if c != OTHER_CONTIG else "other")
+        start += high - low + 1e7
+    x = pos + offsets
+    y = neglog10(points.p[ok])
     shown = thin(x, y)
-    x, y, even = x[shown], y[shown], chrom.to_numpy()[shown] % 2 == 0
+    x, y, even = x[shown], y[shown], chrom[shown] % 2 == 0
     for parity, colour in ((False, COLOURS[0]), (True, COLOURS[1])):
         mask = even == parity
         ax.plot(x[mask], y[mask], ls="none", marker="o", ms=2.2, mew=0, color=colour,
@@ -82,39 +94,31 @@ def _manhattan_panel(ax: Any, summary: TraitSummary) -> None:
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_xlabel("chromosome")
     ax.set_ylabel("-log10 p")
-    ax.set_title(f"{summary.trait} ({summary.kind}, n = {summary.n:,})", loc="left", fontsize=10)
+    ax.set_title(points.title, loc="left", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def qq(summaries: Sequence[TraitSummary], path: Path) -> Path:
+def qq(traits: Sequence[TraitPoints], path: Path) -> Path:
     """Observed against expected -log10 p for every trait, with lambda GC in the legend."""
     fig = Figure(figsize=(5.5, 5.5))
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.97)
     ax = fig.subplots()
     top = 1.0
-    for summary in summaries:
-        observed = np.sort(_neglog10(summary.frame["p_value"]))[::-1]
+    for points in traits:
+        observed = np.sort(neglog10(points.p))[::-1]
         if observed.size == 0:
             continue
         expected = -np.log10((np.arange(1, observed.size + 1) - 0.5) / observed.size)
         shown = thin(expected, observed)
-        ax.plot(
-            expected[shown],
-            observed[shown],
-            ls="none",
-            marker="o",
-            ms=2.5,
-            mew=0,
-            rasterized=True,
-            label=f"{summary.trait}: λGC = {summary.lambda_gc:.3f}",
-        )
-        top = max(top, float(expected.max()), float(observed.max()))
+        ax.plot(expected[shown], observed[shown], ls="none", marker="o", ms=2.5, mew=0,
+                rasterized=True, label=points.label)  # fmt: skip
+        top = max(top, float(expected.max()))  # the diagonal spans the expected range
     ax.plot([0, top], [0, top], color="#7f7f7f", lw=0.8)
     ax.set_xlabel("expected -log10 p")
     ax.set_ylabel("observed -log10 p")
     ax.legend(fontsize=7, loc="upper left", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=DPI)
     return path
 
 
@@ -126,7 +130,7 @@ def pca(scores: pd.DataFrame | None, path: Path, *, groups: pd.Series | None = N
         ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, "PCA not run (--pcs 0 or too few samples)", ha="center", va="center")
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=DPI)
         return path
     pairs = [p for p in pairs if p[1] in scores.columns]
     fig = Figure(figsize=(5.5 * len(pairs), 5))
@@ -144,5 +148,21 @@ def pca(scores: pd.DataFrame | None, path: Path, *, groups: pd.Series | None = N
         ax.set_ylabel(b)
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=DPI)
     return path
+
+
+def draw_all(
+    traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path
+) -> dict[str, Path]:
+    """The run's three figures under ``out``, by the title the report gives them."""
+    return {
+        "Manhattan plot": manhattan(traits, out / "manhattan.png"),
+        "QQ plot": qq(traits, out / "qq.png"),
+        "Principal components": pca(scores, out / "pca.png"),
+    }
+
+
+def ready() -> bool:
+    """Run in the plotting process first, so that it imports matplotlib while the run starts."""
+    return True

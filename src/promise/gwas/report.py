@@ -102,7 +102,7 @@ def write_report(
                 "n": s.n,
                 "cases": s.cases if s.cases is not None else "-",
                 "controls": s.controls if s.controls is not None else "-",
-                "variants tested": int(s.frame["p_value"].notna().sum()),
+                "variants tested": int(s.frame["p_value"].is_not_null().sum()),
                 f"p < {significance:g}": int((s.frame["p_value"] < significance).sum()),
                 "lambda GC": s.lambda_gc,
             }
@@ -111,8 +111,9 @@ def write_report(
     )
     loci_sections = []
     for s in summaries:
-        loci = top_loci(s.frame, limit=top_n)[
-            [
+        loci = (
+            top_loci(s.frame, limit=top_n)
+            .select(
                 "variant_id",
                 "effect_allele",
                 "other_allele",
@@ -121,8 +122,9 @@ def write_report(
                 "standard_error",
                 "p_value",
                 "n",
-            ]
-        ]
+            )
+            .to_pandas()
+        )
         loci_sections.append(
             f"<h3>{html.escape(s.trait)}</h3>"
             + _table(
