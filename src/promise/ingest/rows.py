@@ -124,19 +124,31 @@ class RowJudge:
                 _detail=pl.lit(None, pl.Utf8),
             )
         names = [f"_x{k}" for k in range(len(self.failures))]
-        # typed outputs and failure flags in one pass, so shared parsing is done once
-        flags = rows.with_columns(
-            [
-                *(out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs),
-                *(
-                    f.condition.fill_null(False).alias(n)
-                    for n, f in zip(names, self.failures, strict=True)
-                ),
-            ]
+        # typed outputs and failure flags in one lazy query: its common-subexpression
+        # elimination parses each value once (a date is read by the output and by three
+        # checks), which the eager ``with_columns`` does not do (a third of the CPU time)
+        flags = (
+            rows.lazy()
+            .with_columns(
+                [
+                    *(out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs),
+                    *(
+                        f.condition.fill_null(False).alias(n)
+                        for n, f in zip(names, self.failures, strict=True)
+                    ),
+                ]
+            )
+            .with_columns(_failed=pl.any_horizontal(names))
+            .collect()
         )
-        failed = pl.any_horizontal(names)
-        good = flags.filter(~failed).drop(names)
-        bad = flags.filter(failed)
+        failed = flags["_failed"]
+        flags = flags.drop("_failed")
+        if not failed.any():  # the usual chunk: no copy of every column through a filter
+            good = flags.drop(names)
+            bad = flags.clear()
+        else:
+            good = flags.filter(~failed).drop(names)
+            bad = flags.filter(failed)
         reason = pl.lit(None, dtype=pl.Utf8)
         column = pl.lit(None, dtype=pl.Utf8)
         for name, f in reversed(list(zip(names, self.failures, strict=True))):
