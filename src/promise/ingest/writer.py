@@ -18,8 +18,11 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-COMPRESSION: Final = "zstd"
-COMPRESSION_LEVEL: Final = 1
+#: DuckDB's own default: cheaper to write than zstd, for files about 1.4x larger
+COMPRESSION: Final = "snappy"
+#: increasing and distinct: delta-encoded, not dictionary-encoded (a dictionary of every
+#: value is built and then thrown away)
+DELTA_COLUMNS: Final = ("_source_line",)
 #: Polars' own string layout (Arrow string views): no copy on the way to the Parquet writer
 ARROW_LEVEL: Final = pl.CompatLevel.newest()
 
@@ -37,11 +40,13 @@ class TableWriter:
         self._arrow_schema = pl.DataFrame(schema=schema).to_arrow(compat_level=ARROW_LEVEL).schema
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending: Future[None] | None = None
+        delta = [name for name in DELTA_COLUMNS if schema.get(name) == pl.Int64()]
         self._writer = pq.ParquetWriter(
             str(path),
             self._arrow_schema,
             compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVEL,
+            use_dictionary=[name for name in schema if name not in delta],
+            column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
         )
         self.rows = 0
 
