@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -50,9 +51,9 @@ class Chunk:
     first_line: int
     data: bytes
 
-    @property
+    @cached_property
     def n_lines(self) -> int:
-        """How many lines the chunk holds."""
+        """How many lines the chunk holds (counted once)."""
         return self.data.count(b"\n") + 1
 
 
@@ -73,13 +74,13 @@ def iter_chunks(path: Path, *, block_size: int = BLOCK) -> Iterator[Chunk]:
         line_no = 2
         carry = b""
         while block := handle.read(block_size):
-            data = carry + block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                carry = data
+                carry += block
                 continue
-            carry = data[cut + 1 :]
-            chunk = Chunk(line_no, data[:cut])
+            # one copy of the block into the chunk (not a concatenation, then a slice of it)
+            chunk = Chunk(line_no, b"".join((carry, memoryview(block)[:cut])))
+            carry = block[cut + 1 :]
             line_no += chunk.n_lines
             yield chunk
         if carry:
@@ -94,7 +95,7 @@ class Decoded:
     text: pl.Series
     shown: pl.Series
     utf8_like: int
-    whole: str | None = None  # the chunk as one string, when it decoded and has no CR
+    body: bytes | None = None  # the chunk as UTF-8 bytes, when it decoded and has no CR
 
 
 def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
@@ -120,7 +121,13 @@ def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
     utf8_like = 0
     if encoding != "utf-8" and not chunk.data.isascii():
         utf8_like = _count_utf8_like(chunk.data, text)
-    return Decoded(text, text, utf8_like, None if has_cr else whole)
+    if has_cr:
+        body = None
+    elif encoding in {"utf-8", "ascii"} or chunk.data.isascii():
+        body = chunk.data  # already the UTF-8 bytes of ``whole``: no second copy
+    else:
+        body = whole.encode("utf-8")
+    return Decoded(text, text, utf8_like, body)
 
 
 def _count_utf8_like(data: bytes, text: pl.Series) -> int:
