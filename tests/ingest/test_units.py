@@ -198,6 +198,29 @@ def test_seen_lines_finds_repeats_across_chunks_and_levels() -> None:
     assert len(seen) == 600 + 97
 
 
+def test_duplicate_flags_match_a_plain_set_of_earlier_lines() -> None:
+    """Many repeats within and across chunks, some lines not eligible: the same flags as a set."""
+    import random
+
+    from promise.ingest.duplicates import SeenLines, mark_duplicates
+
+    rng = random.Random(7)
+    for _ in range(30):
+        seen, earlier = SeenLines(), set()
+        for _ in range(rng.randint(1, 6)):
+            texts = [f"l{rng.randint(0, 40)}" for _ in range(rng.randint(1, 60))]
+            eligible = [rng.random() < 0.8 for _ in texts]
+            frame = pl.DataFrame({"_text": texts, "_ok": eligible})
+            flags = mark_duplicates(frame, seen, eligible=pl.col("_ok")).to_list()
+            expected = []
+            for text, ok in zip(texts, eligible, strict=True):
+                expected.append(ok and text in earlier)
+                if ok:
+                    earlier.add(text)
+            assert flags == expected
+        assert len(seen) == len(earlier)
+
+
 def test_contract_patterns_and_values_never_admit_a_personnummer() -> None:
     """Columns skipped by the hidden-personnummer check must reject every written form by themselves."""
     forms = ["191212121212", "1212121212", "121212-1212", "121212+1212", "19121212-1212"]

@@ -48,9 +48,10 @@ class SeenLines:
 def mark_duplicates(frame: pl.DataFrame, seen: SeenLines, *, eligible: pl.Expr) -> pl.Series:
     """True for each line of ``frame`` (column ``_text``) that repeats an earlier eligible line.
 
-    One stable sort of the chunk's keys serves three purposes: equal keys end up adjacent in
-    line order (the first of a run is the first occurrence in the chunk), the earlier chunks'
-    keys are searched with sorted needles, and the new keys are added already sorted.
+    One sort of the chunk's keys serves three purposes: equal keys end up adjacent, the
+    earlier chunks' keys are searched with sorted needles, and the new keys are added already
+    sorted. The sort is not stable (a stable one costs 2.5x more), so within a run of equal
+    keys the earliest line is found by its line position: it alone is not a repeat.
     """
     hashed = frame.select(
         _h1=pl.col("_text").hash(11),
@@ -61,15 +62,19 @@ def mark_duplicates(frame: pl.DataFrame, seen: SeenLines, *, eligible: pl.Expr) 
     rows = np.flatnonzero(ok)
     h1 = hashed["_h1"].to_numpy()[rows]
     h2 = hashed["_h2"].to_numpy()[rows]
-    order = np.argsort(h1, kind="stable")
+    order = np.argsort(h1)
     s1, s2 = h1[order], h2[order]
     repeat = np.zeros(len(rows), dtype=bool)  # same key as the line before it in sorted order
     repeat[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
-    first = ~repeat
-    before = np.zeros(len(rows), dtype=bool)
-    before[first] = seen.contains_sorted(s1[first], s2[first])
-    fresh = first & ~before
-    seen.add_sorted(s1[fresh], s2[fresh])
+    first = ~repeat  # the first position of each run of equal keys
+    seen_before = seen.contains_sorted(s1[first], s2[first])  # one answer per run
+    seen.add_sorted(s1[first][~seen_before], s2[first][~seen_before])
+    position = rows[order]
+    run = np.cumsum(first) - 1
+    duplicate_sorted = seen_before[run]
+    if repeat.any():  # a line repeats within the chunk: all but the earliest of its run
+        earliest = np.minimum.reduceat(position, np.flatnonzero(first))
+        duplicate_sorted |= position != earliest[run]
     duplicate = np.zeros(len(ok), dtype=bool)
-    duplicate[rows[order]] = repeat | before
+    duplicate[position] = duplicate_sorted
     return pl.Series("_dup", duplicate)
