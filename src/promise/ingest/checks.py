@@ -30,6 +30,8 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "DATE": pl.Date(),
     "BOOLEAN": pl.Boolean(),
 }
+# ``cache=False`` on every ``str.to_date``: the default per-call cache of distinct strings
+# costs more than the parse it saves (12.7 ms -> 4.8 ms on a chunk of 170,000 dates)
 _NUMBER = r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$"
 _INTEGER = r"^[+-]?[0-9]+$"
 
@@ -215,7 +217,7 @@ def _date(col: Column, reference_date: date) -> Checked:
     value = pl.col(col.name)
     shape, fmt = _date_format(col)
     shape_ok = value.str.contains(shape)
-    typed = pl.when(shape_ok).then(value.str.to_date(fmt, strict=False))
+    typed = pl.when(shape_ok).then(value.str.to_date(fmt, strict=False, cache=False))
     return Checked([typed.alias(col.raw)], _date_bounds(col, typed, shape_ok, reference_date))
 
 
@@ -239,11 +241,11 @@ def _date_partial(col: Column, reference_date: date) -> Checked:
     )
     lower = (
         pl.when(precision == "day")
-        .then((y + m + d).str.to_date("%Y%m%d", strict=False))
+        .then((y + m + d).str.to_date("%Y%m%d", strict=False, cache=False))
         .when(precision == "month")
-        .then((y + m + "01").str.to_date("%Y%m%d", strict=False))
+        .then((y + m + "01").str.to_date("%Y%m%d", strict=False, cache=False))
         .when(precision == "year")
-        .then((y + "0101").str.to_date("%Y%m%d", strict=False))
+        .then((y + "0101").str.to_date("%Y%m%d", strict=False, cache=False))
     )
     upper = (
         pl.when(precision == "day")
@@ -251,7 +253,7 @@ def _date_partial(col: Column, reference_date: date) -> Checked:
         .when(precision == "month")
         .then(lower.dt.month_end())
         .when(precision == "year")
-        .then((y + "1231").str.to_date("%Y%m%d", strict=False))
+        .then((y + "1231").str.to_date("%Y%m%d", strict=False, cache=False))
     )
     ok = lower.is_not_null()
     outputs = [
