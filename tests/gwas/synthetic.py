@@ -64,3 +64,22 @@ def write_synthetic(
         )
     )
     return SyntheticSet(vcf=vcf, pheno=pheno, covar=covar, causal_quantitative=10, causal_binary=20)
+
+
+def write_bfile(prefix: Path, geno: np.ndarray) -> None:
+    """PLINK 1 files from a samples x variants matrix of A1 counts (-1 = missing call)."""
+    samples, variants = geno.shape
+    ids = [f"S{i:04d}" for i in range(samples)]
+    prefix.with_suffix(".fam").write_text("".join(f"{s} {s} 0 0 0 -9\n" for s in ids))
+    prefix.with_suffix(".bim").write_text(
+        "".join(f"1\tv{j}\t0\t{1000 + 10 * j}\tA\tG\n" for j in range(variants))
+    )
+    code = {2: 0b00, -1: 0b01, 1: 0b10, 0: 0b11}  # the .bed encoding, written out by hand
+    per = (samples + 3) // 4
+    body = bytearray()
+    for j in range(variants):
+        packed = [0] * per
+        for i in range(samples):
+            packed[i // 4] |= code[int(geno[i, j])] << (2 * (i % 4))
+        body += bytes(packed)
+    prefix.with_suffix(".bed").write_bytes(bytes([0x6C, 0x1B, 0x01]) + bytes(body))

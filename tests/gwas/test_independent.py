@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from gwas.helpers import read_ssf, run_cli
-from gwas.synthetic import write_synthetic
+from gwas.synthetic import write_bfile, write_synthetic
 
 pytestmark = pytest.mark.integration
 
@@ -151,25 +151,6 @@ def test_numpy_engine_equals_plink2_glm(tmp_path: Path) -> None:
     assert (merged.n == merged.OBS_CT).all()
 
 
-def _write_bfile(prefix: Path, geno: np.ndarray) -> None:
-    """PLINK 1 files from a samples x variants matrix of A1 counts (-1 = missing call)."""
-    samples, variants = geno.shape
-    ids = [f"S{i:04d}" for i in range(samples)]
-    prefix.with_suffix(".fam").write_text("".join(f"{s} {s} 0 0 0 -9\n" for s in ids))
-    prefix.with_suffix(".bim").write_text(
-        "".join(f"1\tv{j}\t0\t{1000 + 10 * j}\tA\tG\n" for j in range(variants))
-    )
-    code = {2: 0b00, -1: 0b01, 1: 0b10, 0: 0b11}  # the .bed encoding, written out by hand
-    per = (samples + 3) // 4
-    body = bytearray()
-    for j in range(variants):
-        packed = [0] * per
-        for i in range(samples):
-            packed[i // 4] |= code[int(geno[i, j])] << (2 * (i % 4))
-        body += bytes(packed)
-    prefix.with_suffix(".bed").write_bytes(bytes([0x6C, 0x1B, 0x01]) + bytes(body))
-
-
 def test_numpy_engine_equals_hail_with_missing_calls(hail_session: object, tmp_path: Path) -> None:
     """Missing calls (mean-imputed), traits with their own missing values (two sample sets),
     a monomorphic variant: the NumPy engine gives Hail's linear_regression_rows numbers."""
@@ -179,7 +160,7 @@ def test_numpy_engine_equals_hail_with_missing_calls(hail_session: object, tmp_p
     geno[:, 7] = 0  # monomorphic: not estimable
     geno[rng.random(geno.shape) < 0.05] = -1
     prefix = tmp_path / "data"
-    _write_bfile(prefix, geno)
+    write_bfile(prefix, geno)
     ids = [f"S{i:04d}" for i in range(samples)]
     c1 = rng.normal(size=samples)
     y1 = 0.5 * np.where(geno[:, 3] < 0, 0, geno[:, 3]) + c1 + rng.normal(size=samples)

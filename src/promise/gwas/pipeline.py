@@ -367,7 +367,7 @@ def _write_outputs(
     # the plots are drawn in the plotting process while the files are written here (Polars
     # and ISA-L work outside the GIL, so two threads write two files at once)
     points, scores = trait_points(summaries), pcs.scores if pcs else None
-    drawing = plotter.draw(points, scores, out)
+    plotter.draw(points, scores, out)
     with ThreadPoolExecutor(max_workers=2) as pool:
         digests = list(pool.map(results.write_ssf, [s.frame for s in summaries], paths))
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
@@ -392,7 +392,7 @@ def _write_outputs(
         "PCA": f"{pcs.n_variants:,} LD-pruned variants, {pcs.method}" if pcs else "not run",
         "engine": "Hail " + software["hail"] if options.engine == "hail" else "NumPy (in-process)",
     }
-    figures = plotter.result(drawing, points, scores, out)
+    figures = plotter.result(points, scores, out)
     files.append(
         report.write_report(
             path=out / "report.html",

@@ -10,6 +10,9 @@ every point above it is drawn. A run draws them in a separate process
 
 from __future__ import annotations
 
+import json
+import pickle
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +166,13 @@ def draw_all(
     }
 
 
-def ready() -> bool:
-    """Run in the plotting process first, so that it imports matplotlib while the run starts."""
-    return True
+def main() -> None:
+    """The plotting process (:class:`promise.gwas.plotworker.PlotWorker`): read the pickled
+    data on stdin, draw, write the paths as JSON on stdout."""
+    traits, scores, out = pickle.loads(sys.stdin.buffer.read())
+    drawn = draw_all(traits, scores, out)
+    sys.stdout.write(json.dumps({name: str(path) for name, path in drawn.items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,10 +10,12 @@ not import matplotlib.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import pickle
+import subprocess
+import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,44 +67,54 @@ def trait_points(summaries: Sequence[TraitSummary]) -> list[TraitPoints]:
 
 
 class PlotWorker:
-    """One plotting process per run (spawned: safe beside the JVM and BLAS threads).
+    """One plotting process per run: ``python -m promise.gwas.plots``, started at once.
 
-    ``draw`` hands it the data and returns a future of
-    :func:`promise.gwas.plots.draw_all`'s result. Should the
-    process die, the plots are drawn in this process instead.
+    A plain subprocess rather than :mod:`multiprocessing`, whose spawned children re-run
+    the caller's main script. :meth:`draw` sends the data (pickled, on stdin, from a thread
+    so the run goes on); :meth:`result` waits for the paths. Should the process fail, the
+    plots are drawn in this process instead, so that any error surfaces with its traceback.
     """
 
     def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        self._pool.submit(_call, "ready")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "promise.gwas.plots"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._reply: tuple[bytes, bytes] = (b"", b"")
+        self._talk: threading.Thread | None = None
 
-    def draw(
-        self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path
-    ) -> Future[dict[str, Path]]:
-        return self._pool.submit(_call, "draw_all", list(traits), scores, out)
+    def draw(self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path) -> None:
+        """Start drawing the run's figures into ``out``."""
+        payload = pickle.dumps((list(traits), scores, out), protocol=pickle.HIGHEST_PROTOCOL)
+        self._talk = threading.Thread(target=self._exchange, args=(payload,), daemon=True)
+        self._talk.start()
+
+    def _exchange(self, payload: bytes) -> None:
+        self._reply = self._proc.communicate(payload)
 
     def result(
-        self, future: Future[dict[str, Path]], traits: Sequence[TraitPoints],
-        scores: pd.DataFrame | None, out: Path,
-    ) -> dict[str, Path]:  # fmt: skip
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            drawn: dict[str, Path] = _call("draw_all", traits, scores, out)
-            return drawn
+        self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path
+    ) -> dict[str, Path]:
+        """The figures' paths by title, once drawn."""
+        if self._talk is not None:
+            self._talk.join()
+        if self._proc.returncode == 0:
+            return {name: Path(path) for name, path in json.loads(self._reply[0]).items()}
+        from promise.gwas import plots
+
+        return plots.draw_all(traits, scores, out)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the process if it is still waiting (a run that failed before its plots)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        if self._talk is None:
+            self._proc.communicate()
 
     def __enter__(self) -> PlotWorker:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _call(name: str, *args: Any) -> Any:
-    """``promise.gwas.plots.<name>(*args)``, importing matplotlib on first use."""
-    from promise.gwas import plots
-
-    return getattr(plots, name)(*args)
