@@ -136,62 +136,67 @@ def gwas(
     warehouse: Path = WAREHOUSE_OPTION,
 ) -> None:
     """GWAS: QC, PCA, linear or logistic (Wald/Firth) regression; GWAS-SSF, plots, report.html."""
-    from promise.gwas.pipeline import choose_engine, run_gwas
-    from promise.gwas.session import hail_running, stop_hail
+    from promise.gwas.plotworker import PlotWorker
 
-    if binary and quantitative:
-        raise GwasUsageError("Give at most one of --binary and --quantitative.")
-    kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
-    if engine not in ("auto", "hail", "numpy"):
-        raise GwasUsageError(f"--engine must be auto, hail or numpy, not {engine!r}.")
-    if firth not in ("auto", "always", "never"):
-        raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
-    options = GwasOptions(
-        qc=QcThresholds(
-            min_sample_call_rate=sample_call_rate,
-            het_sd=het_sd,
-            min_variant_call_rate=variant_call_rate,
-            min_maf=maf,
-            min_mac=mac,
-            min_hwe_p=hwe_p,
-        ),
-        pca=PcaSettings(pcs=pcs),
-        association=AssociationSettings(
-            kind=kind,
-            firth=cast(FirthMode, firth),
-            firth_mac=firth_mac,
-            firth_p=firth_p,
-            min_cases=min_cases,
-        ),
-        skip_qc=skip_qc,
-        engine=cast(Engine, engine),
-    )
-    source, phenotypes = _inputs(
-        endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
-        pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
-        covar_names=_split(covar_names), missing=missing_code or [], kind=kind, remove=remove,
-        build=build, warehouse=warehouse,
-    )  # fmt: skip
-    console = Console(stderr=True)
-    # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
-    resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
-    started_here = resolved == "hail" and not hail_running()
-    try:
-        with console.status("promise gwas") as status:
-            result = run_gwas(
-                out=out,
-                genotypes=source,
-                phenotypes=phenotypes,
-                options=options,
-                spark_master=spark_master,
-                driver_memory=driver_memory,
-                progress=lambda msg: status.update(f"promise gwas: {msg}"),
-            )
-    finally:
-        if started_here:
-            stop_hail()
-            shutil.rmtree(Path(out) / "tmp", ignore_errors=True)
-    _print_summary(result)
+    # started first, so that it imports matplotlib while this process imports the rest
+    with PlotWorker() as plotter:
+        from promise.gwas.pipeline import choose_engine, run_gwas
+        from promise.gwas.session import hail_running, stop_hail
+
+        if binary and quantitative:
+            raise GwasUsageError("Give at most one of --binary and --quantitative.")
+        kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
+        if engine not in ("auto", "hail", "numpy"):
+            raise GwasUsageError(f"--engine must be auto, hail or numpy, not {engine!r}.")
+        if firth not in ("auto", "always", "never"):
+            raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
+        options = GwasOptions(
+            qc=QcThresholds(
+                min_sample_call_rate=sample_call_rate,
+                het_sd=het_sd,
+                min_variant_call_rate=variant_call_rate,
+                min_maf=maf,
+                min_mac=mac,
+                min_hwe_p=hwe_p,
+            ),
+            pca=PcaSettings(pcs=pcs),
+            association=AssociationSettings(
+                kind=kind,
+                firth=cast(FirthMode, firth),
+                firth_mac=firth_mac,
+                firth_p=firth_p,
+                min_cases=min_cases,
+            ),
+            skip_qc=skip_qc,
+            engine=cast(Engine, engine),
+        )
+        source, phenotypes = _inputs(
+            endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
+            pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
+            covar_names=_split(covar_names), missing=missing_code or [], kind=kind, remove=remove,
+            build=build, warehouse=warehouse,
+        )  # fmt: skip
+        console = Console(stderr=True)
+        # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
+        resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
+        started_here = resolved == "hail" and not hail_running()
+        try:
+            with console.status("promise gwas") as status:
+                result = run_gwas(
+                    out=out,
+                    genotypes=source,
+                    phenotypes=phenotypes,
+                    options=options,
+                    spark_master=spark_master,
+                    driver_memory=driver_memory,
+                    progress=lambda msg: status.update(f"promise gwas: {msg}"),
+                    plotter=plotter,
+                )
+        finally:
+            if started_here:
+                stop_hail()
+                shutil.rmtree(Path(out) / "tmp", ignore_errors=True)
+        _print_summary(result)
 
 
 def _inputs(

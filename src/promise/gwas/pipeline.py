@@ -77,8 +77,12 @@ def run_gwas(
     driver_memory: str | None = None,
     title: str | None = None,
     progress: Progress | None = None,
+    plotter: PlotWorker | None = None,
 ) -> GwasResult:
-    """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``."""
+    """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``.
+
+    ``plotter``: a plotting process the caller started early (the CLI does, before its own
+    imports); by default one is started here."""
     options = options or GwasOptions()
     say = StepClock(progress or (lambda _msg: None))
     out = Path(out).resolve()
@@ -87,7 +91,7 @@ def run_gwas(
     # PCA runs in process unless Hail was asked for or a cluster is used (see pca.compute_pcs)
     local = options.engine != "hail" and spark_master is None
     options = replace(options, engine=cast(Engine, engine))  # the report names the one used
-    with PlotWorker() as plotter:
+    with plotter or PlotWorker() as plotter:
         if engine == "numpy":
             return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
                               options=options, title=title, say=say, plotter=plotter)  # fmt: skip
