@@ -152,3 +152,22 @@ def test_lambda_gc_is_the_median_chi2_for_odd_and_even_counts(n: int) -> None:
     p = pd.Series(np.random.default_rng(n).uniform(0, 1, n) ** 1.3)  # inflated
     expected = np.median(stats.chi2.isf(p.to_numpy(), 1)) / stats.chi2.ppf(0.5, 1)
     assert results.lambda_gc(p) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("samples", [8, 9, 10, 11])
+def test_packed_sums_count_a1_and_twos_ignoring_padding(samples: int) -> None:
+    from promise.gwas import fastlinear
+
+    rng = np.random.default_rng(samples)
+    geno = rng.integers(-1, 3, size=(7, samples))  # variants x samples, -1 = missing call
+    code = {2: 0b00, -1: 0b01, 1: 0b10, 0: 0b11}  # the .bed encoding
+    per = (samples + 3) // 4
+    raw = np.zeros((7, per), dtype=np.uint8)
+    for v in range(7):
+        for i in range(samples):
+            raw[v, i // 4] |= code[int(geno[v, i])] << (2 * (i % 4))
+        for i in range(samples, 4 * per):  # padding left as garbage: 00 would read as two A1
+            raw[v, i // 4] |= int(rng.integers(0, 4)) << (2 * (i % 4))
+    total, twos = fastlinear.packed_sums(raw, samples)
+    assert total.tolist() == np.where(geno > 0, geno, 0).sum(axis=1).tolist()
+    assert twos.tolist() == (geno == 2).sum(axis=1).tolist()

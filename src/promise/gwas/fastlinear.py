@@ -55,10 +55,29 @@ LUT_MISSING = (np.array([0, 1, 0, 0], dtype=np.uint32)[_CODES] << _LANES).sum(
     axis=1, dtype=np.uint32
 )
 
+#: byte -> the A1 count summed over its four samples, and how many of them carry two A1
+LUT_SUM = np.array([2, 0, 1, 0], dtype=np.uint8)[_CODES].sum(axis=1, dtype=np.uint8)
+LUT_TWOS = (_CODES == 0).sum(axis=1).astype(np.uint8)
+
 
 def decode(raw: Array, lut: Array, n_samples: int) -> Array:
     """(variants x bytes) .bed codes -> (variants x samples) uint8 through a packed table."""
     return lut[raw].view(np.uint8).reshape(raw.shape[0], -1)[:, :n_samples]
+
+
+def packed_sums(raw: Array, n_samples: int) -> tuple[Array, Array]:
+    """Per variant, straight from the packed codes (a quarter of the bytes of the decoded
+    matrix): the A1 count summed over samples, and the number of samples with two A1. The
+    last byte's padding is set to 11 (no A1) first, whatever a writer left there."""
+    full = n_samples // 4
+    total = LUT_SUM[raw[:, :full]].sum(axis=1, dtype=np.int64)
+    twos = LUT_TWOS[raw[:, :full]].sum(axis=1, dtype=np.int64)
+    rest = n_samples - 4 * full
+    if rest:
+        last = raw[:, full] | np.uint8(0xFF & ~((1 << (2 * rest)) - 1))
+        total += LUT_SUM[last]
+        twos += LUT_TWOS[last]
+    return total, twos
 
 
 def has_missing(raw: Array) -> bool:
@@ -165,10 +184,12 @@ def linear_groups(
         start, raw = item
         counts = decode(raw, LUT_COUNT, n)
         missing = decode(raw, LUT_MISSING, n) if has_missing(raw) else None
+        sums = packed_sums(raw, n)
         for plan, out in zip(plans, stats, strict=True):
             g = counts if plan.cols is None else counts[:, plan.cols]
             m = missing if missing is None or plan.cols is None else missing[:, plan.cols]
-            _block_stats(g, m, plan, out, slice(start, start + len(raw)))
+            whole = sums if plan.cols is None else None
+            _block_stats(g, m, plan, out, slice(start, start + len(raw)), sums=whole)
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
@@ -217,13 +238,23 @@ def bounded_map(
         yield pending.popleft().result()
 
 
-def _block_stats(g: Array, missing: Array | None, plan: _Plan, out: _Stats, rows: slice) -> None:
+def _block_stats(
+    g: Array,
+    missing: Array | None,
+    plan: _Plan,
+    out: _Stats,
+    rows: slice,
+    *,
+    sums: tuple[Array, Array] | None = None,
+) -> None:
     """Statistics of one block into ``out[rows]``: ``g`` is variants x samples A1 counts
-    (missing as 0)."""
+    (missing as 0); ``sums`` its :func:`packed_sums` when ``g`` has every sample."""
     k = plan.n_traits
     products = g.astype(np.float64) @ plan.weights  # variants x (traits + basis)
-    total = g.sum(axis=1, dtype=np.int64).astype(np.float64)
-    squares = total + 2.0 * np.count_nonzero(g == 2, axis=1)  # g^2 = g + 2 [g = 2]
+    if sums is None:
+        sums = g.sum(axis=1, dtype=np.int64), np.count_nonzero(g == 2, axis=1)
+    total = sums[0].astype(np.float64)
+    squares = total + 2.0 * sums[1]  # g^2 = g + 2 [g = 2]
     n_samples = g.shape[1]
     n_missing = np.zeros(len(total))
     if missing is not None:
