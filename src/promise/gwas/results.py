@@ -146,12 +146,14 @@ def finite_p(p_values: Any) -> np.ndarray[Any, Any]:
 
 def lambda_gc(p_values: Any) -> float:
     """Genomic inflation: median of chi2(1 df) from the p-values over 0.4549."""
-    values = np.sort(finite_p(p_values))
+    values = finite_p(p_values)
     if values.size == 0:
         return math.nan
     # chi2.isf is decreasing, so the median chi2 comes from the middle p-value(s): two
-    # inverse-CDF calls instead of one per variant (0.3 s for 100,000 variants)
-    middle = values[[(len(values) - 1) // 2, len(values) // 2]]
+    # inverse-CDF calls instead of one per variant (0.3 s for 100,000 variants), and a
+    # partition instead of a sort
+    lower, upper = (len(values) - 1) // 2, len(values) // 2
+    middle = np.partition(values, [lower, upper])[[lower, upper]]
     return float(np.mean(special.chdtri(1, middle)) / LAMBDA_MEDIAN)
 
 
@@ -205,7 +207,8 @@ def write_meta(
         "thresholds": options,
         "qc": qc_steps,
     }
-    path.write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it
+    path.write_text(yaml.dump(meta, Dumper=dumper, sort_keys=False), encoding="utf-8")
 
 
 def top_loci(frame: pl.DataFrame, *, limit: int, window_bp: int = 500_000) -> pl.DataFrame:
