@@ -230,3 +230,35 @@ def test_contract_patterns_and_values_never_admit_a_personnummer() -> None:
                 assert not any(re.search(col.pattern, f) for f in forms), (path.name, col.name)
             if col.valid_values is not None:
                 assert not set(forms) & set(col.valid_values), (path.name, col.name)
+
+
+def test_person_lookup_agrees_with_parsing_each_chunk_afresh() -> None:
+    """Cached across chunks, restarted past its bound, or with every hash colliding: the
+    added columns are those of a lookup made from nothing for that chunk alone."""
+    from promise.ingest.persons import PersonIds, PersonLookup
+    from promise.pseudonym import Pseudonymizer
+
+    ids = PersonIds(Pseudonymizer(b"k" * 32))
+    day = date(2025, 12, 31)
+    chunks = [
+        ["191212121212", "121212-1212", None, "x", "191212121212"],
+        ["19121212-1212", "121212-1212", "20000101-0000", "", None],
+        ["121212-1212", "191212121212", "bad", "19121212-1212", "121212+1212"],
+    ]
+    lookups = [
+        PersonLookup(ids, reference_date=day),
+        PersonLookup(ids, reference_date=day, max_cached=4),
+        PersonLookup(ids, reference_date=day),
+    ]
+    for values in chunks:
+        frame = pl.DataFrame(
+            {"_line": range(len(values)), "p": values}, schema_overrides={"p": pl.Utf8}
+        )
+        expected = PersonLookup(ids, reference_date=day).add_columns(frame, "p")
+        for lookup in lookups:
+            assert lookup.add_columns(frame, "p").equals(expected)
+        collided = lookups[2]  # every cached value now shares one hash with every other
+        collided._cache = collided._cache.with_columns(
+            pl.lit(7, dtype=pl.UInt64).alias("_pnr_hash")
+        )
+    assert lookups[1]._cache.height <= 5  # the bound, or the values of the last chunk alone

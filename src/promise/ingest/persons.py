@@ -55,6 +55,10 @@ class PersonLookup:
 
     A bounded cache (a Polars frame) carries the lookups from chunk to chunk, so a person
     seen on many rows is parsed once; past ``max_cached`` values it starts again.
+
+    Rows find their cache entry by a 64-bit hash of the written value (a join on integers
+    costs a third of one on strings); every row's value is then compared with the entry's,
+    and if any differs (two values with one hash) the chunk is looked up by the values.
     """
 
     def __init__(
@@ -63,20 +67,40 @@ class PersonLookup:
         self.person_ids = person_ids
         self.reference_date = reference_date
         self.max_cached = max_cached
-        self._cache = pl.DataFrame(schema=LOOKUP_SCHEMA)
+        self._cache = pl.DataFrame(schema=CACHE_SCHEMA)
 
     def add_columns(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
         """Add ``person_id``, ``birth_date``, ``sex``, ``is_coordination_number``, ``_pnr_reason``."""
-        distinct = frame.select(pl.col(column).drop_nulls().unique().alias("_pnr_value"))
-        new = distinct.join(self._cache, on="_pnr_value", how="anti").to_series()
-        if new.len():
-            if self._cache.height + new.len() > self.max_cached:
-                self._cache = self._cache.clear()
-            self._cache = pl.concat([self._cache, self._lookup(new)], how="vertical")
-        looked = frame.select(pl.col(column).alias("_pnr_value")).join(
-            self._cache, on="_pnr_value", how="left", maintain_order="left"
+        keyed = frame.select(
+            pl.col(column).alias("_pnr_value"), pl.col(column).hash(HASH_SEED).alias("_pnr_hash")
         )
-        return frame.hstack(looked.drop("_pnr_value").get_columns())
+        self._add_new(
+            keyed.filter(~pl.col("_pnr_hash").is_in(self._cache["_pnr_hash"].implode())), keyed
+        )
+        looked = keyed.join(
+            self._cache, on="_pnr_hash", how="left", maintain_order="left", suffix="_cached"
+        )
+        same = looked.select(pl.col("_pnr_value").eq_missing(pl.col("_pnr_value_cached")).all())
+        if looked.height != keyed.height or not same.item():
+            self._add_new(keyed.join(self._cache, on="_pnr_value", how="anti"), keyed)
+            looked = keyed.join(
+                self._cache.unique("_pnr_value"), on="_pnr_value", how="left", maintain_order="left"
+            )
+        return frame.hstack(looked.select(ADDED).get_columns())
+
+    def _add_new(self, candidates: pl.DataFrame, keyed: pl.DataFrame) -> None:
+        """Look up the distinct values of ``candidates`` (all of ``keyed``'s when the cache
+        would grow past its bound: it starts again with this chunk's values)."""
+        new = candidates["_pnr_value"].drop_nulls().unique()
+        if not new.len():
+            return
+        if self._cache.height + new.len() > self.max_cached:
+            self._cache = self._cache.clear()
+            new = keyed["_pnr_value"].drop_nulls().unique()
+        found = self._lookup(new).with_columns(
+            pl.col("_pnr_value").hash(HASH_SEED).alias("_pnr_hash")
+        )
+        self._cache = pl.concat([self._cache, found], how="vertical")
 
     def _lookup(self, values: pl.Series) -> pl.DataFrame:
         parsed = parse_column(values, reference_date=self.reference_date)
@@ -97,6 +121,9 @@ LOOKUP_SCHEMA: dict[str, pl.DataType] = {
     **PERSON_TYPES,
     "_pnr_reason": pl.Utf8(),
 }
+CACHE_SCHEMA: dict[str, pl.DataType] = {**LOOKUP_SCHEMA, "_pnr_hash": pl.UInt64()}
+ADDED = [*PERSON_TYPES, "_pnr_reason"]  # the columns add_columns adds, in order
+HASH_SEED = 17
 
 
 def person_failures(column: str, *, required: bool) -> list[Failure]:
