@@ -12,7 +12,14 @@ import pytest
 from promise.contracts import load_contract
 from promise.ingest.checks import check_column
 from promise.ingest.jobs import load_jobs
-from promise.ingest.lines import Chunk, count_records, decode_chunk, iter_chunks
+from promise.ingest.lines import (
+    Chunk,
+    count_records,
+    decode_chunk,
+    iter_chunks,
+    sha256_and_records,
+    sha256_of,
+)
 from promise.ingest.masking import MASK, mask_expr
 from promise.ingest.reshape import raw_schema
 from promise.settings import project_root
@@ -114,6 +121,7 @@ def test_count_records_and_chunks_agree(tmp_path: Path, data: bytes, records: in
     path = tmp_path / "f.csv"
     path.write_bytes(data)
     assert count_records(path) == records
+    assert sha256_and_records(path) == (sha256_of(path), records)
     assert sum(c.n_lines for c in iter_chunks(path, block_size=3)) == records
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +34,30 @@ def count_records(path: Path) -> int:
         return 0
     lines = newlines + (0 if last == b"\n" else 1)
     return max(lines - 1, 0)
+
+
+def sha256_and_records(path: Path) -> tuple[str, int]:
+    """:func:`sha256_of` and :func:`count_records` in one read of the file, at the same time:
+    a thread hashes each block (hashlib releases the GIL) while this one counts its newlines."""
+    digest = hashlib.sha256()
+    newlines = 0
+    last = b""
+    size = 0
+    with ThreadPoolExecutor(max_workers=1) as pool, Path(path).open("rb") as handle:
+        hashing: Future[None] | None = None
+        while block := handle.read(BLOCK):
+            if hashing is not None:
+                hashing.result()  # blocks are hashed in file order
+            hashing = pool.submit(digest.update, block)
+            newlines += block.count(b"\n")
+            last = block[-1:]
+            size += len(block)
+        if hashing is not None:
+            hashing.result()
+    if size == 0:
+        return digest.hexdigest(), 0
+    lines = newlines + (0 if last == b"\n" else 1)
+    return digest.hexdigest(), max(lines - 1, 0)
 
 
 def sha256_of(path: Path) -> str:

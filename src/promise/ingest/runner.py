@@ -15,7 +15,7 @@ from promise.errors import ConfigurationError, KeyFileError
 from promise.ingest.delimited import FileTask, load_delimited
 from promise.ingest.jobs import Job, load_jobs
 from promise.ingest.layout import bind_header
-from promise.ingest.lines import sha256_of
+from promise.ingest.lines import sha256_and_records
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import remove_tree
 from promise.pseudonym import KEY_ENV, Pseudonymizer, load_key
@@ -105,7 +105,8 @@ def _task(job: Job, path: Path, landing: Path) -> FileTask:
     layout = bind_header(
         path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding
     )
-    return FileTask(job=job, path=path, label=label, sha256=sha256_of(path), layout=layout)
+    sha256, records = sha256_and_records(path)
+    return FileTask(job=job, path=path, label=label, sha256=sha256, layout=layout, records=records)
 
 
 def _skipped(job: Job, label: str, sha256: str) -> FileResult:
