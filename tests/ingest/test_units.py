@@ -270,3 +270,32 @@ def test_person_lookup_agrees_with_parsing_each_chunk_afresh() -> None:
             pl.lit(7, dtype=pl.UInt64).alias("_pnr_hash")
         )
     assert lookups[1]._cache.height <= 5  # the bound, or the values of the last chunk alone
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "reason"),
+    [
+        ("2000", 2000, None),
+        ("+2000", 2000, None),
+        ("02000", 2000, None),
+        ("-2147483647", -2147483647, "out_of_range"),  # fits 32 bits, below the minimum 1800
+        ("-2147483648", None, "out_of_range"),
+        ("2147483648", None, "out_of_range"),
+        ("-9223372036854775808", None, "out_of_range"),  # abs() of it overflows
+        ("99999999999999999999", None, "invalid_number"),
+        (" 2000", None, "invalid_number"),
+        ("2000.0", None, "invalid_number"),
+        ("+", None, "invalid_number"),
+        ("\u0662\u0660", None, "invalid_number"),  # Arabic-Indic digits
+    ],
+)
+def test_integer_checks(text: str, value: int | None, reason: str | None) -> None:
+    contract = load_contract(project_root() / "data-contracts" / "npr_inpatient.odcs.yaml")
+    checked = check_column(contract.column("AR"), decimal=".", reference_date=date(2025, 12, 31))
+    frame = pl.DataFrame({"AR": [text]})
+    assert frame.select(checked.outputs).item() == value
+    failed = frame.select(
+        [f.condition.fill_null(False).alias(str(k)) for k, f in enumerate(checked.failures)]
+    ).row(0)
+    reasons = [f.reason for f, hit in zip(checked.failures, failed, strict=True) if hit]
+    assert (reasons[0] if reasons else None) == reason
