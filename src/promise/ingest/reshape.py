@@ -54,9 +54,28 @@ def apply_hooks(typed: pl.DataFrame, *, contract: Contract, good: pl.DataFrame) 
 
 
 def _split_tokens(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    key = (id(contract), tuple(typed.columns))
+    cached = _TOKEN_UPDATES.get(key)
+    if cached is None or cached[0] is not contract:
+        if len(_TOKEN_UPDATES) >= 64:
+            _TOKEN_UPDATES.clear()
+        cached = _TOKEN_UPDATES[key] = (contract, _token_updates(contract, key[1]))
+    for updates in cached[1]:
+        typed = typed.with_columns(updates)
+    return typed
+
+
+#: (id of a contract, raw columns) -> (that contract, its token updates): built once per
+#: file instead of once per chunk (the contract is kept, so its id is not reused meanwhile)
+_TOKEN_UPDATES: dict[tuple[int, tuple[str, ...]], tuple[Contract, list[list[pl.Expr]]]] = {}
+
+
+def _token_updates(contract: Contract, columns: tuple[str, ...]) -> list[list[pl.Expr]]:
+    """The updates of each split column."""
+    stages = []
     for col in contract.columns:
         spec = col.split_into
-        if not spec or col.raw not in typed.columns:
+        if not spec or col.raw not in columns:
             continue
         tokens = pl.col(col.raw).str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
         has = pl.col(col.raw).is_not_null()
@@ -75,8 +94,8 @@ def _split_tokens(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
                 .otherwise(pl.col(name))
                 .alias(name)
             )
-        typed = typed.with_columns(updates)
-    return typed
+        stages.append(updates)
+    return stages
 
 
 def _wide_to_long(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:

@@ -77,6 +77,42 @@ class RowJudge:
             PersonIds(self.pseudonymizer), reference_date=self.reference_date
         )
         self.schema = raw_schema(self.contract)
+        self._build_expressions()
+
+    def _build_expressions(self) -> None:
+        """The expressions every chunk runs, built once (building them anew took longer than
+        running them on a small chunk)."""
+        self._flag_names = [f"_x{k}" for k in range(len(self.failures))]
+        flags = zip(self._flag_names, self.failures, strict=True)
+        self._typed_and_flags = [
+            *(out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs),
+            *(f.condition.fill_null(False).alias(n) for n, f in flags),
+        ]
+        reason = pl.lit(None, dtype=pl.Utf8)
+        column = pl.lit(None, dtype=pl.Utf8)
+        for name, f in reversed(list(zip(self._flag_names, self.failures, strict=True))):
+            reason = pl.when(pl.col(name)).then(pl.lit(f.reason)).otherwise(reason)
+            column = pl.when(pl.col(name)).then(pl.lit(f.column)).otherwise(column)
+        details = [
+            pl.when(pl.col(n)).then(pl.lit(f.detail))
+            for n, f in zip(self._flag_names, self.failures, strict=True)
+        ]
+        if self.pnr_column:
+            details.insert(
+                0,
+                pl.when(pl.col("_pnr_reason").is_not_null()).then(
+                    pl.lit("personnummer check: ") + pl.col("_pnr_reason")
+                ),
+            )
+        detail = pl.concat_str(details, separator="; ", ignore_nulls=True)
+        self._why = [reason.alias("_reason"), column.alias("_column"), detail.alias("_detail")]
+        person = [pl.col(name) for name in PERSON_TYPES] if self.pnr_column else []
+        outputs = [
+            pl.col(f"{OUT}{out.meta.output_name()}").alias(out.meta.output_name())
+            for out in self.outputs
+        ]
+        self._raw_select = [*self._lineage(), *person, *outputs]
+        self._raw_cast = [pl.col(name).cast(dtype) for name, dtype in self.schema.items()]
 
     def judge(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
         """Typed raw rows, quarantine rows and the number of input records loaded."""
@@ -87,10 +123,14 @@ class RowJudge:
             rows = self.persons.add_columns(rows, self.pnr_column)
         good, bad = self._apply_failures(rows)
         loaded = self._raw_rows(good)
-        quarantine = pl.concat(
-            [self._structural_quarantine(structural), self._field_quarantine(bad)], how="vertical"
-        ).sort("line")
-        return loaded, quarantine, good.height
+        parts = []
+        if structural.height:
+            parts.append(self._structural_quarantine(structural))
+        if bad.height:
+            parts.append(self._field_quarantine(bad))
+        if not parts:  # most chunks: nothing to quarantine
+            return loaded, empty_quarantine(), good.height
+        return loaded, pl.concat(parts, how="vertical").sort("line"), good.height
 
     def _mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
         decodable = pl.col("_status").is_null() | (pl.col("_status") != UNDECODABLE)
@@ -123,21 +163,13 @@ class RowJudge:
                 _column=pl.lit(None, pl.Utf8),
                 _detail=pl.lit(None, pl.Utf8),
             )
-        names = [f"_x{k}" for k in range(len(self.failures))]
+        names = self._flag_names
         # typed outputs and failure flags in one lazy query: its common-subexpression
         # elimination parses each value once (a date is read by the output and by three
         # checks), which the eager ``with_columns`` does not do (a third of the CPU time)
         flags = (
             rows.lazy()
-            .with_columns(
-                [
-                    *(out.alias(f"{OUT}{out.meta.output_name()}") for out in self.outputs),
-                    *(
-                        f.condition.fill_null(False).alias(n)
-                        for n, f in zip(names, self.failures, strict=True)
-                    ),
-                ]
-            )
+            .with_columns(self._typed_and_flags)
             .with_columns(_failed=pl.any_horizontal(names))
             .collect()
         )
@@ -149,24 +181,7 @@ class RowJudge:
         else:
             good = flags.filter(~failed).drop(names)
             bad = flags.filter(failed)
-        reason = pl.lit(None, dtype=pl.Utf8)
-        column = pl.lit(None, dtype=pl.Utf8)
-        for name, f in reversed(list(zip(names, self.failures, strict=True))):
-            reason = pl.when(pl.col(name)).then(pl.lit(f.reason)).otherwise(reason)
-            column = pl.when(pl.col(name)).then(pl.lit(f.column)).otherwise(column)
-        details = [
-            pl.when(pl.col(n)).then(pl.lit(f.detail))
-            for n, f in zip(names, self.failures, strict=True)
-        ]
-        if self.pnr_column:
-            details.insert(
-                0,
-                pl.when(pl.col("_pnr_reason").is_not_null()).then(
-                    pl.lit("personnummer check: ") + pl.col("_pnr_reason")
-                ),
-            )
-        detail = pl.concat_str(details, separator="; ", ignore_nulls=True)
-        bad = bad.with_columns(_reason=reason, _column=column, _detail=detail).drop(names)
+        bad = bad.with_columns(self._why).drop(names)
         return good, bad
 
     def _lineage(self) -> list[pl.Expr]:
@@ -177,14 +192,9 @@ class RowJudge:
         ]
 
     def _raw_rows(self, good: pl.DataFrame) -> pl.DataFrame:
-        person = [pl.col(name) for name in PERSON_TYPES] if self.pnr_column else []
-        outputs = [
-            pl.col(f"{OUT}{out.meta.output_name()}").alias(out.meta.output_name())
-            for out in self.outputs
-        ]
-        typed = good.select([*self._lineage(), *person, *outputs])
+        typed = good.select(self._raw_select)
         typed = apply_hooks(typed, contract=self.contract, good=good)
-        return typed.select([pl.col(name).cast(dtype) for name, dtype in self.schema.items()])
+        return typed.select(self._raw_cast)
 
     def _record_expr(self) -> pl.Expr:
         fields = []
