@@ -15,7 +15,10 @@ setup: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@command -v java >/dev/null 2>&1 || { echo "Java is missing: promise needs a Java 11 or 17 runtime for Hail (Debian: apt-get install openjdk-17-jre-headless)." >&2; exit 1; }
-	$(UV) sync --frozen
+	# bytecode compiled once here: uv installs without it, and where PYTHONDONTWRITEBYTECODE
+	# is set Python would compile matplotlib, SciPy, ... again in every process (0.5 s each)
+	$(UV) sync --frozen --compile-bytecode
+	$(RUN) python -m compileall -q src
 	@touch $@
 
 demo: setup
