@@ -299,3 +299,21 @@ def test_integer_checks(text: str, value: int | None, reason: str | None) -> Non
     ).row(0)
     reasons = [f.reason for f, hit in zip(checked.failures, failed, strict=True) if hit]
     assert (reasons[0] if reasons else None) == reason
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a\tb\n\nc\td",
+        b"\n\na",
+        b"a\n\n",
+        b'a\x1fb\x1ec\x1d\x00d\n#x\n  \n"q"',  # every separator candidate used
+        b"a\r\nb",
+        b"",
+    ],
+)
+def test_ascii_chunks_split_into_their_lines(data: bytes) -> None:
+    decoded = decode_chunk(Chunk(2, data), "latin-1")
+    assert decoded.text.to_list() == data.decode().replace("\r\n", "\n").split("\n")
+    assert decoded.shown.to_list() == decoded.text.to_list()
+    assert decoded.utf8_like == 0

@@ -129,6 +129,10 @@ def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
     ``utf8_like`` counts non-ASCII lines of a latin-1/cp1252 file that are valid UTF-8 (a
     deviation worth reporting: the file was probably written as UTF-8).
     """
+    if chunk.data.isascii():  # the same text in every declared encoding: no decoding
+        split = _ascii_lines(chunk.data, chunk.n_lines)
+        if split is not None:
+            return Decoded(split, split, 0, chunk.data)
     try:
         whole = chunk.data.decode(encoding)
     except UnicodeDecodeError:
@@ -153,6 +157,28 @@ def decode_chunk(chunk: Chunk, encoding: str) -> Decoded:
     else:
         body = whole.encode("utf-8")
     return Decoded(text, text, utf8_like, body)
+
+
+def _ascii_lines(data: bytes, n_lines: int) -> pl.Series | None:
+    """The lines of ASCII bytes without CR, split by Polars' CSV reader as a one-column file
+    (its separator a byte the data lacks, no quoting): no Python string of the chunk and no
+    copy of it into Polars. None when the reader does not return each line once."""
+    separator = next((s for s in ("\x1f", "\x1e", "\x1d", "\x00") if s.encode() not in data), None)
+    if not data or separator is None or b"\r" in data:
+        return None
+    try:
+        lines = pl.read_csv(
+            data,
+            separator=separator,
+            has_header=False,
+            quote_char=None,
+            schema={"text": pl.Utf8},
+        ).to_series()
+    except pl.exceptions.PolarsError:
+        return None
+    if lines.len() != n_lines:
+        return None
+    return lines.fill_null("")  # the reader reads an empty line as null
 
 
 def _count_utf8_like(data: bytes, text: pl.Series) -> int:
