@@ -54,10 +54,17 @@ class TableWriter:
         """Append ``frame`` (cast to the schema) as one row group."""
         if frame.height == 0:
             return
-        table = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()]).to_arrow(
-            compat_level=ARROW_LEVEL
+        typed = frame.select([pl.col(n).cast(t) for n, t in self.schema.items()])
+        # column by column, each with its own chunks: a DataFrame's to_arrow first copies
+        # columns into aligned chunks (the CSV reader's columns come in several), which cost
+        # a fifth of the writing; the Parquet writer takes differently chunked columns as is
+        batch = pa.Table.from_arrays(
+            [
+                pa.chunked_array(column, type=field.type)
+                for column, field in zip(typed.get_columns(), self._arrow_schema, strict=True)
+            ],
+            schema=self._arrow_schema,
         )
-        batch = pa.Table.from_batches(table.to_batches(), schema=self._arrow_schema)
         self._wait()
         self._pending = self._pool.submit(self._writer.write_table, batch)
         self.rows += frame.height
