@@ -4,6 +4,10 @@ Each line is reduced to two independent 64-bit hashes (128 bits: a false duplica
 10^7 lines has probability about 10^-25). Distinct keys seen so far are kept as a few
 sorted NumPy arrays of doubling size (a log-structured merge), so checking a chunk costs a
 binary search per level and adding it an amortised O(log n) per key, whatever the file size.
+
+A fixed 16 MiB bitmap of the keys' top 27 bits comes first: a key whose bit is clear was
+never added, so only the few others (7% at 10^7 keys, plus true repeats) are searched for;
+the binary searches in arrays of millions of keys were most of the cost of large files.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class SeenLines:
 
     def __init__(self) -> None:
         self._levels: list[tuple[Keys, Keys]] = []
+        self._bits = np.zeros(2**BITMAP_BITS // 8, dtype=np.uint8)
 
     def __len__(self) -> int:
         return sum(len(a) for a, _ in self._levels)
@@ -28,21 +33,39 @@ class SeenLines:
         """Whether each (h1, h2) pair, sorted by ``h1``, has been added before (binary searches
         for sorted needles walk the same cache lines: about 6x faster than in random order)."""
         found = np.zeros(len(h1), dtype=bool)
+        if not self._levels:
+            return found
+        byte, bit = _bitmap_slot(h1)
+        maybe = np.flatnonzero((self._bits[byte] >> bit) & 1)  # still sorted by h1
+        m1, m2 = h1[maybe], h2[maybe]
+        hit = np.zeros(len(maybe), dtype=bool)
         for a, b in self._levels:
-            idx = np.minimum(np.searchsorted(a, h1), len(a) - 1)
-            found |= (a[idx] == h1) & (b[idx] == h2)
+            idx = np.minimum(np.searchsorted(a, m1), len(a) - 1)
+            hit |= (a[idx] == m1) & (b[idx] == m2)
+        found[maybe] = hit
         return found
 
     def add_sorted(self, h1: Keys, h2: Keys) -> None:
         """Add keys sorted by ``h1`` (assumed new and distinct), merging levels of similar size."""
         if len(h1) == 0:
             return
+        byte, bit = _bitmap_slot(h1)
+        np.bitwise_or.at(self._bits, byte, np.left_shift(1, bit).astype(np.uint8))
         self._levels.append((h1, h2))
         while len(self._levels) >= 2 and len(self._levels[-2][0]) <= 2 * len(self._levels[-1][0]):
             (a1, b1), (a2, b2) = self._levels.pop(), self._levels.pop()
             a, b = np.concatenate([a2, a1]), np.concatenate([b2, b1])
             order = np.argsort(a, kind="stable")  # two sorted runs: a linear merge
             self._levels.append((a[order], b[order]))
+
+
+BITMAP_BITS = 27  # 2**27 bits: 16 MiB
+
+
+def _bitmap_slot(h1: Keys) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint8]]:
+    """Byte and bit of each key's top BITMAP_BITS bits in the bitmap."""
+    top = h1 >> np.uint64(64 - BITMAP_BITS)
+    return (top >> np.uint64(3)).astype(np.intp), (top & np.uint64(7)).astype(np.uint8)
 
 
 def mark_duplicates(frame: pl.DataFrame, seen: SeenLines, *, eligible: pl.Expr) -> pl.Series:
