@@ -71,6 +71,6 @@ def test_dead_plot_process_falls_back_to_drawing_here(tmp_path: Path) -> None:
         worker._proc.kill()
         worker._proc.wait()
         worker.draw([points], None, tmp_path)
-        drawn = worker.result([points], None, tmp_path)
+        drawn = worker.result()
     assert set(drawn) == {"Manhattan plot", "QQ plot", "Principal components"}
     assert all(path.read_bytes()[:8] == PNG for path in drawn.values())

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -91,7 +92,8 @@ def run_gwas(
     # PCA runs in process unless Hail was asked for or a cluster is used (see pca.compute_pcs)
     local = options.engine != "hail" and spark_master is None
     options = replace(options, engine=cast(Engine, engine))  # the report names the one used
-    with plotter or PlotWorker() as plotter:
+    # a plotter the caller started is the caller's to close
+    with nullcontext(plotter) if plotter else PlotWorker() as plotter:
         if engine == "numpy":
             return _run_numpy(out=out, genotypes=genotypes, phenotypes=phenotypes,
                               options=options, title=title, say=say, plotter=plotter)  # fmt: skip
@@ -396,7 +398,7 @@ def _write_outputs(
         "PCA": f"{pcs.n_variants:,} LD-pruned variants, {pcs.method}" if pcs else "not run",
         "engine": "Hail " + software["hail"] if options.engine == "hail" else "NumPy (in-process)",
     }
-    figures = plotter.result(points, scores, out)
+    figures = plotter.result()
     files.append(
         report.write_report(
             path=out / "report.html",

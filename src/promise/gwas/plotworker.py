@@ -84,27 +84,28 @@ class PlotWorker:
         )
         self._reply: tuple[bytes, bytes] = (b"", b"")
         self._talk: threading.Thread | None = None
+        self._asked: tuple[list[TraitPoints], pd.DataFrame | None, Path] | None = None
 
     def draw(self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path) -> None:
         """Start drawing the run's figures into ``out``."""
-        payload = pickle.dumps((list(traits), scores, out), protocol=pickle.HIGHEST_PROTOCOL)
+        self._asked = (list(traits), scores, out)
+        payload = pickle.dumps(self._asked, protocol=pickle.HIGHEST_PROTOCOL)
         self._talk = threading.Thread(target=self._exchange, args=(payload,), daemon=True)
         self._talk.start()
 
     def _exchange(self, payload: bytes) -> None:
         self._reply = self._proc.communicate(payload)
 
-    def result(
-        self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path
-    ) -> dict[str, Path]:
-        """The figures' paths by title, once drawn."""
-        if self._talk is not None:
-            self._talk.join()
+    def result(self) -> dict[str, Path]:
+        """The paths of the figures :meth:`draw` asked for, by title, once drawn."""
+        if self._talk is None or self._asked is None:
+            raise RuntimeError("PlotWorker.result() before draw()")
+        self._talk.join()
         if self._proc.returncode == 0:
             return {name: Path(path) for name, path in json.loads(self._reply[0]).items()}
         from promise.gwas import plots
 
-        return plots.draw_all(traits, scores, out)
+        return plots.draw_all(*self._asked)
 
     def close(self) -> None:
         """Stop the process if it is still waiting (a run that failed before its plots)."""
