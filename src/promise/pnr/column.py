@@ -68,9 +68,11 @@ def calendar_table() -> pl.DataFrame:
 
 @cache
 def year_table() -> pl.DataFrame:
-    """Row ``year`` (0-9999): ``jan1`` (days from 1970-01-01 to 1 January) and ``leap`` (0/1)."""
-    jan1, leap = [], []
-    for year in range(YEARS):
+    """Row ``year`` (0-9999): ``jan1`` (days from 1970-01-01 to 1 January; null for year 0,
+    which the calendar, like Python's ``date``, does not have) and ``leap`` (0/1)."""
+    jan1: list[int | None] = [None]
+    leap = [1]
+    for year in range(1, YEARS):
         # H. Hinnant's days_from_civil for 1 January, i.e. day 306 of March-based year - 1
         y = year - 1
         era = y // 400
@@ -212,7 +214,7 @@ def parse_column(values: pl.Series, *, reference_date: date | None = None) -> pl
             .then(1)
             .when(c("_serial") == 0)
             .then(2)
-            .when(c("_day_of_year").is_null())
+            .when(c("_days").is_null())  # no such day, or no such year (0)
             .then(3)
             .when(c("_days") > (reference - date(1970, 1, 1)).days)
             .then(4)
