@@ -154,8 +154,8 @@ def test_lambda_gc_is_the_median_chi2_for_odd_and_even_counts(n: int) -> None:
     assert results.lambda_gc(p) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("samples", [8, 9, 10, 11])
-def test_packed_sums_count_a1_and_twos_ignoring_padding(samples: int) -> None:
+@pytest.mark.parametrize("samples", [8, 9, 10, 11, 37])
+def test_code_counts_count_a1_twos_and_missing_ignoring_padding(samples: int) -> None:
     from promise.gwas import fastlinear
 
     rng = np.random.default_rng(samples)
@@ -168,6 +168,47 @@ def test_packed_sums_count_a1_and_twos_ignoring_padding(samples: int) -> None:
             raw[v, i // 4] |= code[int(geno[v, i])] << (2 * (i % 4))
         for i in range(samples, 4 * per):  # padding left as garbage: 00 would read as two A1
             raw[v, i // 4] |= int(rng.integers(0, 4)) << (2 * (i % 4))
-    total, twos = fastlinear.packed_sums(raw, samples)
+    total, twos, missing = fastlinear.code_counts(fastlinear.padded_words(raw, samples))
     assert total.tolist() == np.where(geno > 0, geno, 0).sum(axis=1).tolist()
     assert twos.tolist() == (geno == 2).sum(axis=1).tolist()
+    assert missing.tolist() == (geno == -1).sum(axis=1).tolist()
+
+
+def _ssf(alleles: list[str]) -> pl.DataFrame:
+    n = len(alleles)
+    return pl.DataFrame(
+        {
+            "chromosome": ["1"] * n,
+            "base_pair_location": list(range(100, 100 + n)),
+            "effect_allele": alleles,
+            "other_allele": ["G"] * n,
+            "beta": [0.1, None, -2.5e-300][:n],
+            "standard_error": [0.05, None, 1.0][:n],
+            "effect_allele_frequency": [0.25, 0.5, 1 / 3][:n],
+            "p_value": [1e-30, None, 0.999999][:n],
+            "variant_id": [f"1:{100 + i}:G:{a}" for i, a in enumerate(alleles)],
+            "n": [10, None, 12][:n],
+            "test": ["linear"] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize("alleles", [["A", "C", "T"], ["A", "C,T", 'T"']])
+def test_ssf_file_reads_back_the_same_values_with_or_without_shared_text(
+    tmp_path: Path, alleles: list[str]
+) -> None:
+    import gzip
+
+    frame = _ssf(alleles)
+    shared = results.shared_text(frame)
+    assert (shared is None) == ('T"' in alleles)  # a quote makes the shared text unusable
+    plain, fast = tmp_path / "plain.tsv.gz", tmp_path / "fast.tsv.gz"
+    results.write_ssf(frame, plain)
+    results.write_ssf(frame, fast, shared)
+    assert gzip.decompress(plain.read_bytes()) == gzip.decompress(fast.read_bytes())
+    back = pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema)
+    assert back.equals(frame)  # every float back to the same float64, NA where missing
+    # a frame whose shared columns differ is written from its own columns
+    other = frame.with_columns(pl.col("base_pair_location") + 1)
+    results.write_ssf(other, fast, shared)
+    assert pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema).equals(other)

@@ -23,6 +23,7 @@ where a threaded BLAS alone left the decoding on one core. Results come back in 
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -55,9 +56,8 @@ LUT_MISSING = (np.array([0, 1, 0, 0], dtype=np.uint32)[_CODES] << _LANES).sum(
     axis=1, dtype=np.uint32
 )
 
-#: byte -> the A1 count summed over its four samples, and how many of them carry two A1
-LUT_SUM = np.array([2, 0, 1, 0], dtype=np.uint8)[_CODES].sum(axis=1, dtype=np.uint8)
-LUT_TWOS = (_CODES == 0).sum(axis=1).astype(np.uint8)
+#: every low bit of the 2-bit codes in a 64-bit word
+LOW_BITS = np.uint64(0x5555555555555555)
 
 
 def decode(raw: Array, lut: Array, n_samples: int) -> Array:
@@ -65,19 +65,32 @@ def decode(raw: Array, lut: Array, n_samples: int) -> Array:
     return lut[raw].view(np.uint8).reshape(raw.shape[0], -1)[:, :n_samples]
 
 
-def packed_sums(raw: Array, n_samples: int) -> tuple[Array, Array]:
-    """Per variant, straight from the packed codes (a quarter of the bytes of the decoded
-    matrix): the A1 count summed over samples, and the number of samples with two A1. The
-    last byte's padding is set to 11 (no A1) first, whatever a writer left there."""
-    full = n_samples // 4
-    total = LUT_SUM[raw[:, :full]].sum(axis=1, dtype=np.int64)
-    twos = LUT_TWOS[raw[:, :full]].sum(axis=1, dtype=np.int64)
-    rest = n_samples - 4 * full
+def padded_words(raw: Array, n_samples: int, out: Array | None = None) -> Array:
+    """The codes of ``raw`` as rows of 64-bit words: each row padded to a whole word, and
+    every padding bit (the last byte's unused samples included, whatever a writer left
+    there) set to 1, so that padding reads as code 11 (no A1, not missing)."""
+    per = raw.shape[1]
+    width = (per + 7) // 8 * 8
+    if out is None:
+        out = np.empty((raw.shape[0], width), dtype=np.uint8)
+    padded = out[: raw.shape[0]]
+    padded[:, :per] = raw
+    padded[:, per:] = 0xFF
+    rest = n_samples - 4 * (n_samples // 4)
     if rest:
-        last = raw[:, full] | np.uint8(0xFF & ~((1 << (2 * rest)) - 1))
-        total += LUT_SUM[last]
-        twos += LUT_TWOS[last]
-    return total, twos
+        padded[:, per - 1] |= np.uint8(0xFF & ~((1 << (2 * rest)) - 1))
+    return padded.view(np.uint64)
+
+
+def code_counts(words: Array) -> tuple[Array, Array, Array]:
+    """Per row of :func:`padded_words`: the A1 count summed over samples, the number of
+    samples with two A1 (code 00) and the number of missing calls (code 01), by counting
+    bits of the packed codes (an eighth of the elements of the decoded matrix)."""
+    high = words >> np.uint64(1)
+    low_zero = np.bitwise_count(~words & LOW_BITS).sum(axis=1, dtype=np.int64)  # 00 or 10
+    twos = np.bitwise_count(~(words | high) & LOW_BITS).sum(axis=1, dtype=np.int64)
+    missing = np.bitwise_count(words & ~high & LOW_BITS).sum(axis=1, dtype=np.int64)
+    return low_zero + twos, twos, missing
 
 
 def has_missing(raw: Array) -> bool:
@@ -91,6 +104,7 @@ class _Plan:
 
     cols: Array | None  # sample columns of the .bed (None: all, in file order)
     weights: Array  # samples x (traits + covariate basis): [y residuals | Q]
+    weights_t: Array  # its transpose, contiguous (the product's faster orientation)
     yy: Array  # y_k' y_k per trait
     n_traits: int
     dof: int
@@ -141,14 +155,32 @@ def _plan(
     q, _ = np.linalg.qr(c)
     y = kept[list(traits)].to_numpy(float)
     y = y - q @ (q.T @ y)
+    weights = np.ascontiguousarray(np.column_stack([y, q]))
     in_order = len(cols) == len(index) and bool(np.all(cols == np.arange(len(index))))
     return _Plan(
         cols=None if in_order else cols,
-        weights=np.ascontiguousarray(np.column_stack([y, q])),
+        weights=weights,
+        weights_t=np.ascontiguousarray(weights.T),
         yy=(y**2).sum(axis=0),
         n_traits=len(traits),
         dof=len(kept) - c.shape[1] - 1,
     )
+
+
+class _Space:
+    """One worker thread's buffers for a block: padded codes, packed counts, float64 counts."""
+
+    def __init__(self, block: int, per: int) -> None:
+        self.words = np.empty((block, (per + 7) // 8 * 8), dtype=np.uint8)
+        self.packed = np.empty((block, per), dtype=np.uint32)
+        self.floats = np.empty((block, 4 * per), dtype=np.float64)
+
+    def decoded(self, raw: Array) -> Array:
+        """A1 counts of every sample slot (padding too) as float64, missing as 0."""
+        k = raw.shape[0]
+        np.take(LUT_COUNT, raw, out=self.packed[:k])
+        np.copyto(self.floats[:k], self.packed[:k].view(np.uint8), casting="unsafe")
+        return self.floats[:k]
 
 
 @dataclass(frozen=True)
@@ -180,20 +212,27 @@ def linear_groups(
     stats = [_Stats.empty(len(bim), plan) for plan in plans]
     n = len(fam_ids)
 
+    local = threading.local()
+
     def one_block(item: tuple[int, Array]) -> None:
         start, raw = item
-        counts = decode(raw, LUT_COUNT, n)
-        missing = decode(raw, LUT_MISSING, n) if has_missing(raw) else None
-        sums = packed_sums(raw, n)
+        if not hasattr(local, "space"):  # this thread's buffers, reused block after block
+            local.space = _Space(BLOCK, raw.shape[1])
+        space: _Space = local.space
+        sums = code_counts(padded_words(raw, n, out=space.words))
+        counts = space.decoded(raw)[:, :n]
+        missing = decode(raw, LUT_MISSING, n) if sums[2].any() else None
+        rows = slice(start, start + len(raw))
         for plan, out in zip(plans, stats, strict=True):
-            g = counts if plan.cols is None else counts[:, plan.cols]
-            m = missing if missing is None or plan.cols is None else missing[:, plan.cols]
-            whole = sums if plan.cols is None else None
-            _block_stats(g, m, plan, out, slice(start, start + len(raw)), sums=whole)
+            if plan.cols is None:
+                _block_stats(counts, missing, plan, out, rows, sums=sums)
+            else:
+                m = None if missing is None else missing[:, plan.cols]
+                _block_stats(counts[:, plan.cols], m, plan, out, rows)
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim)), ahead=2 * workers):
+        for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim), block=BLOCK), ahead=2 * workers):
             pass
     recode = contig_recoding(source.build)
     meta = pl.DataFrame(
@@ -245,20 +284,20 @@ def _block_stats(
     out: _Stats,
     rows: slice,
     *,
-    sums: tuple[Array, Array] | None = None,
+    sums: tuple[Array, Array, Array] | None = None,
 ) -> None:
-    """Statistics of one block into ``out[rows]``: ``g`` is variants x samples A1 counts
-    (missing as 0); ``sums`` its :func:`packed_sums` when ``g`` has every sample."""
+    """Statistics of one block into ``out[rows]``: ``g`` is variants x samples A1 counts as
+    float64 (missing as 0); ``sums`` its :func:`code_counts` when ``g`` has every sample."""
     k = plan.n_traits
-    products = g.astype(np.float64) @ plan.weights  # variants x (traits + basis)
+    products = (plan.weights_t @ g.T).T  # variants x (traits + basis)
     if sums is None:
-        sums = g.sum(axis=1, dtype=np.int64), np.count_nonzero(g == 2, axis=1)
+        none = np.zeros(len(g), dtype=np.int64)
+        n_miss = none if missing is None else missing.sum(axis=1, dtype=np.int64)
+        sums = g.sum(axis=1), np.count_nonzero(g == 2, axis=1), n_miss
     total = sums[0].astype(np.float64)
     squares = total + 2.0 * sums[1]  # g^2 = g + 2 [g = 2]
+    n_missing = sums[2].astype(np.float64)
     n_samples = g.shape[1]
-    n_missing = np.zeros(len(total))
-    if missing is not None:
-        n_missing = missing.sum(axis=1, dtype=np.int64).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / (n_samples - n_missing)
         if missing is not None:

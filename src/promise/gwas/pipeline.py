@@ -353,6 +353,18 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def _shared_texts(frames: list[pl.DataFrame]) -> list[results.SharedText | None]:
+    """Each frame's group columns rendered once per run of frames that share them (the
+    traits of one regression group come one after another)."""
+    shared: list[results.SharedText | None] = []
+    for frame in frames:
+        last = shared[-1] if shared else None
+        if last is None or not results.has_shared(frame, last):
+            last = results.shared_text(frame)
+        shared.append(last)
+    return shared
+
+
 def _write_outputs(
     *,
     out: Path,
@@ -374,8 +386,9 @@ def _write_outputs(
     # and ISA-L work outside the GIL, so two threads write two files at once)
     points, scores = trait_points(summaries), pcs.scores if pcs else None
     plotter.draw(points, scores, out)
+    frames = [s.frame for s in summaries]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(results.write_ssf, [s.frame for s in summaries], paths))
+        digests = list(pool.map(results.write_ssf, frames, paths, _shared_texts(frames)))
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
         results.write_meta(

@@ -33,6 +33,7 @@ SSF_COLUMNS = [
     "variant_id",
     "n",
 ]
+FLOAT_COLUMNS = ["beta", "standard_error", "effect_allele_frequency", "p_value"]
 CHROMOSOME_CODES = {"X": "23", "Y": "24", "M": "25", "MT": "25"}
 LAMBDA_MEDIAN = float(special.chdtri(1, 0.5))  # chi2(1 df) median, 0.4549364...
 _TEXT = {"contig": pl.String, "ref": pl.String, "alt": pl.String}
@@ -157,18 +158,64 @@ def lambda_gc(p_values: Any) -> float:
     return float(np.mean(special.chdtri(1, middle)) / LAMBDA_MEDIAN)
 
 
-def write_ssf(frame: pl.DataFrame, path: Path) -> str:
+#: the columns every trait of one regression group shares, before and after its own
+SHARED_HEAD = ["chromosome", "base_pair_location", "effect_allele", "other_allele"]
+SHARED_TAIL = ["variant_id", "n", "test"]
+_UNSAFE = "[\t\n\r\"]"  # text that a CSV writer would have to quote
+
+
+@dataclass(frozen=True)
+class SharedText:
+    """The shared columns of a group's traits, each already rendered as one line part, so
+    that every trait's file only formats its own numbers."""
+
+    key: pl.DataFrame  # the shared columns themselves, to recognise a frame of the group
+    head: pl.Series  # "chromosome<TAB>base_pair_location<TAB>effect_allele<TAB>other_allele"
+    tail: pl.Series  # "variant_id<TAB>n<TAB>test"
+
+
+def shared_text(frame: pl.DataFrame) -> SharedText | None:
+    """:class:`SharedText` of ``frame``; None when a text column holds a tab, newline or
+    quote (such a file is written column by column, with quoting)."""
+
+    def joined(columns: list[str]) -> pl.Expr:
+        parts = [pl.col(c).cast(pl.String).fill_null("NA") for c in columns]
+        return pl.concat_str(parts, separator="\t")
+
+    key = frame.select(*SHARED_HEAD, *SHARED_TAIL)
+    unsafe = pl.any_horizontal(pl.col(pl.String).str.contains(_UNSAFE)).any()
+    if key.select(unsafe).item():
+        return None
+    text = key.select(head=joined(SHARED_HEAD), tail=joined(SHARED_TAIL))
+    return SharedText(key=key, head=text["head"], tail=text["tail"])
+
+
+def has_shared(frame: pl.DataFrame, shared: SharedText) -> bool:
+    """True when ``frame`` is in GWAS-SSF column order with exactly ``shared``'s columns."""
+    if frame.columns != [*SHARED_HEAD, *FLOAT_COLUMNS, *SHARED_TAIL]:
+        return False
+    return frame.select(*SHARED_HEAD, *SHARED_TAIL).equals(shared.key)
+
+
+def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None) -> str:
     """Write the tab-separated, gzip-compressed file; return its md5.
 
-    Floats carry 10 significant digits in scientific notation; missing and undefined values
-    are written ``NA``. Polars formats the text and ISA-L's gzip (3x zlib's speed at level 1,
-    and smaller) compresses it, both outside the GIL, so several traits can be written at
-    once from threads.
+    Floats are written in the shortest form that reads back as the same float64 (no
+    digits lost); missing and undefined values are written ``NA``. ``shared``: the group's
+    :class:`SharedText`, used when ``frame`` has those same shared columns. Polars
+    formats the text and ISA-L's gzip (3x zlib's speed at level 1, and smaller)
+    compresses it, both outside the GIL, so several traits can be written at once from
+    threads.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = frame.write_csv(
-        separator="\t", null_value="NA", float_scientific=True, float_precision=9
-    ).encode("utf-8")
+    if shared is not None and has_shared(frame, shared):
+        lines = frame.select(shared.head, *FLOAT_COLUMNS, shared.tail)
+        body = lines.write_csv(
+            separator="\t", null_value="NA", include_header=False, quote_style="never"
+        )
+        text = ("\t".join(frame.columns) + "\n" + body).encode("utf-8")
+    else:
+        text = frame.write_csv(separator="\t", null_value="NA").encode("utf-8")
     data = igzip.compress(text, compresslevel=1, mtime=0)
     path.write_bytes(data)
     return hashlib.md5(data).hexdigest()
