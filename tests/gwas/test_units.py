@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -24,35 +23,41 @@ def _write(path: Path, text: str) -> Path:
 def test_plink_style_file_keys_on_iid_and_reads_na(tmp_path: Path) -> None:
     f = _write(tmp_path / "p.txt", "FID IID Y1 Y2\nf1 a 1.5 NA\nf2 b -9 2\n")
     table = phenofiles.read_sample_table(f)
-    assert list(table.index) == ["a", "b"] and list(table.columns) == ["Y1", "Y2"]
+    assert table["s"].to_list() == ["a", "b"] and table.columns == ["s", "Y1", "Y2"]
     y1 = phenofiles.numeric_column(table["Y1"], missing_codes=[-9])
-    assert y1["a"] == 1.5 and math.isnan(y1["b"])
-    assert math.isnan(phenofiles.numeric_column(table["Y2"])["a"])
+    assert y1.to_list() == [1.5, None]
+    assert phenofiles.numeric_column(table["Y2"]).to_list() == [None, 2.0]
+
+
+def test_ragged_line_is_a_clear_error(tmp_path: Path) -> None:
+    f = _write(tmp_path / "p.txt", "FID IID Y\nf1 a 1\n\nf2 b\n")
+    with pytest.raises(PromiseError, match="Line 4 of .* has 2 fields where 3"):
+        phenofiles.read_sample_table(f)
 
 
 def test_sample_column_and_hash_header(tmp_path: Path) -> None:
     a = phenofiles.read_sample_table(_write(tmp_path / "a.tsv", "x\tSample\n1\tS1\n"))
     b = phenofiles.read_sample_table(_write(tmp_path / "b.tsv", "#IID\tx\nS1\t1\n"))
-    assert list(a.index) == list(b.index) == ["S1"]
+    assert a["s"].to_list() == b["s"].to_list() == ["S1"] and a.columns == b.columns == ["s", "x"]
 
 
 def test_fam_gives_pheno_and_register_sex(tmp_path: Path) -> None:
     f = _write(tmp_path / "x.fam", "F1 A 0 0 1 2\nF2 B 0 0 2 1\nF3 C 0 0 0 -9\n")
     table = phenofiles.read_sample_table(f)
-    assert table.loc["A", "is_female"] == "0" and table.loc["B", "is_female"] == "1"
-    assert table.loc["C", "is_female"] == "NA"
+    assert table["s"].to_list() == ["A", "B", "C"]
+    assert table["is_female"].to_list() == ["0", "1", "NA"]
     assert phenofiles.fid_iid_aliases(f) == {"F1_A": "A", "F2_B": "B", "F3_C": "C"}
 
 
 def test_missing_code_applies_to_literal_zero_not_to_false() -> None:
-    values = pd.Series(["true", "false", "0"], name="isCase")
+    values = pl.Series("isCase", ["true", "false", "0"])
     out = phenofiles.numeric_column(values, missing_codes=[0])
-    assert out.tolist()[:2] == [1.0, 0.0] and math.isnan(out.iloc[2])
+    assert out.to_list() == [1.0, 0.0, None] and out.name == "isCase"
 
 
 def test_non_numeric_phenotype_is_a_clear_error() -> None:
     with pytest.raises(PromiseError, match="non-numeric value 'high'"):
-        phenofiles.numeric_column(pd.Series(["1", "high"], name="Y"))
+        phenofiles.numeric_column(pl.Series("Y", ["1", "high"]))
 
 
 @pytest.mark.parametrize(
@@ -60,15 +65,20 @@ def test_non_numeric_phenotype_is_a_clear_error() -> None:
     [([0, 1, 1], {0.0: 0.0, 1.0: 1.0}), ([1, 2, 2], {1.0: 0.0, 2.0: 1.0}), ([0.5, 1], None)],
 )
 def test_binary_coding(values: list[float], coding: dict[float, float] | None) -> None:
-    assert phenofiles.binary_coding(pd.Series(values, dtype=float)) == coding
+    assert phenofiles.binary_coding(pl.Series(values, dtype=pl.Float64)) == coding
 
 
 def test_text_covariates_are_one_hot_with_first_level_dropped() -> None:
-    table = pd.DataFrame({"batch": ["b1", "b2", "b3", "NA"]}, index=list("wxyz"))
+    table = pl.DataFrame({"s": list("wxyz"), "batch": ["b1", "b2", "b3", "NA"]})
     out = phenofiles.covariate_columns(table, ["batch"])
-    assert list(out.columns) == ["batch_b2", "batch_b3"]
-    assert out.loc["x"].tolist() == [1.0, 0.0] and out.loc["w"].tolist() == [0.0, 0.0]
-    assert out.loc["z"].isna().all()
+    assert out.columns == ["s", "batch_b2", "batch_b3"]
+    assert out.rows() == [("w", 0.0, 0.0), ("x", 1.0, 0.0), ("y", 0.0, 1.0), ("z", None, None)]
+
+
+def test_numeric_covariates_stay_numbers_with_nan_as_missing() -> None:
+    table = pl.DataFrame({"s": list("abc"), "age": ["50", "nan", "61.5"]})
+    out = phenofiles.covariate_columns(table, ["age"])
+    assert out["age"].to_list() == [50.0, None, 61.5]
 
 
 def test_from_files_remove_and_kind(tmp_path: Path) -> None:
@@ -76,10 +86,11 @@ def test_from_files_remove_and_kind(tmp_path: Path) -> None:
     covar = _write(tmp_path / "c.txt", "FID IID C\n1 a 0.1\n2 b 0.2\n3 c 0.3\n")
     remove = _write(tmp_path / "r.txt", "3 c\n")
     ph = traits.from_files(pheno=[pheno], covar=[covar], remove=remove)
-    assert ph.kinds == {"Y": "binary"} and list(ph.frame.index) == ["a", "b"]
-    assert ph.frame["Y"].tolist() == [0.0, 1.0]  # PLINK 1 = control, 2 = case
+    assert ph.kinds == {"Y": "binary"} and ph.frame["s"].to_list() == ["a", "b"]
+    assert ph.frame["Y"].to_list() == [0.0, 1.0]  # PLINK 1 = control, 2 = case
+    assert ph.covariates == ["C"] and ph.frame["C"].to_list() == [0.1, 0.2]
     q = traits.from_files(pheno=[pheno], covar=[covar], kind="quantitative")
-    assert q.frame["Y"].tolist() == [1.0, 2.0, 2.0]
+    assert q.frame["Y"].to_list() == [1.0, 2.0, 2.0]
 
 
 def test_too_few_cases_is_refused() -> None:
@@ -88,7 +99,7 @@ def test_too_few_cases_is_refused() -> None:
     traits.check_case_counts({"E": (60, 900)}, min_cases=50)
 
 
-MART = pd.DataFrame(
+MART = pl.DataFrame(
     {
         "person_id": ["p1", "p2", "p3"],
         "sample_id": ["s1", "s2", "s3"],
@@ -107,12 +118,13 @@ def test_warehouse_endpoint_and_covariates() -> None:
     ph = cohort.warehouse_phenotypes(MART, endpoints=["E4_DM2"])
     assert ph.kinds == {"E4_DM2": "binary"} and ph.female_column == "is_female"
     assert ph.covariates == ["is_female", "age", "batch_batch2"]
-    assert list(ph.frame.index) == ["p1", "p2", "p3"] and math.isnan(ph.frame.loc["p3", "E4_DM2"])
+    assert ph.frame["s"].to_list() == ["p1", "p2", "p3"] and ph.frame["E4_DM2"][2] is None
     q = cohort.warehouse_phenotypes(MART, traits=["LDL_C"])
     assert q.kinds == {"LDL_C": "quantitative"}
     both = cohort.warehouse_phenotypes(MART, endpoints=["E4_DM2"], traits=["LDL_C"])
     assert both.kinds == {"E4_DM2": "binary", "LDL_C": "quantitative"}
-    assert both.traits == ["E4_DM2", "LDL_C"] and both.frame.loc["p2", "E4_DM2"] == 0
+    assert both.traits == ["E4_DM2", "LDL_C"] and both.frame["E4_DM2"].to_list() == [1, 0, None]
+    assert both.frame["batch_batch2"].to_list() == [0.0, 1.0, 1.0]
 
 
 def test_warehouse_unknown_endpoint_names_what_exists() -> None:
@@ -143,6 +155,36 @@ def test_top_loci_keeps_one_lead_per_window() -> None:
     leads = results.top_loci(frame, limit=10)
     assert leads["base_pair_location"].to_list() == [100, 100, 2_000_000]
     assert results.top_loci(frame, limit=1)["p_value"].to_list() == [1e-10]
+
+
+def _top_loci_by_hand(frame: pl.DataFrame, limit: int, window: int) -> list[int]:
+    rows = sorted(
+        (p, i, c, pos)
+        for i, (c, pos, p) in enumerate(
+            frame.select("chromosome", "base_pair_location", "p_value").iter_rows()
+        )
+    )
+    leads: list[tuple[str, int]] = []
+    for _, _, c, pos in rows:
+        if all(c != c2 or abs(pos - p2) > window for c2, p2 in leads):
+            leads.append((c, pos))
+        if len(leads) == limit:
+            break
+    return [pos for _, pos in leads]
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_top_loci_of_many_variants_equal_a_full_search(crowded: bool) -> None:
+    rng = np.random.default_rng(7)
+    n = 5_000
+    positions = np.arange(n) * 10_000
+    p = rng.uniform(size=n)
+    if crowded:  # the 2,000 smallest p-values all in one window: the partial search must widen
+        p[:2_000] = rng.uniform(0, 1e-9, size=2_000)
+        positions[:2_000] = np.arange(2_000) * 100
+    frame = pl.DataFrame({"chromosome": ["1"] * n, "base_pair_location": positions, "p_value": p})
+    leads = results.top_loci(frame, limit=10)
+    assert leads["base_pair_location"].to_list() == _top_loci_by_hand(frame, 10, 500_000)
 
 
 @pytest.mark.parametrize("n", [999, 1000])
@@ -207,8 +249,39 @@ def test_ssf_file_reads_back_the_same_values_with_or_without_shared_text(
     results.write_ssf(frame, fast, shared)
     assert gzip.decompress(plain.read_bytes()) == gzip.decompress(fast.read_bytes())
     back = pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema)
-    assert back.equals(frame)  # every float back to the same float64, NA where missing
+    floats = ["beta", "standard_error", "effect_allele_frequency", "p_value"]
+    assert back.drop(floats).equals(frame.drop(floats))
+    for name in floats:  # ten significant digits, NA where missing
+        for got, want in zip(back[name].to_list(), frame[name].to_list(), strict=True):
+            assert (got is None) == (want is None)
+            assert want is None or got == pytest.approx(want, rel=5e-10, abs=0)
+    assert b"0.3333333333\t" in gzip.decompress(fast.read_bytes())  # 1/3 rounded
     # a frame whose shared columns differ is written from its own columns
     other = frame.with_columns(pl.col("base_pair_location") + 1)
     results.write_ssf(other, fast, shared)
-    assert pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema).equals(other)
+    back = pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema)
+    assert back["base_pair_location"].to_list() == other["base_pair_location"].to_list()
+
+
+@pytest.mark.parametrize("contigs", [["chr2", "chr10", "chrX"], ["chrX", "chr2", "chr10"]])
+def test_ssf_frame_is_in_chromosome_and_position_order(contigs: list[str]) -> None:
+    raw = pl.DataFrame(
+        {
+            "contig": contigs,
+            "position": [300, 200, 100],
+            "ref": ["A", "C", "G"],
+            "alt": ["T", "G", "C"],
+            "t0_beta": [0.1, 0.2, 0.3],
+            "t0_se": [1.0, 1.0, 1.0],
+            "t0_p": [0.5, 0.6, 0.7],
+            "t0_n": [9, 9, 9],
+            "t0_eaf": [0.1, 0.2, 0.3],
+            "t0_firth": [False, False, False],
+        }
+    )
+    frame = results.ssf_frame(raw, 0, kind="quantitative")
+    assert frame["chromosome"].to_list() == ["2", "10", "23"]  # X is 23, after the autosomes
+    beta = dict(zip(raw["contig"], raw["t0_beta"], strict=True))
+    where = dict(zip(raw["contig"], raw["position"], strict=True))
+    assert frame["beta"].to_list() == [beta["chr2"], beta["chr10"], beta["chrX"]]
+    assert frame["base_pair_location"].to_list() == [where["chr2"], where["chr10"], where["chrX"]]

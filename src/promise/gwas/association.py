@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
+import polars as pl
 
 from promise.gwas.options import AssociationSettings
+from promise.gwas.phenofiles import KEY
 from promise.gwas.traits import Phenotypes
 
 
@@ -39,19 +40,25 @@ class GroupResult:
     table: Any
 
 
+def aligned(frame: pl.DataFrame, samples: Sequence[str]) -> pl.DataFrame:
+    """The rows of ``frame`` for ``samples``, in that order (nulls for a sample it lacks)."""
+    order = pl.DataFrame({KEY: list(samples)}, schema={KEY: pl.String})
+    return order.join(frame, on=KEY, how="left", maintain_order="left")
+
+
 def trait_groups(phenotypes: Phenotypes, samples: Sequence[str]) -> list[TraitGroup]:
     """Group traits by kind and missingness pattern over ``samples``."""
-    frame = phenotypes.frame.reindex(list(samples))
+    frame = aligned(phenotypes.frame, samples)
     groups: dict[tuple[str, bytes], list[str]] = {}
     for trait in phenotypes.traits:
-        pattern = frame[trait].notna().to_numpy().tobytes()
+        pattern = frame[trait].is_not_null().to_numpy().tobytes()
         groups.setdefault((phenotypes.kinds[trait], pattern), []).append(trait)
     return [TraitGroup(kind=k, traits=t) for (k, _), t in groups.items()]
 
 
 def case_counts(phenotypes: Phenotypes, samples: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Cases and controls of each binary trait among ``samples``."""
-    frame = phenotypes.frame.reindex(list(samples))
+    frame = aligned(phenotypes.frame, samples)
     out: dict[str, tuple[int, int]] = {}
     for trait in phenotypes.traits:
         if phenotypes.kinds[trait] == "binary":
@@ -235,10 +242,3 @@ def _firth(
         tolerance=settings.tolerance,
     )
     return ht.checkpoint(tmp, overwrite=True)
-
-
-def group_frame(group_result: GroupResult, exported: pd.DataFrame, index: int) -> pd.DataFrame:
-    """The columns of trait ``index`` of an exported group table, with generic names."""
-    prefix = f"t{index}_"
-    cols = {c: c.removeprefix(prefix) for c in exported.columns if c.startswith(prefix)}
-    return exported[["locus", "alleles", *cols]].rename(columns=cols)

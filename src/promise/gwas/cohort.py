@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
+import polars as pl
 
 from promise.errors import PromiseError
 from promise.gwas import phenofiles
@@ -28,7 +28,7 @@ class WarehousePhenotypeError(PromiseError):
     """The warehouse has no phenotype mart, or not the endpoint or trait asked for."""
 
 
-def read_mart(warehouse: Path) -> pd.DataFrame:
+def read_mart(warehouse: Path) -> pl.DataFrame:
     """``marts.gwas_phenotype`` as a frame (read-only connection; never takes the write lock)."""
     from promise.warehouse import connect
 
@@ -38,7 +38,7 @@ def read_mart(warehouse: Path) -> pd.DataFrame:
         )
     con = connect(Path(warehouse))
     try:
-        return con.execute(f"SELECT * FROM {MART}").fetch_df()
+        return con.execute(f"SELECT * FROM {MART}").pl()
     except Exception as exc:  # duckdb raises CatalogException for a missing mart
         raise WarehousePhenotypeError(
             f"The warehouse at {warehouse} has no {MART}: run `promise build` first."
@@ -48,7 +48,7 @@ def read_mart(warehouse: Path) -> pd.DataFrame:
 
 
 def warehouse_phenotypes(
-    mart: pd.DataFrame,
+    mart: pl.DataFrame,
     *,
     endpoints: Sequence[str] = (),
     traits: Sequence[str] = (),
@@ -73,24 +73,22 @@ def warehouse_phenotypes(
             )
     if len(set(names)) != len(names):
         raise WarehousePhenotypeError(f"A name is given twice in {', '.join(names)}.")
-    frame = mart.set_index(mart[KEY].astype(str))
-    frame.index.name = "s"
-    values = pd.DataFrame(
-        {n: pd.to_numeric(frame[n], errors="coerce").astype(float) for n in names},
-        index=frame.index,
+    frame = mart.with_columns(pl.col(KEY).cast(pl.String).alias(phenofiles.KEY))
+    values = frame.select(
+        phenofiles.KEY, *(pl.col(n).cast(pl.Float64, strict=False).fill_nan(None) for n in names)
     )
     covars = _covariates(frame)
     kinds: dict[str, TraitKind] = dict.fromkeys(endpoints, "binary")
     kinds.update(dict.fromkeys(traits, kind))
     return traits_module.build(
-        frame=values.join(covars),
+        frame=values.join(covars, on=phenofiles.KEY, how="left", maintain_order="left"),
         traits=names,
-        covariates=list(covars.columns),
+        covariates=covars.columns[1:],
         kind=kinds,
         female="is_female",
     )
 
 
-def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
-    table = frame[list(COVARIATES)].astype(str).replace({"None": "NA", "nan": "NA", "<NA>": "NA"})
+def _covariates(frame: pl.DataFrame) -> pl.DataFrame:
+    table = frame.select(phenofiles.KEY, *(pl.col(c).cast(pl.String) for c in COVARIATES))
     return phenofiles.covariate_columns(table, list(COVARIATES))

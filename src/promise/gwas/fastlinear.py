@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import polars as pl
 from scipy import special
 from threadpoolctl import threadpool_limits
 
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource, contig_recoding
+from promise.gwas.phenofiles import KEY, read_fields
 from promise.gwas.traits import Phenotypes
 
 BLOCK = 256
@@ -110,19 +110,34 @@ class _Plan:
     dof: int
 
 
+BIM_COLUMNS = ("chrom", "id", "cm", "pos", "a1", "a2")
+
+
 def read_fam_ids(prefix: Path) -> list[str]:
     """The sample ids (IID, column 2) of a PLINK .fam file."""
-    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str, usecols=[1])
-    return [str(s) for s in fam[1]]
+    fam = read_fields(Path(f"{prefix}.fam"), header=False)
+    if fam.width < 2:
+        raise GenotypeInputError(f"{prefix}.fam needs at least two columns (FID IID ...).")
+    return fam.to_series(1).to_list()
 
 
-def read_plink_meta(prefix: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The .bim as text columns ``chrom id cm pos a1 a2``, and the .fam's sample ids."""
-    bim = pd.read_csv(
-        f"{prefix}.bim", sep=r"\s+", header=None, dtype=str,
-        names=["chrom", "id", "cm", "pos", "a1", "a2"], engine="c",
-    )  # fmt: skip
-    return bim, read_fam_ids(prefix)
+def read_plink_meta(prefix: Path) -> tuple[pl.DataFrame, list[str]]:
+    """The .bim as columns ``chrom id cm pos a1 a2`` (text; ``pos`` Int64), and the .fam's
+    sample ids. PLINK writes the .bim tab-separated, read here by Polars; any other
+    whitespace is read too."""
+    path = Path(f"{prefix}.bim")
+    with path.open("rb") as fh:
+        tabs = b"\t" in fh.readline()
+    if tabs:
+        bim = pl.read_csv(
+            path, separator="\t", has_header=False, new_columns=list(BIM_COLUMNS),
+            schema_overrides=dict.fromkeys(BIM_COLUMNS, pl.String), quote_char=None,
+        )  # fmt: skip
+    else:
+        bim = read_fields(path, header=False, names=BIM_COLUMNS)
+    if bim.width != len(BIM_COLUMNS):
+        raise GenotypeInputError(f"{path} needs six columns: chrom id cm pos a1 a2.")
+    return bim.with_columns(pl.col("pos").cast(pl.Int64)), read_fam_ids(prefix)
 
 
 def bed_blocks(
@@ -146,14 +161,14 @@ def bed_blocks(
 
 
 def _plan(
-    frame: pd.DataFrame, traits: Sequence[str], covariates: Sequence[str], index: dict[str, int]
+    frame: pl.DataFrame, traits: Sequence[str], covariates: Sequence[str], index: dict[str, int]
 ) -> _Plan:
-    kept = frame[frame[traits[0]].notna()]
-    kept = kept[kept.index.isin(index)]
-    cols = np.array([index[s] for s in kept.index], dtype=np.int64)
-    c = np.column_stack([np.ones(len(kept)), kept[list(covariates)].to_numpy(float)])
+    kept = frame.filter(pl.col(traits[0]).is_not_null() & pl.col(KEY).is_in(list(index)))
+    cols = np.array([index[s] for s in kept[KEY]], dtype=np.int64)
+    covs = kept.select(pl.col(c).cast(pl.Float64) for c in covariates).to_numpy()
+    c = np.column_stack([np.ones(len(kept)), covs.reshape(len(kept), len(covariates))])
     q, _ = np.linalg.qr(c)
-    y = kept[list(traits)].to_numpy(float)
+    y = kept.select(pl.col(t).cast(pl.Float64) for t in traits).to_numpy()
     y = y - q @ (q.T @ y)
     weights = np.ascontiguousarray(np.column_stack([y, q]))
     in_order = len(cols) == len(index) and bool(np.all(cols == np.arange(len(index))))
@@ -201,7 +216,7 @@ class _Stats:
 def linear_groups(
     source: GenotypeSource,
     phenotypes: Phenotypes,
-    frame: pd.DataFrame,
+    frame: pl.DataFrame,
     groups: Sequence[Sequence[str]],
 ) -> list[pl.DataFrame]:
     """Regress every group of traits on every variant; one export-layout frame per group."""
@@ -232,17 +247,18 @@ def linear_groups(
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim), block=BLOCK), ahead=2 * workers):
+        for _ in bounded_map(
+            pool, one_block, bed_blocks(prefix, n, len(bim), block=BLOCK), ahead=2 * workers
+        ):
             pass
     recode = contig_recoding(source.build)
     meta = pl.DataFrame(
         {
-            "contig": [recode.get(c, c) for c in bim["chrom"]],
-            "position": bim["pos"].to_numpy(dtype=np.int64),
-            "ref": bim["a2"].to_numpy(dtype=object),
-            "alt": bim["a1"].to_numpy(dtype=object),
+            "contig": bim["chrom"].replace(recode),
+            "position": bim["pos"],
+            "ref": bim["a2"],
+            "alt": bim["a1"],
         },
-        schema_overrides={"contig": pl.String, "ref": pl.String, "alt": pl.String},
     )
     frames = []
     for plan, out in zip(plans, stats, strict=True):

@@ -61,7 +61,7 @@ def read_bed(prefix: Path) -> Genotypes:
         counts=decode(raw, LUT_COUNT, n),
         missing=decode(raw, LUT_MISSING, n) if has_missing(raw) else None,
         contigs=bim["chrom"].to_numpy(),
-        positions=bim["pos"].to_numpy(dtype=np.int64),
+        positions=bim["pos"].to_numpy().astype(np.int64),
         samples=samples,
     )
 

@@ -11,71 +11,125 @@ Accepted layouts (whitespace- or tab-separated, one header line):
 Missing values are ``NA``, ``NaN``, ``.`` and empty fields; ``missing_codes`` (``0``, ``-9``)
 add codes that mean missing in *phenotype* columns only, because a covariate such as
 ``is_female`` legitimately takes the value 0.
+
+Tables are Polars frames whose first column ``s`` is the sample id, with every other
+column as the file's text; :func:`numeric_column` and :func:`covariate_columns` turn them
+into floats (null where missing).
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import polars as pl
 
 from promise.errors import PromiseError
 
-MISSING_STRINGS = frozenset({"", "na", "nan", ".", "none", "null"})
+MISSING_STRINGS = ("", "na", "nan", ".", "none", "null")
 ID_COLUMNS = ("sample", "iid", "s")
 FAM_COLUMNS = ("FID", "IID", "PAT", "MAT", "SEX", "PHENO")
+KEY = "s"
+_WHITESPACE = re.compile(r"[ \t\r\f\v]+")
 
 
 class PhenotypeFileError(PromiseError):
     """A phenotype or covariate file cannot be read or lacks a requested column."""
 
 
-def read_sample_table(path: Path) -> pd.DataFrame:
-    """Read one phenotype/covariate file as strings, indexed by sample id (``s``)."""
+def read_fields(path: Path, *, header: bool, names: Sequence[str] = ()) -> pl.DataFrame:
+    """A whitespace-separated text file as text columns: named by its header line, or by
+    ``names`` (else ``column_1`` ...) when it has none. Blank lines are skipped; a line with
+    another number of fields than the first is an error naming the line. Runs of blanks
+    become one tab and Polars' CSV reader splits the lines."""
+    lines = _tab_separated(_lines(path)).split("\n")
+    numbered = [(i, line.strip("\t")) for i, line in enumerate(lines, start=1)]
+    rows = [(i, line) for i, line in numbered if line]
+    if header and not rows:
+        raise PhenotypeFileError(f"{path} is empty: it needs a header line.")
+    width = len(names) if names and not header else rows[0][1].count("\t") + 1 if rows else 0
+    for number, line in rows:
+        if line.count("\t") + 1 != width:
+            raise PhenotypeFileError(
+                f"Line {number} of {path} has {line.count(chr(9)) + 1} fields where {width} "
+                "are expected: every line needs a value (NA when missing) in every column."
+            )
+    if not rows:
+        return pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    return pl.read_csv(
+        io.BytesIO("\n".join(line for _, line in rows).encode("utf-8")),
+        separator="\t",
+        has_header=header,
+        new_columns=None if header else list(names) or None,
+        quote_char=None,
+        infer_schema=False,
+    )
+
+
+def _tab_separated(text: str) -> str:
+    """``text`` with every run of blanks on a line turned into one tab (plain replacements
+    for the usual single-space or single-tab files, a regular expression otherwise)."""
+    if not any(c in text for c in "\r\f\v") and "  " not in text and "\t\t" not in text:
+        if "\t" not in text:
+            return text.replace(" ", "\t")
+        if " " not in text:
+            return text
+    return _WHITESPACE.sub("\t", text)
+
+
+def _lines(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise PhenotypeFileError(f"{path} is not UTF-8 text: save it as UTF-8.") from exc
+
+
+def read_sample_table(path: Path) -> pl.DataFrame:
+    """Read one phenotype/covariate file as text, keyed by sample id (column ``s``)."""
     if not path.is_file():
         raise PhenotypeFileError(f"The file {path} does not exist: check the path.")
     if path.suffix == ".fam":
         return _fam_table(path)
-    frame = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False)
-    return _index_by_sample(frame, path)
+    return _keyed_by_sample(read_fields(path, header=True), path)
 
 
-def _fam_table(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(FAM_COLUMNS), dtype=str)
-    sex = frame["SEX"].map({"1": "0", "2": "1"}).fillna("NA")
-    out = pd.DataFrame({"PHENO": frame["PHENO"].to_numpy(), "is_female": sex.to_numpy()})
-    out.index = pd.Index(frame["IID"].to_numpy(), name="s")
-    return out
+def _fam_table(path: Path) -> pl.DataFrame:
+    frame = read_fields(path, header=False, names=FAM_COLUMNS)
+    sex = pl.col("SEX").replace_strict({"1": "0", "2": "1"}, default="NA")
+    return _unique_samples(frame.select(pl.col("IID").alias(KEY), "PHENO", is_female=sex), path)
 
 
-def _index_by_sample(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    frame = frame.rename(columns=lambda c: str(c).lstrip("#"))
+def _keyed_by_sample(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    frame = frame.rename({c: c.lstrip("#") for c in frame.columns})
     lower = {c.lower(): c for c in frame.columns}
     id_col = next((lower[c] for c in ID_COLUMNS if c in lower), frame.columns[0])
-    out = frame.drop(columns=[c for c in (id_col, lower.get("fid")) if c is not None])
-    out.index = pd.Index(frame[id_col].to_numpy(), name="s")
-    if out.index.has_duplicates:
-        dup = out.index[out.index.duplicated()][0]
+    dropped = {id_col, lower.get("fid")}
+    rest = [c for c in frame.columns if c not in dropped]
+    return _unique_samples(frame.select(pl.col(id_col).alias(KEY), *rest), path)
+
+
+def _unique_samples(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    repeated = frame.filter(pl.col(KEY).is_duplicated())
+    if len(repeated):
         raise PhenotypeFileError(
-            f"Sample {dup!r} appears twice in {path}: keep one row per sample."
+            f"Sample {repeated[KEY][0]!r} appears twice in {path}: keep one row per sample."
         )
-    return out
+    return frame
 
 
 def fid_iid_aliases(path: Path) -> dict[str, str]:
     """``FID_IID`` -> ``IID`` for a ``FID IID`` file: BGEN files written by PLINK 2 use it."""
     if path.suffix == ".fam":
-        frame = pd.read_csv(path, sep=r"\s+", header=None, usecols=[0, 1], dtype=str)
+        frame = read_fields(path, header=False, names=FAM_COLUMNS)
     else:
-        frame = pd.read_csv(path, sep=r"\s+", dtype=str)
-        frame = frame.rename(columns=lambda c: str(c).lstrip("#").upper())
+        frame = read_fields(path, header=True)
+        frame = frame.rename({c: c.lstrip("#").upper() for c in frame.columns})
         if not {"FID", "IID"} <= set(frame.columns):
             return {}
-        frame = frame[["FID", "IID"]]
-    fid, iid = frame.iloc[:, 0], frame.iloc[:, 1]
-    return dict(zip(fid + "_" + iid, iid, strict=True))
+    fid, iid = frame["FID"].to_list(), frame["IID"].to_list()
+    return {f"{f}_{i}": i for f, i in zip(fid, iid, strict=True)}
 
 
 def read_id_list(path: Path) -> list[str]:
@@ -90,78 +144,113 @@ def read_id_list(path: Path) -> list[str]:
     return ids
 
 
-def merge_tables(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Outer-join several sample tables; a column in two files is taken from the first."""
-    merged: pd.DataFrame | None = None
+def merge_tables(tables: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Outer-join several sample tables (the first one's samples first, in its order); a
+    column in two files is taken from the first."""
+    merged: pl.DataFrame | None = None
     for table in tables:
         if merged is None:
             merged = table
             continue
         new = [c for c in table.columns if c not in merged.columns]
-        merged = merged.join(table[new], how="outer")
-    return merged if merged is not None else pd.DataFrame(index=pd.Index([], name="s"))
+        merged = merged.join(
+            table.select(KEY, *new), on=KEY, how="full", coalesce=True, maintain_order="left_right"
+        )
+    return merged if merged is not None else pl.DataFrame(schema={KEY: pl.String})
 
 
-def pick_columns(table: pd.DataFrame, names: Sequence[str] | None, *, what: str) -> list[str]:
-    """The requested columns (all when ``names`` is None), with a clear error for a typo."""
+def pick_columns(table: pl.DataFrame, names: Sequence[str] | None, *, what: str) -> list[str]:
+    """The requested columns (all but the sample id when ``names`` is None), with a clear
+    error for a typo."""
+    available = [c for c in table.columns if c != KEY]
     if not names:
-        return list(table.columns)
-    missing = [n for n in names if n not in table.columns]
+        return available
+    missing = [n for n in names if n not in available]
     if missing:
         raise PhenotypeFileError(
             f"{what} column {missing[0]!r} is not in the file; available: "
-            + ", ".join(map(str, table.columns))
+            + ", ".join(available)
             + "."
         )
     return list(names)
 
 
-def numeric_column(values: pd.Series, *, missing_codes: Sequence[float] = ()) -> pd.Series:
-    """Strings to floats: booleans become 1/0, missing markers and ``missing_codes`` NaN."""
-    text = values.astype(str).str.strip()
-    lowered = text.str.lower()
-    mapped = lowered.map({"true": "1", "false": "0"}).fillna(text)
-    mapped = mapped.where(~lowered.isin(MISSING_STRINGS), other=None)
-    numbers = pd.to_numeric(mapped, errors="coerce")
-    bad = mapped.notna() & numbers.isna()
-    if bad.any():
-        raise PhenotypeFileError(
-            f"Column {values.name!r} has the non-numeric value {text[bad].iloc[0]!r}: "
-            "use NA for missing values."
-        )
-    if missing_codes:
+def _is_missing(text: pl.Expr) -> pl.Expr:
+    return text.is_null() | text.str.to_lowercase().is_in(MISSING_STRINGS)
+
+
+def numeric_column(values: pl.Series, *, missing_codes: Sequence[float] = ()) -> pl.Series:
+    """Text to floats: booleans become 1/0, missing markers and ``missing_codes`` null."""
+    table = pl.DataFrame({KEY: [""] * len(values), values.name: values})
+    return numeric_columns(table, [values.name], missing_codes=missing_codes)[values.name]
+
+
+def numeric_columns(
+    table: pl.DataFrame, names: Sequence[str], *, missing_codes: Sequence[float] = ()
+) -> pl.DataFrame:
+    """Column ``s`` and ``names`` as floats, all in one query: booleans become 1/0, missing
+    markers and ``missing_codes`` null; a value that is none of these is an error."""
+    codes = [float(c) for c in missing_codes]
+
+    def parsed(name: str) -> tuple[pl.Expr, pl.Expr]:
+        text = pl.col(name).cast(pl.String).str.strip_chars()
+        lowered = text.str.to_lowercase()
+        boolean = pl.when(lowered == "true").then(1.0).when(lowered == "false").then(0.0)
+        number = text.cast(pl.Float64, strict=False)  # the file's literal number
+        value = pl.coalesce(boolean, number.fill_nan(None))
+        missing = _is_missing(text)
         # Codes apply to what the file says (a literal 0), not to false mapped to 0.
-        literal = pd.to_numeric(text.where(~lowered.isin(MISSING_STRINGS)), errors="coerce")
-        numbers = numbers.where(~literal.isin(list(missing_codes)))
-    return numbers.astype(float)
+        dropped = missing | number.is_in(codes) if codes else missing
+        bad = (~missing & value.is_null()).arg_true().first()
+        return pl.when(dropped).then(None).otherwise(value).alias(name), bad.alias(name)
 
-
-def covariate_columns(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """Numeric covariates as floats; text covariates one-hot encoded (first level dropped)."""
-    parts: list[pd.DataFrame] = []
+    pairs = [parsed(n) for n in names]
+    bad = table.select(pair[1] for pair in pairs)
     for name in names:
-        column = table[name]
-        lowered = column.astype(str).str.strip().str.lower()
-        numbers = pd.to_numeric(column.where(~lowered.isin(MISSING_STRINGS)), errors="coerce")
-        text = column.where(~lowered.isin(MISSING_STRINGS)).dropna()
-        if numbers.notna().sum() == len(text):
-            parts.append(numbers.astype(float).to_frame(name))
+        if bad[name][0] is not None:
+            text = table[name][int(bad[name][0])]
+            raise PhenotypeFileError(
+                f"Column {name!r} has the non-numeric value {text.strip()!r}: "
+                "use NA for missing values."
+            )
+    return table.select(KEY, *(pair[0] for pair in pairs))
+
+
+def covariate_columns(table: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """Column ``s`` and the covariates as floats; text covariates one-hot encoded (first
+    level dropped)."""
+    parts: list[pl.Series] = []
+    for name in names:
+        text = pl.col(name).cast(pl.String)
+        columns = table.select(
+            given=~_is_missing(text),
+            text=pl.when(~_is_missing(text)).then(text),
+            number=pl.when(~_is_missing(text))
+            .then(text.str.strip_chars().cast(pl.Float64, strict=False))
+            .fill_nan(None),
+        )
+        if columns["number"].is_not_null().sum() == columns["given"].sum():
+            parts.append(columns["number"].rename(name))
         else:
-            parts.append(_one_hot(column.where(~lowered.isin(MISSING_STRINGS)), name))
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=table.index)
+            parts.extend(_one_hot(columns["text"], name))
+    return pl.DataFrame([table[KEY], *parts])
 
 
-def _one_hot(column: pd.Series, name: str) -> pd.DataFrame:
-    levels = sorted(column.dropna().unique())
-    frame = pd.DataFrame(index=column.index)
-    for level in levels[1:]:
-        frame[f"{name}_{level}"] = np.where(column.isna(), np.nan, (column == level).astype(float))
-    return frame
+def _one_hot(column: pl.Series, name: str) -> list[pl.Series]:
+    levels = sorted(column.drop_nulls().unique().to_list())
+    return [
+        pl.select(
+            pl.when(column.is_null()).then(None).otherwise((column == level).cast(pl.Float64))
+        )
+        .to_series()
+        .rename(f"{name}_{level}")
+        for level in levels[1:]
+    ]
 
 
-def binary_coding(values: pd.Series) -> dict[float, float] | None:
+def binary_coding(values: pl.Series) -> dict[float, float] | None:
     """How to recode a trait to 0/1 if it is binary (0/1 or PLINK's 1/2), else ``None``."""
-    seen = set(values.dropna().unique())
+    seen = set(values.drop_nulls().drop_nans().unique().to_list())
     if not seen or len(seen) > 2:
         return None
     if seen <= {0.0, 1.0}:

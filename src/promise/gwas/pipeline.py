@@ -17,17 +17,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pandas as pd
 import polars as pl
 
-from promise.gwas import association, pca, qc, report, results
+from promise.gwas import association, qc, report, results
 from promise.gwas.inputs import GenotypeSource, load_genotypes
 from promise.gwas.options import Engine, GwasOptions
+from promise.gwas.phenofiles import KEY
 from promise.gwas.plotworker import PlotWorker, trait_points
 from promise.gwas.session import init_hail
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
+
+if TYPE_CHECKING:  # pandas and the PCA module load only where PCA runs (the Hail path)
+    from promise.gwas import pca
 
 Progress = Callable[[str], None]
 
@@ -116,6 +119,8 @@ def _run_hail(
     local: bool,
 ) -> GwasResult:
     """QC, PCA and association in Hail (any genotype format, any trait kind, clusters)."""
+    from promise.gwas import pca
+
     say("starting Hail")
     hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
     scratch = out / "tmp" / "run"
@@ -136,10 +141,12 @@ def _run_hail(
     pcs = pca.compute_pcs(hl, mt, settings=options.pca, local_dir=scratch if local else None)
     covariates = list(phenotypes.covariates)
     if pcs is not None:
-        frame = frame.join(pcs.scores, how="inner")
+        scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
+        frame = frame.join(scores, on=KEY, how="inner", maintain_order="left")
         covariates += list(pcs.scores.columns)
         mt = _annotate_pheno(hl, mt.drop("pheno"), frame)
-    samples = [s for s in mt.s.collect() if s in frame.index]
+    analysed = set(frame[KEY])
+    samples = [s for s in mt.s.collect() if s in analysed]
     counts = association.case_counts(phenotypes, samples)
     check_case_counts(counts, min_cases=options.association.min_cases)
     fractions = {t: c / max(1, c + k) for t, (c, k) in counts.items()}
@@ -221,7 +228,8 @@ def _run_numpy(
             "drop --engine numpy for anything else."
         )
     frame = _usable_samples(phenotypes)
-    samples = [s for s in fastlinear.read_fam_ids(genotypes.path) if s in frame.index]
+    analysed = set(frame[KEY])
+    samples = [s for s in fastlinear.read_fam_ids(genotypes.path) if s in analysed]
     steps = [
         qc.QcStep(target="samples", name="phenotype match", rule="genotyped, with trait and covariates",
                   removed=len(frame) - len(samples), remaining=len(samples))
@@ -229,7 +237,7 @@ def _run_numpy(
     groups = association.trait_groups(phenotypes, samples)
     say(f"association (numpy): {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
     raws = fastlinear.linear_groups(
-        genotypes, phenotypes, frame.loc[samples], [g.traits for g in groups]
+        genotypes, phenotypes, association.aligned(frame, samples), [g.traits for g in groups]
     )
     summaries = []
     for raw, group in zip(raws, groups, strict=True):
@@ -249,23 +257,23 @@ def _run_numpy(
     )  # fmt: skip
 
 
-def _usable_samples(phenotypes: Phenotypes) -> pd.DataFrame:
+def _usable_samples(phenotypes: Phenotypes) -> pl.DataFrame:
     """Samples with every covariate and at least one trait defined."""
-    frame = phenotypes.frame
-    ok = frame[phenotypes.covariates].notna().all(axis=1) & frame[phenotypes.traits].notna().any(
-        axis=1
-    )
-    usable = frame.loc[ok, list(dict.fromkeys(phenotypes.traits + phenotypes.covariates))]
-    if usable.empty:
+    defined = [pl.col(c).is_not_null() for c in phenotypes.covariates]
+    ok = pl.any_horizontal(pl.col(t).is_not_null() for t in phenotypes.traits)
+    ok = pl.all_horizontal(ok, *defined)
+    columns = dict.fromkeys([KEY, *phenotypes.traits, *phenotypes.covariates])
+    usable = phenotypes.frame.filter(ok).select(list(columns))
+    if usable.is_empty():
         raise TraitError(
             "No sample has the trait and all covariates defined: check the sample ids and NA codes."
         )
     return usable
 
 
-def _annotate_pheno(hl: Any, mt: Any, frame: pd.DataFrame) -> Any:
-    table = hl.Table.from_pandas(frame.reset_index().astype({"s": str}), key="s")
-    fields = {c: hl.or_missing(~hl.is_nan(table[c]), table[c]) for c in frame.columns}
+def _annotate_pheno(hl: Any, mt: Any, frame: pl.DataFrame) -> Any:
+    table = hl.Table.from_pandas(frame.to_pandas(), key=KEY)
+    fields = {c: hl.or_missing(~hl.is_nan(table[c]), table[c]) for c in frame.columns if c != KEY}
     table = table.select(pheno=hl.struct(**fields))
     mt = mt.annotate_cols(pheno=table[mt.s].pheno)
     return mt.filter_cols(hl.is_defined(mt.pheno))
@@ -380,7 +388,7 @@ def _write_outputs(
 ) -> list[Path]:
     files: list[Path] = []
     software = software_versions()
-    qc_rows = report.qc_frame(steps).to_dict(orient="records")
+    qc_rows = report.qc_rows(steps)
     paths = [out / f"{safe_name(s.trait)}.tsv.gz" for s in summaries]
     # the plots are drawn in the plotting process while the files are written here (Polars
     # and ISA-L work outside the GIL, so two threads write two files at once)

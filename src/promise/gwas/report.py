@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from promise.gwas.qc import QcStep
 from promise.gwas.results import TraitSummary, top_loci
 
@@ -39,15 +37,16 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
-def _table(frame: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+def _table(records: Sequence[dict[str, Any]], numeric: Sequence[str] = ()) -> str:
+    """An HTML table of rows given as dicts (the first row's keys are the columns)."""
+    columns = list(records[0]) if records else []
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     rows = []
-    for _, row in frame.iterrows():
+    for record in records:
         cells = []
-        for col in frame.columns:
-            value = row[col]
+        for col in columns:
             cls = ' class="num"' if col in numeric else ""
-            cells.append(f"<td{cls}>{html.escape(_fmt(value))}</td>")
+            cells.append(f"<td{cls}>{html.escape(_fmt(record[col]))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -62,20 +61,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def qc_frame(steps: Sequence[QcStep]) -> pd.DataFrame:
-    """QC steps as a table: what was filtered, by which rule, removed and remaining."""
-    return pd.DataFrame(
-        [
-            {
-                "on": s.target,
-                "filter": s.name,
-                "rule": s.rule,
-                "removed": s.removed,
-                "remaining": s.remaining,
-            }
-            for s in steps
-        ]
-    )
+def qc_rows(steps: Sequence[QcStep]) -> list[dict[str, Any]]:
+    """QC steps as table rows: what was filtered, by which rule, removed and remaining."""
+    return [
+        {
+            "on": s.target,
+            "filter": s.name,
+            "rule": s.rule,
+            "removed": s.removed,
+            "remaining": s.remaining,
+        }
+        for s in steps
+    ]
 
 
 def write_report(
@@ -94,21 +91,19 @@ def write_report(
     cards = "".join(
         f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in facts.items()
     )
-    traits = pd.DataFrame(
-        [
-            {
-                "trait": s.trait,
-                "kind": s.kind,
-                "n": s.n,
-                "cases": s.cases if s.cases is not None else "-",
-                "controls": s.controls if s.controls is not None else "-",
-                "variants tested": int(s.frame["p_value"].is_not_null().sum()),
-                f"p < {significance:g}": int((s.frame["p_value"] < significance).sum()),
-                "lambda GC": s.lambda_gc,
-            }
-            for s in summaries
-        ]
-    )
+    traits = [
+        {
+            "trait": s.trait,
+            "kind": s.kind,
+            "n": s.n,
+            "cases": s.cases if s.cases is not None else "-",
+            "controls": s.controls if s.controls is not None else "-",
+            "variants tested": int(s.frame["p_value"].is_not_null().sum()),
+            f"p < {significance:g}": int((s.frame["p_value"] < significance).sum()),
+            "lambda GC": s.lambda_gc,
+        }
+        for s in summaries
+    ]
     loci_sections = []
     for s in summaries:
         loci = (
@@ -123,7 +118,7 @@ def write_report(
                 "p_value",
                 "n",
             )
-            .to_pandas()
+            .to_dicts()
         )
         loci_sections.append(
             f"<h3>{html.escape(s.trait)}</h3>"
@@ -131,16 +126,14 @@ def write_report(
                 loci, numeric=["effect_allele_frequency", "beta", "standard_error", "p_value", "n"]
             )
         )
-    qc = qc_frame(qc_steps)
+    qc = qc_rows(qc_steps)
     qc_html = (
-        _table(qc, numeric=["removed", "remaining"])
-        if not qc.empty
-        else "<p>QC skipped (--skip-qc).</p>"
+        _table(qc, numeric=["removed", "remaining"]) if qc else "<p>QC skipped (--skip-qc).</p>"
     )
     figures = "".join(
         f"<section><h2>{html.escape(name)}</h2>{_img(p)}</section>" for name, p in plots.items()
     )
-    settings = pd.DataFrame([{"setting": k, "value": str(v)} for k, v in _flatten(options).items()])
+    settings = [{"setting": k, "value": str(v)} for k, v in _flatten(options).items()]
     body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head><body>
 <header><h1>{html.escape(title)}</h1><p>promise gwas: genome-wide association with Hail</p></header>

@@ -13,13 +13,13 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import polars as pl
 import yaml
 from isal import igzip
-from scipy import special
 
 SSF_COLUMNS = [
     "chromosome",
@@ -33,9 +33,19 @@ SSF_COLUMNS = [
     "variant_id",
     "n",
 ]
+SIGNIFICANT_DIGITS = 10
 FLOAT_COLUMNS = ["beta", "standard_error", "effect_allele_frequency", "p_value"]
 CHROMOSOME_CODES = {"X": "23", "Y": "24", "M": "25", "MT": "25"}
-LAMBDA_MEDIAN = float(special.chdtri(1, 0.5))  # chi2(1 df) median, 0.4549364...
+_NORMAL = NormalDist()
+
+
+def chi2_1df_isf(p: float) -> float:
+    """The 1-df chi-square statistic whose upper tail is ``p``: the squared normal quantile
+    of ``p / 2`` (the standard library's, no SciPy import for two numbers)."""
+    return _NORMAL.inv_cdf(p / 2) ** 2
+
+
+LAMBDA_MEDIAN = chi2_1df_isf(0.5)  # chi2(1 df) median, 0.4549364...
 _TEXT = {"contig": pl.String, "ref": pl.String, "alt": pl.String}
 
 
@@ -87,7 +97,7 @@ class SsfBase:
     that order (row indices of the group frame)."""
 
     frame: pl.DataFrame
-    order: np.ndarray[Any, Any]
+    order: np.ndarray[Any, Any] | None  # None: the group frame is in position order
 
 
 def ssf_base(raw: pl.DataFrame) -> SsfBase:
@@ -102,6 +112,8 @@ def ssf_base(raw: pl.DataFrame) -> SsfBase:
     )
     numeric = frame["chromosome"].cast(pl.Float64, strict=False).fill_null(np.inf)
     order = np.lexsort((frame["base_pair_location"].to_numpy(), numeric.to_numpy()))
+    if np.array_equal(order, np.arange(len(order))):  # already in position order
+        return SsfBase(frame=frame, order=None)
     return SsfBase(frame=frame[order], order=order)
 
 
@@ -129,7 +141,9 @@ def ssf_frame(
             if kind == "binary"
             else pl.lit("linear")
         ),
-    )[base.order]
+    )
+    if base.order is not None:
+        values = values[base.order]
     # A beta without a standard error (constant or collinear genotype) is not estimable.
     values = values.with_columns(
         beta=pl.when(pl.col("standard_error").is_null()).then(None).otherwise(pl.col("beta"))
@@ -155,13 +169,13 @@ def lambda_gc(p_values: Any) -> float:
     # partition instead of a sort
     lower, upper = (len(values) - 1) // 2, len(values) // 2
     middle = np.partition(values, [lower, upper])[[lower, upper]]
-    return float(np.mean(special.chdtri(1, middle)) / LAMBDA_MEDIAN)
+    return (chi2_1df_isf(float(middle[0])) + chi2_1df_isf(float(middle[1]))) / 2 / LAMBDA_MEDIAN
 
 
 #: the columns every trait of one regression group shares, before and after its own
 SHARED_HEAD = ["chromosome", "base_pair_location", "effect_allele", "other_allele"]
 SHARED_TAIL = ["variant_id", "n", "test"]
-_UNSAFE = "[\t\n\r\"]"  # text that a CSV writer would have to quote
+_UNSAFE = '[\t\n\r"]'  # text that a CSV writer would have to quote
 
 
 @dataclass(frozen=True)
@@ -200,22 +214,24 @@ def has_shared(frame: pl.DataFrame, shared: SharedText) -> bool:
 def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None) -> str:
     """Write the tab-separated, gzip-compressed file; return its md5.
 
-    Floats are written in the shortest form that reads back as the same float64 (no
-    digits lost); missing and undefined values are written ``NA``. ``shared``: the group's
+    Floats are rounded to :data:`SIGNIFICANT_DIGITS` and written in the shortest form that
+    reads back as that float64 (a tiny value may show a few more digits); missing and undefined values are written ``NA``. ``shared``: the group's
     :class:`SharedText`, used when ``frame`` has those same shared columns. Polars
     formats the text and ISA-L's gzip (3x zlib's speed at level 1, and smaller)
     compresses it, both outside the GIL, so several traits can be written at once from
     threads.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    rounded = [pl.col(c).round_sig_figs(SIGNIFICANT_DIGITS) for c in FLOAT_COLUMNS]
     if shared is not None and has_shared(frame, shared):
-        lines = frame.select(shared.head, *FLOAT_COLUMNS, shared.tail)
+        lines = frame.select(shared.head, *rounded, shared.tail)
         body = lines.write_csv(
             separator="\t", null_value="NA", include_header=False, quote_style="never"
         )
         text = ("\t".join(frame.columns) + "\n" + body).encode("utf-8")
     else:
-        text = frame.write_csv(separator="\t", null_value="NA").encode("utf-8")
+        plain = frame.with_columns(rounded).write_csv(separator="\t", null_value="NA")
+        text = plain.encode("utf-8")
     data = igzip.compress(text, compresslevel=1, mtime=0)
     path.write_bytes(data)
     return hashlib.md5(data).hexdigest()
@@ -259,9 +275,23 @@ def write_meta(
 
 
 def top_loci(frame: pl.DataFrame, *, limit: int, window_bp: int = 500_000) -> pl.DataFrame:
-    """Lead variants by p-value, at most one per ``window_bp`` window on a chromosome."""
-    ranked = frame.filter(pl.col("p_value").is_not_null() & pl.col("p_value").is_not_nan())
-    ranked = ranked.sort("p_value", maintain_order=True)
+    """Lead variants by p-value, at most one per ``window_bp`` window on a chromosome.
+
+    The leads come from the smallest p-values: first from a few hundred per lead asked for
+    (a partial sort), and from all of them only when those were too few."""
+    defined = pl.col("p_value").is_not_null() & pl.col("p_value").is_not_nan()
+    ranked = frame.with_row_index("_row").filter(defined)
+    order = ["p_value", "_row"]  # ties in file order
+    some = max(1_000, 200 * limit)
+    if len(ranked) > some:
+        leads = _leads(ranked.bottom_k(some, by=order).sort(order), limit, window_bp)
+        if len(leads) == limit:
+            return leads.drop("_row")
+    return _leads(ranked.sort(order), limit, window_bp).drop("_row")
+
+
+def _leads(ranked: pl.DataFrame, limit: int, window_bp: int) -> pl.DataFrame:
+    """The first row of each window, in the order of ``ranked``, up to ``limit`` rows."""
     leads: list[int] = []
     taken: dict[str, list[int]] = {}
     rows = ranked.select("chromosome", "base_pair_location").iter_rows()
@@ -273,5 +303,4 @@ def top_loci(frame: pl.DataFrame, *, limit: int, window_bp: int = 500_000) -> pl
         leads.append(row)
         if len(leads) >= limit:
             break
-    chosen = pl.Series("row", leads, dtype=pl.UInt32)
-    return ranked.with_row_index("row").filter(pl.col("row").is_in(chosen)).drop("row")
+    return ranked[leads]

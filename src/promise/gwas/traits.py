@@ -7,11 +7,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
+import polars as pl
 
 from promise.errors import PromiseError
 from promise.gwas import phenofiles
 from promise.gwas.options import TraitKind
+from promise.gwas.phenofiles import KEY
 
 Kind = Literal["binary", "quantitative"]
 
@@ -27,8 +28,8 @@ class Phenotypes:
     Attributes
     ----------
     frame:
-        Index ``s`` (sample id as in the genotypes), one float column per trait and covariate;
-        binary traits coded 0 (control) / 1 (case); NaN is missing.
+        Column ``s`` (sample id as in the genotypes), then one float column per trait and
+        covariate; binary traits coded 0 (control) / 1 (case); null is missing.
     traits, covariates:
         Column names in ``frame``.
     kinds:
@@ -37,7 +38,7 @@ class Phenotypes:
         A 0/1 covariate holding the register sex, used by the sex check (or ``None``).
     """
 
-    frame: pd.DataFrame
+    frame: pl.DataFrame
     traits: list[str]
     covariates: list[str]
     kinds: dict[str, Kind]
@@ -46,12 +47,12 @@ class Phenotypes:
 
     def matched_to(self, genotype_ids: set[str]) -> Phenotypes:
         """Re-key by ``FID_IID`` when that, not ``IID``, is what the genotypes call samples."""
-        if genotype_ids & set(self.frame.index) or not self.aliases:
+        if genotype_ids & set(self.frame[KEY]) or not self.aliases:
             return self
         back = {iid: alias for alias, iid in self.aliases.items() if alias in genotype_ids}
         if not back:
             return self
-        return replace(self, frame=self.frame.rename(index=back))
+        return replace(self, frame=self.frame.with_columns(pl.col(KEY).replace(back)))
 
 
 def from_files(
@@ -75,24 +76,21 @@ def from_files(
     if pheno_names:
         traits = phenofiles.pick_columns(pheno_table, pheno_names, what="Phenotype")
     else:  # every column that is not a covariate (a .fam's derived is_female never is a trait)
-        skip = {*names, "is_female"}
+        skip = {*names, "is_female", KEY}
         traits = [c for c in pheno_table.columns if c not in skip]
     clash = sorted(set(traits) & set(names))
     if clash:
         raise TraitError(
             f"{clash[0]!r} is both a phenotype and a covariate: use it as one of them."
         )
-    values = pd.DataFrame(
-        {t: phenofiles.numeric_column(pheno_table[t], missing_codes=missing_codes) for t in traits},
-        index=pheno_table.index,
-    )
+    values = phenofiles.numeric_columns(pheno_table, traits, missing_codes=missing_codes)
     covars = phenofiles.covariate_columns(covar_table, names)
-    frame = values.join(covars, how="left")
+    frame = values.join(covars, on=KEY, how="left", maintain_order="left")
     if remove is not None:
-        frame = frame.drop(index=phenofiles.read_id_list(remove), errors="ignore")
+        frame = frame.filter(~pl.col(KEY).is_in(phenofiles.read_id_list(remove)))
     female = "is_female" if "is_female" in covars.columns else None
     built = build(
-        frame=frame, traits=traits, covariates=list(covars.columns), kind=kind, female=female
+        frame=frame, traits=traits, covariates=covars.columns[1:], kind=kind, female=female
     )
     aliases: dict[str, str] = {}
     for path in pheno:
@@ -102,7 +100,7 @@ def from_files(
 
 def build(
     *,
-    frame: pd.DataFrame,
+    frame: pl.DataFrame,
     traits: Sequence[str],
     covariates: Sequence[str],
     kind: TraitKind | Mapping[str, TraitKind],
@@ -112,7 +110,6 @@ def build(
 
     ``kind`` applies to every trait, or is given per trait as a mapping.
     """
-    frame = frame.copy()
     kinds: dict[str, Kind] = {}
     asked = kind
     for trait in traits:
@@ -123,7 +120,7 @@ def build(
                 f"Trait {trait!r} is not coded 0/1, 1/2 or true/false: drop --binary or recode it."
             )
         if coding is not None and kind != "quantitative":
-            frame[trait] = frame[trait].map(coding)
+            frame = frame.with_columns(pl.col(trait).replace(coding))
             kinds[trait] = "binary"
         else:
             kinds[trait] = "quantitative"
