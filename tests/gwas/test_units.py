@@ -24,9 +24,16 @@ def test_plink_style_file_keys_on_iid_and_reads_na(tmp_path: Path) -> None:
     f = _write(tmp_path / "p.txt", "FID IID Y1 Y2\nf1 a 1.5 NA\nf2 b -9 2\n")
     table = phenofiles.read_sample_table(f)
     assert table["s"].to_list() == ["a", "b"] and table.columns == ["s", "Y1", "Y2"]
-    y1 = phenofiles.numeric_column(table["Y1"], missing_codes=[-9])
-    assert y1.to_list() == [1.5, None]
-    assert phenofiles.numeric_column(table["Y2"]).to_list() == [None, 2.0]
+    coded = phenofiles.numeric_columns(table, ["Y1"], missing_codes=[-9])
+    assert coded.columns == ["s", "Y1"] and coded["Y1"].to_list() == [1.5, None]
+    assert phenofiles.numeric_columns(table, ["Y2"])["Y2"].to_list() == [None, 2.0]
+
+
+def test_bom_crlf_and_tabs_with_spaces_are_read(tmp_path: Path) -> None:
+    f = tmp_path / "p.txt"
+    f.write_bytes(b"\xef\xbb\xbfFID\tIID  Y\r\nf1\t a\t1.5\r\n\r\n f2 b  NA \r\n")
+    table = phenofiles.read_sample_table(f)
+    assert table.columns == ["s", "Y"] and table.rows() == [("a", "1.5"), ("b", "NA")]
 
 
 def test_ragged_line_is_a_clear_error(tmp_path: Path) -> None:
@@ -50,14 +57,14 @@ def test_fam_gives_pheno_and_register_sex(tmp_path: Path) -> None:
 
 
 def test_missing_code_applies_to_literal_zero_not_to_false() -> None:
-    values = pl.Series("isCase", ["true", "false", "0"])
-    out = phenofiles.numeric_column(values, missing_codes=[0])
-    assert out.to_list() == [1.0, 0.0, None] and out.name == "isCase"
+    table = pl.DataFrame({"s": list("abc"), "isCase": ["true", "false", "0"]})
+    out = phenofiles.numeric_columns(table, ["isCase"], missing_codes=[0])
+    assert out["isCase"].to_list() == [1.0, 0.0, None]
 
 
 def test_non_numeric_phenotype_is_a_clear_error() -> None:
     with pytest.raises(PromiseError, match="non-numeric value 'high'"):
-        phenofiles.numeric_column(pl.Series("Y", ["1", "high"]))
+        phenofiles.numeric_columns(pl.DataFrame({"s": ["a", "b"], "Y": ["1", "high"]}), ["Y"])
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ add codes that mean missing in *phenotype* columns only, because a covariate suc
 ``is_female`` legitimately takes the value 0.
 
 Tables are Polars frames whose first column ``s`` is the sample id, with every other
-column as the file's text; :func:`numeric_column` and :func:`covariate_columns` turn them
+column as the file's text; :func:`numeric_columns` and :func:`covariate_columns` turn them
 into floats (null where missing).
 """
 
@@ -81,7 +81,7 @@ def _tab_separated(text: str) -> str:
 
 def _lines(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        return path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         raise PhenotypeFileError(f"{path} is not UTF-8 text: save it as UTF-8.") from exc
 
@@ -137,7 +137,7 @@ def read_id_list(path: Path) -> list[str]:
     if not path.is_file():
         raise PhenotypeFileError(f"The sample list {path} does not exist: check the path.")
     ids = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
         fields = line.split()
         if fields and fields[0].upper() not in ("FID", "#FID", "IID", "#IID"):
             ids.append(fields[1] if len(fields) > 1 else fields[0])
@@ -177,12 +177,6 @@ def pick_columns(table: pl.DataFrame, names: Sequence[str] | None, *, what: str)
 
 def _is_missing(text: pl.Expr) -> pl.Expr:
     return text.is_null() | text.str.to_lowercase().is_in(MISSING_STRINGS)
-
-
-def numeric_column(values: pl.Series, *, missing_codes: Sequence[float] = ()) -> pl.Series:
-    """Text to floats: booleans become 1/0, missing markers and ``missing_codes`` null."""
-    table = pl.DataFrame({KEY: [""] * len(values), values.name: values})
-    return numeric_columns(table, [values.name], missing_codes=missing_codes)[values.name]
 
 
 def numeric_columns(
