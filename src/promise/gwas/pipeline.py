@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -239,11 +240,7 @@ def _run_numpy(
     raws = fastlinear.linear_groups(
         genotypes, phenotypes, association.aligned(frame, samples), [g.traits for g in groups]
     )
-    summaries = []
-    for raw, group in zip(raws, groups, strict=True):
-        base = results.ssf_base(raw)
-        for ti, trait in enumerate(group.traits):
-            summaries.append(_summary(raw, ti, trait, group.kind, {}, base))
+    summaries = _group_summaries(list(zip(raws, groups, strict=True)), {})
     say("writing summary statistics, plots and report")
     files = _write_outputs(
         out=out, summaries=summaries, steps=steps, options=options, build=genotypes.build,
@@ -313,13 +310,28 @@ def _summaries(
     counts: dict[str, tuple[int, int]],
     scratch: Path,
 ) -> list[results.TraitSummary]:
-    summaries = []
-    for gi, group_result in enumerate(group_results):
-        raw = results.export_group(hl, group_result.table, path=scratch / f"group{gi}.tsv")
+    exported = [
+        (results.export_group(hl, r.table, path=scratch / f"group{gi}.tsv"), r.group)
+        for gi, r in enumerate(group_results)
+    ]
+    return _group_summaries(exported, counts)
+
+
+def _group_summaries(
+    groups: list[tuple[pl.DataFrame, association.TraitGroup]],
+    counts: dict[str, tuple[int, int]],
+) -> list[results.TraitSummary]:
+    """Every trait's summary from its group's frame, built on two threads (Polars works
+    outside the GIL); each group's shared columns are computed once."""
+    jobs: list[Callable[[], results.TraitSummary]] = []
+    for raw, group in groups:
         base = results.ssf_base(raw)
-        for ti, trait in enumerate(group_result.group.traits):
-            summaries.append(_summary(raw, ti, trait, group_result.group.kind, counts, base))
-    return summaries
+        jobs += [
+            partial(_summary, raw, ti, trait, group.kind, counts, base)
+            for ti, trait in enumerate(group.traits)
+        ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def _summary(
@@ -396,7 +408,10 @@ def _write_outputs(
     plotter.draw(points, scores, out)
     frames = [s.frame for s in summaries]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(results.write_ssf, frames, paths, _shared_texts(frames)))
+        written = pool.map(results.write_ssf, frames, paths, _shared_texts(frames))
+        # the report's top loci meanwhile (a partial sort each, in Polars)
+        loci = {s.trait: results.top_loci(s.frame, limit=options.top_loci) for s in summaries}
+        digests = list(written)
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
         results.write_meta(
@@ -429,7 +444,7 @@ def _write_outputs(
             facts=facts,
             plots=figures,
             options=options.as_dict(),
-            top_n=options.top_loci,
+            loci=loci,
             significance=options.significance,
         )
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from promise.gwas.qc import QcStep
-from promise.gwas.results import TraitSummary, top_loci
+from promise.gwas.results import TraitSummary
 
 STYLE = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
@@ -84,10 +86,11 @@ def write_report(
     facts: dict[str, str],
     plots: dict[str, Path],
     options: dict[str, Any],
-    top_n: int,
+    loci: Mapping[str, pl.DataFrame],
     significance: float,
 ) -> Path:
-    """Write ``report.html`` with the plots embedded as base64 PNG."""
+    """Write ``report.html`` with the plots embedded as base64 PNG; ``loci`` holds each
+    trait's lead variants (:func:`promise.gwas.results.top_loci`)."""
     cards = "".join(
         f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in facts.items()
     )
@@ -106,8 +109,8 @@ def write_report(
     ]
     loci_sections = []
     for s in summaries:
-        loci = (
-            top_loci(s.frame, limit=top_n)
+        rows = (
+            loci[s.trait]
             .select(
                 "variant_id",
                 "effect_allele",
@@ -123,7 +126,7 @@ def write_report(
         loci_sections.append(
             f"<h3>{html.escape(s.trait)}</h3>"
             + _table(
-                loci, numeric=["effect_allele_frequency", "beta", "standard_error", "p_value", "n"]
+                rows, numeric=["effect_allele_frequency", "beta", "standard_error", "p_value", "n"]
             )
         )
     qc = qc_rows(qc_steps)
