@@ -123,20 +123,8 @@ def read_fam_ids(prefix: Path) -> list[str]:
 
 def read_plink_meta(prefix: Path) -> tuple[pl.DataFrame, list[str]]:
     """The .bim as columns ``chrom id cm pos a1 a2`` (text; ``pos`` Int64), and the .fam's
-    sample ids. PLINK writes the .bim tab-separated, read here by Polars; any other
-    whitespace is read too."""
-    path = Path(f"{prefix}.bim")
-    with path.open("rb") as fh:
-        tabs = b"\t" in fh.readline()
-    if tabs:
-        bim = pl.read_csv(
-            path, separator="\t", has_header=False, new_columns=list(BIM_COLUMNS),
-            schema_overrides=dict.fromkeys(BIM_COLUMNS, pl.String), quote_char=None,
-        )  # fmt: skip
-    else:
-        bim = read_fields(path, header=False, names=BIM_COLUMNS)
-    if bim.width != len(BIM_COLUMNS):
-        raise GenotypeInputError(f"{path} needs six columns: chrom id cm pos a1 a2.")
+    sample ids."""
+    bim = read_fields(Path(f"{prefix}.bim"), header=False, names=BIM_COLUMNS)
     return bim.with_columns(pl.col("pos").cast(pl.Int64)), read_fam_ids(prefix)
 
 
@@ -307,8 +295,11 @@ def _block_stats(
     k = plan.n_traits
     products = (plan.weights_t @ g.T).T  # variants x (traits + basis)
     if sums is None:
-        none = np.zeros(len(g), dtype=np.int64)
-        n_miss = none if missing is None else missing.sum(axis=1, dtype=np.int64)
+        n_miss = (
+            np.zeros(len(g), dtype=np.int64)
+            if missing is None
+            else missing.sum(axis=1, dtype=np.int64)
+        )
         sums = g.sum(axis=1), np.count_nonzero(g == 2, axis=1), n_miss
     total = sums[0].astype(np.float64)
     squares = total + 2.0 * sums[1]  # g^2 = g + 2 [g = 2]

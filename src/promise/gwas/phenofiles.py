@@ -43,29 +43,60 @@ def read_fields(path: Path, *, header: bool, names: Sequence[str] = ()) -> pl.Da
     """A whitespace-separated text file as text columns: named by its header line, or by
     ``names`` (else ``column_1`` ...) when it has none. Blank lines are skipped; a line with
     another number of fields than the first is an error naming the line. Runs of blanks
-    become one tab and Polars' CSV reader splits the lines."""
-    lines = _tab_separated(_lines(path)).split("\n")
-    numbered = [(i, line.strip("\t")) for i, line in enumerate(lines, start=1)]
-    rows = [(i, line) for i, line in numbered if line]
-    if header and not rows:
-        raise PhenotypeFileError(f"{path} is empty: it needs a header line.")
-    width = len(names) if names and not header else rows[0][1].count("\t") + 1 if rows else 0
-    for number, line in rows:
-        if line.count("\t") + 1 != width:
-            raise PhenotypeFileError(
-                f"Line {number} of {path} has {line.count(chr(9)) + 1} fields where {width} "
-                "are expected: every line needs a value (NA when missing) in every column."
-            )
-    if not rows:
+    become one tab and Polars' CSV reader splits the lines; a file with blank lines or
+    blanks at line ends, or one that Polars finds ragged, is checked line by line first."""
+    text = _tab_separated(_lines(path))
+    frame = _parse_tidy(text, header=header, names=names)
+    if frame is None:
+        checked = _checked_lines(text, path, header=header, names=names)
+        frame = _parse(checked, header=header, names=names)
+    return frame
+
+
+def _parse_tidy(text: str, *, header: bool, names: Sequence[str]) -> pl.DataFrame | None:
+    """``text`` parsed as it is, or None when it needs the line-by-line check: blank lines,
+    blanks at a line's ends, or lines with another number of fields than the first (Polars
+    refuses more, and leaves nulls for fewer, which a whole field never is)."""
+    ends = ("\n\t", "\t\n", "\n\n")
+    if not text.strip() or text.startswith(("\t", "\n")) or any(e in text for e in ends):
+        return None
+    try:
+        frame = _parse(text, header=header, names=names)
+    except pl.exceptions.PolarsError:
+        return None
+    short = frame.select(pl.any_horizontal(pl.all().is_null()).any()).item()
+    return None if short else frame
+
+
+def _parse(text: str, *, header: bool, names: Sequence[str]) -> pl.DataFrame:
+    if not text.strip():
         return pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     return pl.read_csv(
-        io.BytesIO("\n".join(line for _, line in rows).encode("utf-8")),
+        io.BytesIO(text.encode("utf-8")),
         separator="\t",
         has_header=header,
         new_columns=None if header else list(names) or None,
         quote_char=None,
         infer_schema=False,
     )
+
+
+def _checked_lines(text: str, path: Path, *, header: bool, names: Sequence[str]) -> str:
+    """The non-blank lines of ``text`` without blanks at their ends, each checked to have as
+    many fields as the first (or as ``names``)."""
+    rows = [(i, line.strip("\t")) for i, line in enumerate(text.split("\n"), start=1)]
+    rows = [(i, line) for i, line in rows if line]
+    if header and not rows:
+        raise PhenotypeFileError(f"{path} is empty: it needs a header line.")
+    width = len(names) if names and not header else len(rows[0][1].split("\t")) if rows else 0
+    for number, line in rows:
+        fields = len(line.split("\t"))
+        if fields != width:
+            raise PhenotypeFileError(
+                f"Line {number} of {path} has {fields} fields where {width} are expected: "
+                "every line needs a value (NA when missing) in every column."
+            )
+    return "\n".join(line for _, line in rows)
 
 
 def _tab_separated(text: str) -> str:
@@ -216,10 +247,11 @@ def covariate_columns(table: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame
     parts: list[pl.Series] = []
     for name in names:
         text = pl.col(name).cast(pl.String)
+        given = ~_is_missing(text)
         columns = table.select(
-            given=~_is_missing(text),
-            text=pl.when(~_is_missing(text)).then(text),
-            number=pl.when(~_is_missing(text))
+            given=given,
+            text=pl.when(given).then(text),
+            number=pl.when(given)
             .then(text.str.strip_chars().cast(pl.Float64, strict=False))
             .fill_nan(None),
         )

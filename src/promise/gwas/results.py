@@ -215,11 +215,11 @@ def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None)
     """Write the tab-separated, gzip-compressed file; return its md5.
 
     Floats are rounded to :data:`SIGNIFICANT_DIGITS` and written in the shortest form that
-    reads back as that float64 (a tiny value may show a few more digits); missing and undefined values are written ``NA``. ``shared``: the group's
-    :class:`SharedText`, used when ``frame`` has those same shared columns. Polars
-    formats the text and ISA-L's gzip (3x zlib's speed at level 1, and smaller)
-    compresses it, both outside the GIL, so several traits can be written at once from
-    threads.
+    reads back as that float64 (a tiny value may show a few more digits); missing and
+    undefined values are written ``NA``. ``shared``: the group's :class:`SharedText`, used
+    when ``frame`` has those same shared columns. Polars formats the text and ISA-L's gzip
+    (3x zlib's speed at level 1, and smaller) compresses it, both outside the GIL, so
+    several traits can be written at once from threads.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     rounded = [pl.col(c).round_sig_figs(SIGNIFICANT_DIGITS) for c in FLOAT_COLUMNS]
