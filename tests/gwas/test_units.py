@@ -223,6 +223,38 @@ def test_code_counts_count_a1_twos_and_missing_ignoring_padding(samples: int) ->
     assert missing.tolist() == (geno == -1).sum(axis=1).tolist()
 
 
+@pytest.mark.parametrize(
+    ("dof", "bound"), [(3000, 2e-9), (4996, 1e-10), (20_000, 1e-11), (500_000, 1e-11)]
+)
+def test_t_p_values_match_scipy_stdtr(dof: int, bound: float) -> None:
+    """Hill's approximation against SciPy's t distribution (an independent implementation),
+    on a dense grid of |t| up to 45 and both signs, wherever p is a normal number."""
+    from scipy import special
+
+    from promise.gwas import fastlinear
+
+    t = np.concatenate([np.linspace(-45, 45, 180_001), np.geomspace(1e-9, 1, 500)])
+    ours = fastlinear.t_two_sided_p(t, dof)
+    scipy_p = 2 * special.stdtr(dof, -np.abs(t))
+    normal = scipy_p > 1e-300
+    assert normal.sum() > 100_000  # the grid reaches far into the tail
+    np.testing.assert_allclose(ours[normal], scipy_p[normal], rtol=bound, atol=0)
+    assert np.all(ours[~normal] < 1e-290)
+
+
+def test_t_p_values_edges_and_small_samples() -> None:
+    from scipy import special
+
+    from promise.gwas import fastlinear
+
+    t = np.array([[np.inf, -np.inf], [np.nan, 0.0]])
+    p = fastlinear.t_two_sided_p(t, 10_000)
+    assert p[0].tolist() == [0.0, 0.0] and np.isnan(p[1, 0]) and p[1, 1] == pytest.approx(1.0)
+    few = np.linspace(-12, 12, 101)  # below HILL_MIN_DOF: SciPy's own values
+    dof = fastlinear.HILL_MIN_DOF - 1
+    assert np.array_equal(fastlinear.t_two_sided_p(few, dof), 2 * special.stdtr(dof, -abs(few)))
+
+
 def _ssf(alleles: list[str]) -> pl.DataFrame:
     n = len(alleles)
     return pl.DataFrame(
@@ -264,10 +296,14 @@ def test_ssf_file_reads_back_the_same_values_with_or_without_shared_text(
             assert want is None or got == pytest.approx(want, rel=5e-10, abs=0)
     assert b"0.3333333333\t" in gzip.decompress(fast.read_bytes())  # 1/3 rounded
     # a frame whose shared columns differ is written from its own columns
-    other = frame.with_columns(pl.col("base_pair_location") + 1)
-    results.write_ssf(other, fast, shared)
-    back = pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema)
-    assert back["base_pair_location"].to_list() == other["base_pair_location"].to_list()
+    for changed in ("base_pair_location", "effect_allele_frequency"):
+        other = frame.with_columns(pl.col(changed) * 2)
+        results.write_ssf(other, fast, shared)
+        back = pl.read_csv(fast, separator="\t", null_values="NA", schema=frame.schema)
+        np.testing.assert_allclose(back[changed].to_numpy(), other[changed].to_numpy(), rtol=5e-10)
+    empty = frame.clear()
+    results.write_ssf(empty, fast, results.shared_text(empty))
+    assert gzip.decompress(fast.read_bytes()).decode() == "\t".join(frame.columns) + "\n"
 
 
 @pytest.mark.parametrize("contigs", [["chr2", "chr10", "chrX"], ["chrX", "chr2", "chr10"]])

@@ -9,7 +9,8 @@ orthonormal basis of C, y_k a trait with C projected out and g_j a variant's gen
     g'g   = sum(g_j^2) - |Q' g_j|^2         (the genotype with C projected out)
     beta  = g'y / g'g,   se = sqrt((y_k' y_k - beta^2 g'g) / (n - p - 1) / g'g)
 
-with p the number of covariate columns and a t statistic on n - p - 1 degrees of freedom.
+with p the number of covariate columns and a t statistic on n - p - 1 degrees of freedom
+(its p-value from :func:`t_two_sided_p`).
 This is the model Hail's ``linear_regression_rows`` fits, so both engines give the same
 numbers. The genotypes are decoded from the 2-bit .bed codes to bytes with a 256-entry
 table (four samples per lookup) and enter one float64 matrix product per block of variants
@@ -58,6 +59,32 @@ LUT_MISSING = (np.array([0, 1, 0, 0], dtype=np.uint32)[_CODES] << _LANES).sum(
 
 #: every low bit of the 2-bit codes in a 64-bit word
 LOW_BITS = np.uint64(0x5555555555555555)
+
+#: degrees of freedom from which :func:`t_two_sided_p` uses Hill's approximation
+HILL_MIN_DOF = 3000
+
+
+def t_two_sided_p(t: Array, dof: int) -> Array:
+    """P(|T| >= |t|) for Student's t on ``dof`` degrees of freedom.
+
+    From :data:`HILL_MIN_DOF` degrees of freedom on, through the normal deviate of Hill's
+    large-sample transform (G. W. Hill, 1970, ACM Algorithm 395: y = a log(1 + t^2/dof),
+    a = dof - 1/2, and a short series in y / (48 a^2)): a quarter of the time of SciPy's
+    ``stdtr``, which the tests hold it to (relative error under 2e-9 for every p above
+    1e-300 at 3,000 degrees of freedom, under 1e-10 at 5,000). Below, ``stdtr`` itself.
+    An infinite ``t`` (a perfect fit) gives 0, NaN gives NaN."""
+    if dof < HILL_MIN_DOF:
+        result: Array = 2.0 * special.stdtr(dof, -np.abs(t))
+        return result
+    a = dof - 0.5
+    b = 48.0 * a * a
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = a * np.log1p(t * t / dof)
+        series = (((-0.4 * y - 3.3) * y - 24.0) * y - 85.5) / (0.8 * y * y + 100.0 + b)
+        z = ((series + y + 3.0) / b + 1.0) * np.sqrt(y)
+    p: Array = 2.0 * special.ndtr(-z)
+    p[np.isinf(t)] = 0.0
+    return p
 
 
 def decode(raw: Array, lut: Array, n_samples: int) -> Array:
@@ -318,5 +345,5 @@ def _block_stats(
         se = np.sqrt((plan.yy[None, :] - beta**2 * gg[:, None]) / plan.dof / gg[:, None])
         out.beta[rows] = beta
         out.se[rows] = se
-        out.p[rows] = 2.0 * special.stdtr(plan.dof, -np.abs(beta / se))
+        out.p[rows] = t_two_sided_p(beta / se, plan.dof)
         out.eaf[rows] = mean / 2

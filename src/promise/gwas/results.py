@@ -172,10 +172,13 @@ def lambda_gc(p_values: Any) -> float:
     return (chi2_1df_isf(float(middle[0])) + chi2_1df_isf(float(middle[1]))) / 2 / LAMBDA_MEDIAN
 
 
-#: the columns every trait of one regression group shares, before and after its own
+#: the columns every trait of one regression group shares, before its own, between its
+#: standard error and p-value, and after
 SHARED_HEAD = ["chromosome", "base_pair_location", "effect_allele", "other_allele"]
+SHARED_MIDDLE = "effect_allele_frequency"
 SHARED_TAIL = ["variant_id", "n", "test"]
 _UNSAFE = '[\t\n\r"]'  # text that a CSV writer would have to quote
+_CSV: dict[str, Any] = {"separator": "\t", "null_value": "NA", "quote_style": "never"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,16 @@ class SharedText:
 
     key: pl.DataFrame  # the shared columns themselves, to recognise a frame of the group
     head: pl.Series  # "chromosome<TAB>base_pair_location<TAB>effect_allele<TAB>other_allele"
+    middle: pl.Series  # effect_allele_frequency, as write_ssf prints it
     tail: pl.Series  # "variant_id<TAB>n<TAB>test"
+
+
+def _shared_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(*SHARED_HEAD, SHARED_MIDDLE, *SHARED_TAIL)
+
+
+def _rounded(columns: list[str]) -> list[pl.Expr]:
+    return [pl.col(c).round_sig_figs(SIGNIFICANT_DIGITS) for c in columns]
 
 
 def shared_text(frame: pl.DataFrame) -> SharedText | None:
@@ -196,19 +208,22 @@ def shared_text(frame: pl.DataFrame) -> SharedText | None:
         parts = [pl.col(c).cast(pl.String).fill_null("NA") for c in columns]
         return pl.concat_str(parts, separator="\t")
 
-    key = frame.select(*SHARED_HEAD, *SHARED_TAIL)
+    key = _shared_columns(frame)
     unsafe = pl.any_horizontal(pl.col(pl.String).str.contains(_UNSAFE)).any()
     if key.select(unsafe).item():
         return None
     text = key.select(head=joined(SHARED_HEAD), tail=joined(SHARED_TAIL))
-    return SharedText(key=key, head=text["head"], tail=text["tail"])
+    # printed by the CSV writer itself, so that it reads exactly as the other floats do
+    printed = key.select(_rounded([SHARED_MIDDLE])).write_csv(include_header=False, **_CSV)
+    middle = pl.Series(SHARED_MIDDLE, [printed]).str.split("\n").explode().head(key.height)
+    return SharedText(key=key, head=text["head"], middle=middle, tail=text["tail"])
 
 
 def has_shared(frame: pl.DataFrame, shared: SharedText) -> bool:
     """True when ``frame`` is in GWAS-SSF column order with exactly ``shared``'s columns."""
     if frame.columns != [*SHARED_HEAD, *FLOAT_COLUMNS, *SHARED_TAIL]:
         return False
-    return frame.select(*SHARED_HEAD, *SHARED_TAIL).equals(shared.key)
+    return _shared_columns(frame).equals(shared.key)
 
 
 def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None) -> str:
@@ -222,16 +237,14 @@ def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None)
     several traits can be written at once from threads.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    rounded = [pl.col(c).round_sig_figs(SIGNIFICANT_DIGITS) for c in FLOAT_COLUMNS]
     if shared is not None and has_shared(frame, shared):
-        lines = frame.select(shared.head, *rounded, shared.tail)
-        body = lines.write_csv(
-            separator="\t", null_value="NA", include_header=False, quote_style="never"
-        )
+        beta, se, p = _rounded(["beta", "standard_error", "p_value"])
+        lines = frame.select(shared.head, beta, se, shared.middle, p, shared.tail)
+        body = lines.write_csv(include_header=False, **_CSV)
         text = ("\t".join(frame.columns) + "\n" + body).encode("utf-8")
     else:
-        plain = frame.with_columns(rounded).write_csv(separator="\t", null_value="NA")
-        text = plain.encode("utf-8")
+        plain = frame.with_columns(_rounded(FLOAT_COLUMNS))
+        text = plain.write_csv(separator="\t", null_value="NA").encode("utf-8")
     data = igzip.compress(text, compresslevel=1, mtime=0)
     path.write_bytes(data)
     return hashlib.md5(data).hexdigest()
