@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -364,6 +363,8 @@ def safe_name(trait: str) -> str:
 
 def software_versions() -> dict[str, str]:
     """Versions recorded in the metadata: promise, Hail, Python."""
+    from importlib import metadata  # 30 ms of imports, paid once the results are in
+
     versions = {"python": platform.python_version()}
     for package in ("promise", "hail", "pyspark"):
         try:
