@@ -130,8 +130,9 @@ class _Plan:
     """One group of traits sharing their samples: what every block is multiplied with."""
 
     cols: Array | None  # sample columns of the .bed (None: all, in file order)
-    weights: Array  # samples x (traits + covariate basis): [y residuals | Q]
-    weights_t: Array  # its transpose, contiguous (the product's faster orientation)
+    # [y residuals | Q] transposed, (traits + covariate basis) x samples, contiguous: the
+    # product's faster orientation
+    weights_t: Array
     yy: Array  # y_k' y_k per trait
     n_traits: int
     dof: int
@@ -148,11 +149,15 @@ def read_fam_ids(prefix: Path) -> list[str]:
     return fam.to_series(1).to_list()
 
 
-def read_plink_meta(prefix: Path) -> tuple[pl.DataFrame, list[str]]:
-    """The .bim as columns ``chrom id cm pos a1 a2`` (text; ``pos`` Int64), and the .fam's
-    sample ids."""
+def read_bim(prefix: Path) -> pl.DataFrame:
+    """The .bim as columns ``chrom id cm pos a1 a2`` (text; ``pos`` Int64)."""
     bim = read_fields(Path(f"{prefix}.bim"), header=False, names=BIM_COLUMNS)
-    return bim.with_columns(pl.col("pos").cast(pl.Int64)), read_fam_ids(prefix)
+    return bim.with_columns(pl.col("pos").cast(pl.Int64))
+
+
+def read_plink_meta(prefix: Path) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`read_bim` and :func:`read_fam_ids`."""
+    return read_bim(prefix), read_fam_ids(prefix)
 
 
 def bed_blocks(
@@ -185,12 +190,10 @@ def _plan(
     q, _ = np.linalg.qr(c)
     y = kept.select(pl.col(t).cast(pl.Float64) for t in traits).to_numpy()
     y = y - q @ (q.T @ y)
-    weights = np.ascontiguousarray(np.column_stack([y, q]))
     in_order = len(cols) == len(index) and bool(np.all(cols == np.arange(len(index))))
     return _Plan(
         cols=None if in_order else cols,
-        weights=weights,
-        weights_t=np.ascontiguousarray(weights.T),
+        weights_t=np.ascontiguousarray(np.column_stack([y, q]).T),
         yy=(y**2).sum(axis=0),
         n_traits=len(traits),
         dof=len(kept) - c.shape[1] - 1,
@@ -233,10 +236,12 @@ def linear_groups(
     phenotypes: Phenotypes,
     frame: pl.DataFrame,
     groups: Sequence[Sequence[str]],
+    fam_ids: Sequence[str],
 ) -> list[pl.DataFrame]:
-    """Regress every group of traits on every variant; one export-layout frame per group."""
+    """Regress every group of traits on every variant; one export-layout frame per group.
+    ``fam_ids``: the .fam's sample ids (:func:`read_fam_ids`), which the caller has read."""
     prefix = source.path
-    bim, fam_ids = read_plink_meta(prefix)
+    bim = read_bim(prefix)
     index = {s: i for i, s in enumerate(fam_ids)}
     plans = [_plan(frame, traits, phenotypes.covariates, index) for traits in groups]
     stats = [_Stats.empty(len(bim), plan) for plan in plans]
@@ -262,9 +267,7 @@ def linear_groups(
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for _ in bounded_map(
-            pool, one_block, bed_blocks(prefix, n, len(bim), block=BLOCK), ahead=2 * workers
-        ):
+        for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim)), ahead=2 * workers):
             pass
     recode = contig_recoding(source.build)
     meta = pl.DataFrame(
@@ -277,7 +280,7 @@ def linear_groups(
     )
     frames = []
     for plan, out in zip(plans, stats, strict=True):
-        n_samples = plan.weights.shape[0]
+        n_samples = plan.weights_t.shape[1]
         columns: dict[str, Any] = {}
         for t in range(plan.n_traits):
             columns.update(
@@ -336,7 +339,7 @@ def _block_stats(
         mean = total / (n_samples - n_missing)
         if missing is not None:
             # imputed g = g + mean * indicator: add the indicators' products and squares
-            products += mean[:, None] * (missing.astype(np.float64) @ plan.weights)
+            products += mean[:, None] * (missing.astype(np.float64) @ plan.weights_t.T)
             squares += mean**2 * n_missing
         basis = products[:, k:]
         gg = squares - (basis**2).sum(axis=1)

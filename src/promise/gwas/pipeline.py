@@ -229,7 +229,8 @@ def _run_numpy(
         )
     frame = _usable_samples(phenotypes)
     analysed = set(frame[KEY])
-    samples = [s for s in fastlinear.read_fam_ids(genotypes.path) if s in analysed]
+    fam_ids = fastlinear.read_fam_ids(genotypes.path)
+    samples = [s for s in fam_ids if s in analysed]
     steps = [
         qc.QcStep(target="samples", name="phenotype match", rule="genotyped, with trait and covariates",
                   removed=len(frame) - len(samples), remaining=len(samples))
@@ -237,7 +238,11 @@ def _run_numpy(
     groups = association.trait_groups(phenotypes, samples)
     say(f"association (numpy): {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
     raws = fastlinear.linear_groups(
-        genotypes, phenotypes, association.aligned(frame, samples), [g.traits for g in groups]
+        genotypes,
+        phenotypes,
+        association.aligned(frame, samples),
+        [g.traits for g in groups],
+        fam_ids,
     )
     summaries = _group_summaries(list(zip(raws, groups, strict=True)), {})
     say("writing summary statistics, plots and report")
