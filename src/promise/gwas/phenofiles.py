@@ -263,15 +263,10 @@ def covariate_columns(table: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame
 
 
 def _one_hot(column: pl.Series, name: str) -> list[pl.Series]:
+    """An indicator per level but the first; a missing value stays missing (null == level
+    is null)."""
     levels = sorted(column.drop_nulls().unique().to_list())
-    return [
-        pl.select(
-            pl.when(column.is_null()).then(None).otherwise((column == level).cast(pl.Float64))
-        )
-        .to_series()
-        .rename(f"{name}_{level}")
-        for level in levels[1:]
-    ]
+    return [(column == level).cast(pl.Float64).rename(f"{name}_{level}") for level in levels[1:]]
 
 
 def binary_coding(values: pl.Series) -> dict[float, float] | None:
