@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from promise.settings import test_numbers_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- ingest:begin -->", "<!-- ingest:end -->"
@@ -52,9 +54,7 @@ TARGET_RATIO, TARGET_GIB = 2.0, 4.0
 
 def write_inpatient(path: Path, rows: int, *, seed: int = 1) -> None:
     """A PAR SV file in chunks (bounded memory), every line distinct and valid."""
-    pins = json.loads(
-        (ROOT.parent / "shared" / "reference" / "personnummer" / "allPins.json").read_text()
-    )
+    pins = json.loads((test_numbers_dir() / "allPins.json").read_text())
     pins = [
         p for p in dict.fromkeys(pins) if "1926" <= p[:4] <= "1999"
     ]  # events 2000-2024 follow birth

@@ -3,7 +3,8 @@
 Test categories (markers) and their rule:
 - unit: pure functions, no I/O beyond tmp_path, each test well under a second;
 - integration: real DuckDB, dbt or Hail on small synthetic data;
-- reference: checks against ../shared/reference (a missing folder fails in CI);
+- reference: checks against tests/reference, real data from outside the project shipped
+  with the clone (PROMISE_REFERENCE_DIR may point at another copy; missing fails in CI);
 - acceptance: the demo end to end, planted truth recovered;
 - reliability: bad input, crashes, second writers, privacy scans.
 """
@@ -26,8 +27,8 @@ SMALL_SEED = 7
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """``../shared/reference`` (override with PROMISE_REFERENCE_DIR); missing fails in CI."""
-    path = Path(os.environ.get("PROMISE_REFERENCE_DIR", str(default_reference_dir())))
+    """``tests/reference`` (override with PROMISE_REFERENCE_DIR); missing fails in CI."""
+    path = default_reference_dir()
     if not path.is_dir():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"reference data folder {path} is missing (required in CI)")

@@ -40,7 +40,10 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
         for line in (ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip() and not line.strip().startswith("#")
     ]
-    assert "make test" in lines
+    assert any(line.split("||")[0].strip() == "make test" for line in lines)
+    # as a new user: a fresh clone, nothing beside it, no override of the reference data
+    assert "unset PROMISE_REFERENCE_DIR" in lines
+    assert any(line.startswith("git clone") for line in lines)
 
 
 def test_no_generated_or_private_files_are_tracked() -> None:

@@ -1,6 +1,6 @@
 """Every endpoint of FinnGen's R4 definition file evaluates on the synthetic warehouse.
 
-The file is read in place from ../shared/reference/finngen_endpoints. The build points at it
+The file is read from tests/reference/finngen_endpoints. The build points at it
 (``endpoints_file``) and writes into its own folder whose raw/ is the shared small warehouse's,
 so the session's published marts are untouched.
 """

@@ -1,6 +1,6 @@
 """Own-files mode against Hail's regression test values (R lm/glm and EPACTS).
 
-Expected values: ``../shared/reference/hail_regression/EXPECTED_statgen.tsv``, every literal
+Expected values: ``tests/reference/hail_regression/EXPECTED_statgen.tsv``, every literal
 from Hail's ``test_statgen.py`` with its tolerance (``places=K``: |a-b| < 0.5e-K, as
 unittest's assertAlmostEqual; ``rel=R``: |a-b| <= R|b|, as pytest.approx). Inputs are read
 in place. t/z statistics are checked as beta / standard_error of our output.

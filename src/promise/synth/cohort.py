@@ -10,7 +10,6 @@ persons can be picked at random before anything is written.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from promise.errors import PromiseError
-from promise.settings import default_reference_dir
+from promise.settings import test_numbers_dir
 from promise.synth import layouts
 from promise.synth.chunk import Context, Genotyped, simulate_chunk, streams, write_chunk
 from promise.synth.endpoints import Tally
@@ -54,8 +53,7 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 class Identities:
     """Fresh identity pools for one pass over the chunks (same order on every pass)."""
 
-    def __init__(self, seed: int, reference_dir: Path) -> None:
-        folder = reference_dir / "personnummer"
+    def __init__(self, seed: int, folder: Path) -> None:
         ref = delivery_reference()
         pins = load_test_numbers(folder / "allPins.json", reference=ref)
         coords = load_test_numbers(folder / "allCoords.json", reference=ref)
@@ -73,10 +71,10 @@ def _chunks(persons: int) -> list[np.ndarray]:
 
 
 def _select_genotyped(
-    seed: int, persons: int, genotyped: int, reference_dir: Path
+    seed: int, persons: int, genotyped: int, numbers_dir: Path
 ) -> list[np.ndarray]:
     """Per chunk, a mask of persons chosen for genotyping among those eligible."""
-    ids = Identities(seed, reference_dir)
+    ids = Identities(seed, numbers_dir)
     eligible: list[np.ndarray] = []
     for k, index in enumerate(_chunks(persons)):
         rng = streams(seed, k)
@@ -109,7 +107,7 @@ def write_cohort(
     seed: int,
     genotyped: int | None = None,
     sources: Collection[str] | None = None,
-    reference_dir: Path | None = None,
+    numbers_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Write a synthetic landing folder under ``out`` and return ``truth.json``'s content.
 
@@ -122,9 +120,9 @@ def write_cohort(
         among those who could give a biobank sample.
     sources:
         Landing sources to write (default all); omics and genotypes need ``biobank``.
-    reference_dir:
-        Folder holding ``personnummer/allPins.json`` (default ``$PROMISE_REFERENCE_DIR``
-        or ``../shared/reference``).
+    numbers_dir:
+        Folder holding Skatteverket's ``allPins.json`` and ``allCoords.json`` (default the
+        copy shipped with the package, or ``$PROMISE_REFERENCE_DIR/personnummer``).
     """
     if persons < 1 or variants < 0 or seed < 0:
         raise SynthError("--persons must be at least 1, and --variants and --seed not negative")
@@ -134,9 +132,7 @@ def write_cohort(
         raise SynthError(
             f"unknown sources {sorted(unknown)}: choose from {', '.join(layouts.SOURCES)}"
         )
-    ref_dir = reference_dir or Path(
-        os.environ.get("PROMISE_REFERENCE_DIR", str(default_reference_dir()))
-    )
+    ref_dir = numbers_dir or test_numbers_dir()
     with_genotypes = "genotypes" in wanted and variants > 0
     n_genotyped = (persons // 3 if genotyped is None else genotyped) if "biobank" in wanted else 0
     out.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,8 @@ def load_test_numbers(path: Path, *, reference: date) -> tuple[tuple[str, int, i
     if not path.is_file():
         raise ConfigurationError(
             f"Skatteverket's test numbers {path.name} were not found in {path.parent}: "
-            "set PROMISE_REFERENCE_DIR to the folder that holds personnummer/."
+            "they ship with promise, so reinstall it (uv sync), or unset PROMISE_REFERENCE_DIR "
+            "or point it at a folder that holds personnummer/."
         )
     seen: set[str] = set()
     out: list[tuple[str, int, int]] = []
