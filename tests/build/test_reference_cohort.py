@@ -110,6 +110,12 @@ def test_every_row_of_the_landing_folder_is_loaded(cohort: Cohort) -> None:
     assert rows == []
 
 
+def test_the_build_warns_about_people_without_residence(cohort: Cohort) -> None:
+    # G01 is in neither the population nor the migration register (issue 16.4)
+    warnings = {n.name: n.message for n in cohort.result.nodes if n.status == "warn"}
+    assert warnings == {"persons_without_residence": "Got 1 result, configured to warn if != 0"}
+
+
 def test_endpoint_status_matches_the_table(cohort: Cohort) -> None:
     mismatches = []
     for row in read_csv("expected_endpoint_status.csv"):
