@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from promise.gwas import association, qc, report, results
+from promise.gwas import association, preflight, qc, report, results
 from promise.gwas.inputs import GenotypeSource, load_genotypes
 from promise.gwas.options import Engine, GwasOptions
 from promise.gwas.phenofiles import KEY
@@ -62,6 +62,12 @@ class StepClock:
         self._step, self._since = message, time.perf_counter()
         self._say(message)
 
+    def within(self, done: int, total: int, unit: str = "") -> None:
+        """How far the current step is, passed on where the receiver shows it."""
+        show = getattr(self._say, "within", None)
+        if show is not None:
+            show(done, total, unit)
+
     def stop(self) -> dict[str, float]:
         """Close the current step; return every step's seconds so far."""
         if self._step is not None:
@@ -82,12 +88,19 @@ def run_gwas(
     title: str | None = None,
     progress: Progress | None = None,
     plotter: PlotWorker | None = None,
+    inspected: bool = False,
 ) -> GwasResult:
     """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``.
 
-    ``plotter``: a plotting process the caller started early (the CLI does, before its own
-    imports); by default one is started here."""
+    The inputs are first checked without Hail (:func:`promise.gwas.preflight.inspect`)
+    unless the caller did (``inspected``). ``plotter``: a plotting process the caller
+    started early (the CLI does, before its own imports); by default one is started here.
+    ``progress`` is told each step, and where it has a ``within(done, total, unit)``
+    method, how far a long step is."""
     options = options or GwasOptions()
+    if not inspected:
+        checked = preflight.inspect(genotypes, phenotypes, min_cases=options.association.min_cases)
+        genotypes, phenotypes = checked.source, checked.phenotypes
     say = StepClock(progress or (lambda _msg: None))
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -243,6 +256,7 @@ def _run_numpy(
         association.aligned(frame, samples),
         [g.traits for g in groups],
         fam_ids,
+        within=say.within,
     )
     summaries = _group_summaries(list(zip(raws, groups, strict=True)), {})
     say("writing summary statistics, plots and report")
