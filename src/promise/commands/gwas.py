@@ -191,7 +191,7 @@ def gwas(
         )  # fmt: skip
         console = Console(stderr=True, width=_width())
         inspection = inspect(source, phenotypes, min_cases=min_cases)
-        _print_inspection(console, inspection)
+        print_inspection(console, inspection)
         source, phenotypes = inspection.source, inspection.phenotypes
         # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
         resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
@@ -279,7 +279,8 @@ def _width() -> int | None:
     return None if sys.stdout.isatty() else 200
 
 
-def _print_inspection(console: Console, inspection: Inspection) -> None:
+def print_inspection(console: Console, inspection: Inspection) -> None:
+    """Each trait's kind, coding and counts, and the samples on one side only."""
     where = (
         f"the {inspection.genotyped:,} genotyped samples"
         if inspection.genotyped is not None

@@ -8,6 +8,7 @@ after the first), then the principal components computed at GWAS time.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,17 +63,19 @@ def warehouse_phenotypes(
     names = [*endpoints, *traits]
     if not names:
         raise WarehousePhenotypeError("Give --endpoint NAME or --trait COLUMN (or both).")
-    available = [c for c in mart.columns if c not in BASE_COLUMNS]
-    for name in names:
-        if name not in mart.columns or name in BASE_COLUMNS:
-            what = "endpoint" if name in endpoints else "trait"
-            raise WarehousePhenotypeError(
-                f"Unknown {what} {name!r} in {MART}; available: {', '.join(available[:20])}"
-                + (" ..." if len(available) > 20 else "")
-                + "."
-            )
     if len(set(names)) != len(names):
         raise WarehousePhenotypeError(f"A name is given twice in {', '.join(names)}.")
+    for name in names:
+        what = "endpoint" if name in endpoints else "trait"
+        if name not in mart.columns or name in BASE_COLUMNS:
+            raise WarehousePhenotypeError(
+                f"Unknown {what} {name!r} in {MART}{_suggestions(mart, name, what)}"
+            )
+        if what == "endpoint" and not mart.select((pl.col(name) == 1).any()).item():
+            raise WarehousePhenotypeError(
+                f"Endpoint {name!r} has no case among the {len(mart):,} genotyped samples"
+                f"{_suggestions(mart, name, what)}"
+            )
     frame = mart.with_columns(pl.col(KEY).cast(pl.String).alias(phenofiles.KEY))
     values = frame.select(
         phenofiles.KEY, *(pl.col(n).cast(pl.Float64, strict=False).fill_nan(None) for n in names)
@@ -87,6 +90,44 @@ def warehouse_phenotypes(
         kind=kinds,
         female="is_female",
     )
+
+
+def case_counts(mart: pl.DataFrame) -> dict[str, int]:
+    """Cases per endpoint column (INTEGER 1/0/NULL) among the mart's genotyped samples."""
+    columns = [c for c, t in mart.schema.items() if c not in BASE_COLUMNS and t.is_integer()]
+    if not columns:
+        return {}
+    row = mart.select((pl.col(c) == 1).sum() for c in columns).row(0)
+    return {c: int(n or 0) for c, n in zip(columns, row, strict=True)}
+
+
+def quantitative_columns(mart: pl.DataFrame) -> list[str]:
+    """The omics columns (DOUBLE) usable with ``--trait``."""
+    return [c for c, t in mart.schema.items() if c not in BASE_COLUMNS and t.is_float()]
+
+
+def _suggestions(mart: pl.DataFrame, name: str, what: str, shown: int = 15) -> str:
+    """The rest of the sentence: close names (difflib), then the endpoints that have cases
+    (most cases first) or the quantitative traits."""
+    if what == "endpoint":
+        cases = case_counts(mart)
+        usable = sorted((c for c, n in cases.items() if n), key=lambda c: (-cases[c], c))
+        listed = [f"{c} ({cases[c]:,})" for c in usable[:shown]]
+        label = "endpoints with cases among the genotyped (cases)"
+    else:
+        usable = quantitative_columns(mart)
+        listed, label = usable[:shown], "quantitative traits"
+    close = difflib.get_close_matches(name.upper(), [u.upper() for u in usable], n=3, cutoff=0.6)
+    by_upper = {u.upper(): u for u in usable}
+    text = f"; did you mean {', '.join(by_upper[c] for c in close)}?" if close else ""
+    if not usable:
+        return text + f"; the warehouse has no {label.split(' with')[0]}."
+    more = (
+        f" ... ({len(usable):,} in all; `promise endpoints` lists them)"
+        if len(usable) > shown
+        else ""
+    )
+    return f"{text}; {label}: {', '.join(listed)}{more}."
 
 
 def _covariates(frame: pl.DataFrame) -> pl.DataFrame:

@@ -151,11 +151,11 @@ def check_bim(prefix: Path, build: str) -> None:
     row = first.row(0, named=True)
     line = f"Line {row['line']:,} of {prefix}.bim ({row['chrom']} {row['id']} {row['pos']})"
     if row["pos"] < 1:
-        why = "has position 0 (or below): PLINK's marker for an unplaced variant"
-        fix = "remove unplaced variants (plink2 --not-chr 0 or --exclude) first"
+        why = f"has position {row['pos']}, PLINK's mark of an unplaced variant, which Hail cannot import"
+        fix = "remove unplaced variants first (plink2 --not-chr 0)"
     elif row.get("_length") is None:
         why = f"names the contig {row['chrom']!r}, which {build} does not have"
-        fix = "check --build, or drop that contig (plink2 --not-chr)"
+        fix = f"check --build, or drop that contig first (plink2 --not-chr {row['chrom']})"
     else:
         why = f"lies past the end of {row['_contig']} ({row['_length']:,} bp) in {build}"
         fix = "check --build"

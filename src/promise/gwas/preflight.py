@@ -50,10 +50,18 @@ class Inspection:
     genotyped: int | None
     counts: list[TraitCount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    where: str = "genotyped samples"
+    hint: str = ""
+
+    def check(self, min_cases: int) -> None:
+        """Refuse a trait without samples, or a binary one with too few cases or controls."""
+        check_counts(self.counts, min_cases=min_cases, where=self.where, hint=self.hint)
 
 
-def inspect(source: GenotypeSource, phenotypes: Phenotypes, *, min_cases: int) -> Inspection:
-    """Check the inputs of one GWAS without Hail (see the module docstring)."""
+def inspect(source: GenotypeSource, phenotypes: Phenotypes, *, min_cases: int | None) -> Inspection:
+    """Check the inputs of one GWAS without Hail (see the module docstring); the trait
+    counts too unless ``min_cases`` is None (then :meth:`Inspection.check` does, once the
+    caller has shown them)."""
     source = genofiles.checked_source(source)
     if source.kind == "bfile":
         genofiles.check_bim(source.path, source.build)
@@ -69,15 +77,18 @@ def inspect(source: GenotypeSource, phenotypes: Phenotypes, *, min_cases: int) -
     # the warehouse's phenotype mart has one row per genotyped sample
     known = ids is not None or source.kind == "warehouse"
     hint = " (`promise endpoints` lists those with cases)" if source.kind == "warehouse" else ""
-    where = "genotyped samples" if known else "samples"
-    check_counts(counts, min_cases=min_cases, where=where, hint=hint)
-    return Inspection(
+    inspection = Inspection(
         source=source,
         phenotypes=phenotypes,
         genotyped=None if ids is None else len(ids),
         counts=counts,
         warnings=warnings,
+        where="genotyped samples" if known else "samples",
+        hint=hint,
     )
+    if min_cases is not None:
+        inspection.check(min_cases)
+    return inspection
 
 
 def mismatch_warnings(
