@@ -247,9 +247,8 @@ def _inputs(
             raise GwasUsageError(
                 "--remove applies to own-files mode; filter the warehouse with SQL."
             )
-        mart = cohort.read_mart(warehouse)
-        phen = cohort.warehouse_phenotypes(
-            mart, endpoints=_split(endpoint) or [], traits=_split(trait) or [], kind=kind
+        phen = cohort.load(
+            warehouse, endpoints=_split(endpoint) or [], traits=_split(trait) or [], kind=kind
         )
         return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
     if len(files) != 1:

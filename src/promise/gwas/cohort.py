@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -46,6 +48,110 @@ def read_mart(warehouse: Path) -> pl.DataFrame:
         ) from exc
     finally:
         con.close()
+
+
+def load(
+    warehouse: Path,
+    *,
+    endpoints: Sequence[str] = (),
+    traits: Sequence[str] = (),
+    kind: TraitKind = "auto",
+) -> traits_module.Phenotypes:
+    """:func:`warehouse_phenotypes` of the warehouse's mart, with what the report says of
+    each trait (:func:`describe`) and the genotyping batch of each sample."""
+    mart = read_mart(warehouse)
+    phenotypes = warehouse_phenotypes(mart, endpoints=endpoints, traits=traits, kind=kind)
+    info = describe(warehouse, endpoints=endpoints, traits=traits)
+    merged = {
+        t: replace(info[t], coding=info[t].coding or i.coding) for t, i in phenotypes.info.items()
+    }
+    groups = mart.select(
+        pl.col(KEY).cast(pl.String).alias(phenofiles.KEY),
+        pl.col("batch").cast(pl.String).alias("genotyping batch"),
+    )
+    return replace(phenotypes, info=merged, groups=groups)
+
+
+ENDPOINT_CODING = "1 case, 0 control, NULL neither (marts.gwas_phenotype)"
+
+
+def describe(
+    warehouse: Path, *, endpoints: Sequence[str] = (), traits: Sequence[str] = ()
+) -> dict[str, traits_module.TraitInfo]:
+    """Each endpoint's long name and definition (``marts.endpoint_definition`` and the
+    code patterns of ``intermediate.int_endpoint_patterns``), each trait's platform, unit
+    and transformation (``marts.omics_measurement``)."""
+    from promise.warehouse import connect
+
+    con = connect(Path(warehouse))
+    try:
+        described = {e: _endpoint_info(con, e) for e in endpoints}
+        described.update({t: _trait_info(con, t) for t in traits})
+    finally:
+        con.close()
+    return described
+
+
+def _endpoint_info(con: Any, name: str) -> traits_module.TraitInfo:
+    row = con.execute(
+        "select longname, sex, includes, control_excludes, conditions, evaluation, "
+        "not_applicable_parts from marts.endpoint_definition where name = ? limit 1",
+        [name],
+    ).fetchone()
+    if row is None:
+        return traits_module.TraitInfo(coding=ENDPOINT_CODING, source=MART)
+    longname, sex, includes, excludes, conditions, evaluation, not_applicable = row
+    parts = [f"{column}: {patterns}" for column, patterns in _patterns(con, name)]
+    if includes:
+        parts.append("includes " + ", ".join(includes))
+    if conditions:
+        parts.append(f"conditions {conditions}")
+    if excludes:
+        parts.append("controls exclude " + ", ".join(excludes))
+    if sex:
+        parts.append(f"{sex} only")
+    if evaluation != "evaluated":
+        parts.append(f"{evaluation} in Sweden (not evaluated: {', '.join(not_applicable)})")
+    return traits_module.TraitInfo(
+        coding=ENDPOINT_CODING,
+        long_name=longname or "",
+        definition="; ".join(parts),
+        missing_reason="neither case nor control (the endpoint's sex or control-exclusion rules)",
+        source="marts.endpoint_status via " + MART,
+    )
+
+
+def _patterns(con: Any, name: str) -> list[tuple[str, str]]:
+    """The endpoint's FinnGen pattern columns and their patterns, in file order."""
+    try:
+        return [
+            (column, pattern)
+            for column, pattern in con.execute(
+                "select part_column, string_agg(distinct pattern, ' | ') "
+                "from intermediate.int_endpoint_patterns where name = ? "
+                "group by part_column order by part_column",
+                [name],
+            ).fetchall()
+        ]
+    except Exception:  # duckdb.CatalogException: a warehouse built without the model
+        return []
+
+
+def _trait_info(con: Any, name: str) -> traits_module.TraitInfo:
+    row = con.execute(
+        "select any_value(platform), any_value(unit), count(distinct person_id) "
+        "from marts.omics_measurement where analyte_name = ?",
+        [name],
+    ).fetchone()
+    platform, unit, persons = row if row else (None, None, 0)
+    scale = " (Olink's log2-scaled normalised protein expression)" if unit == "NPX" else ""
+    return traits_module.TraitInfo(
+        long_name=f"{name}, {platform} platform" if platform else name,
+        unit=f"{unit}{scale}" if unit else "",
+        transformation="none: the value as measured in the person's first sample",
+        missing_reason="no measurement",
+        source=f"marts.omics_measurement ({persons:,} persons measured) via {MART}",
+    )
 
 
 def warehouse_phenotypes(

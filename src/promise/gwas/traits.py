@@ -63,6 +63,11 @@ class Phenotypes:
         ``binary`` or ``quantitative`` per trait.
     female_column:
         A 0/1 covariate holding the register sex, used by the sex check (or ``None``).
+    info:
+        What to say about each trait (:class:`TraitInfo`).
+    groups:
+        Column ``s`` and a text column per way the PCA plot colours samples, named for
+        the legend (``genotyping batch``, ``declared ancestry``), or ``None``.
     """
 
     frame: pl.DataFrame
@@ -72,6 +77,7 @@ class Phenotypes:
     female_column: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     info: dict[str, TraitInfo] = field(default_factory=dict)
+    groups: pl.DataFrame | None = None
 
     def matched_to(self, genotype_ids: set[str]) -> Phenotypes:
         """Re-key by ``FID_IID`` when that, not ``IID``, is what the genotypes call samples."""
@@ -80,7 +86,9 @@ class Phenotypes:
         back = {iid: alias for alias, iid in self.aliases.items() if alias in genotype_ids}
         if not back:
             return self
-        return replace(self, frame=self.frame.with_columns(pl.col(KEY).replace(back)))
+        rekeyed = pl.col(KEY).replace(back)
+        groups = None if self.groups is None else self.groups.with_columns(rekeyed)
+        return replace(self, frame=self.frame.with_columns(rekeyed), groups=groups)
 
 
 def from_files(
@@ -128,7 +136,29 @@ def from_files(
         aliases.update(phenofiles.fid_iid_aliases(path))
     files = ", ".join(str(p) for p in pheno)
     info = {t: replace(i, source=files) for t, i in built.info.items()}
-    return replace(built, aliases=aliases, info=info)
+    groups = sample_groups(phenofiles.merge_tables([pheno_table, covar_table]))
+    return replace(built, aliases=aliases, info=info, groups=groups)
+
+
+#: columns of a researcher's files that colour the PCA plot, by the legend's title
+GROUP_COLUMNS = {
+    "genotyping batch": ("batch", "genotyping_batch"),
+    "declared ancestry": ("ancestry", "population", "super_pop", "superpopulation"),
+}
+
+
+def sample_groups(table: pl.DataFrame) -> pl.DataFrame | None:
+    """Column ``s`` and the batch and ancestry columns of ``table`` found by name
+    (:data:`GROUP_COLUMNS`, any case), as text; None when it has neither."""
+    lower = {c.lower(): c for c in table.columns}
+    chosen = {}
+    for title, names in GROUP_COLUMNS.items():
+        column = next((lower[n] for n in names if n in lower), None)
+        if column is not None:
+            chosen[title] = column
+    if not chosen:
+        return None
+    return table.select(KEY, *(pl.col(c).cast(pl.String).alias(t) for t, c in chosen.items()))
 
 
 def build(
