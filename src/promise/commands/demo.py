@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -16,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from promise.demo import DemoSettings, DemoSummary, run_demo
+from promise.demo import DemoSettings, DemoSummary, PlantedHit, run_demo
 
 _DEFAULT = DemoSettings()
 
@@ -41,7 +42,8 @@ def demo(
         seed=seed,
         driver_memory=driver_memory,
     )
-    console = Console()
+    # off a terminal (a log, a pipe, CI) wide enough that no path or count is cut off
+    console = Console(width=None if sys.stdout.isatty() else 200)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -95,7 +97,7 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
     table = Table(title="planted causal variants in the GWAS")
     for name in ("trait", "variant", "planted effect", "p-value", "rank"):
         table.add_column(name, justify="left" if name in {"trait", "variant"} else "right")
-    for hit in summary.planted:
+    for hit in sorted_hits(summary.planted):
         p = "not tested" if hit.p_value is None else f"{hit.p_value:.2e}"
         rank = "-" if hit.rank is None else str(hit.rank)
         table.add_row(hit.trait, hit.variant_id, f"{hit.effect:+.3f}", p, rank)
@@ -106,9 +108,11 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
         steps = ", ".join(f"{name} {sec:.0f} s" for name, sec in summary.gwas_seconds.items())
         console.print(f"gwas steps: {steps}", highlight=False)
     for name, report in summary.reports.items():
-        console.print(f"report ({name}): {report}", highlight=False)
+        console.print(f"report ({name}): {report}", highlight=False, soft_wrap=True)
     console.print(
-        f"warehouse: {summary.warehouse}  (logs: {summary.root / 'logs'})", highlight=False
+        f"warehouse: {summary.warehouse}  (logs: {summary.root / 'logs'})",
+        highlight=False,
+        soft_wrap=True,
     )
     console.print("try:", highlight=False)
     console.print(
@@ -117,6 +121,13 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def sorted_hits(hits: list[PlantedHit]) -> list[PlantedHit]:
+    """Planted variants trait by trait (in the order the run analysed them), each trait's
+    by rank (untested last)."""
+    order = {trait: i for i, trait in enumerate(dict.fromkeys(h.trait for h in hits))}
+    return sorted(hits, key=lambda h: (order[h.trait], h.rank is None, h.rank or 0))
 
 
 def register(app: typer.Typer) -> None:
