@@ -180,6 +180,12 @@ def test_missing_code_options(tmp_path: Path) -> None:
     read = traits.from_files(pheno=[pheno], missing_codes=[7])
     assert read.frame["Q"].to_list() == [-9.0, 0.0, 1.5, None]
     assert traits.from_files(pheno=[pheno], missing_codes=[]).frame["Q"].null_count() == 0
+    # covariates: -9 is missing as PLINK reads covariates, 0 stays a value (is_female)
+    covar = tmp_path / "c.txt"
+    covar.write_text("FID IID C is_female\na a -9 0\nb b 0 1\nc c 2.5 0\nd d 1 1\n")
+    read = traits.from_files(pheno=[pheno], covar=[covar], missing_codes=[-9, 0])
+    assert read.frame["C"].to_list() == [None, 0.0, 2.5, 1.0]
+    assert read.frame["is_female"].to_list() == [0.0, 1.0, 0.0, 1.0]
 
 
 @plink2

@@ -103,8 +103,8 @@ def from_files(
 ) -> Phenotypes:
     """Read phenotype and covariate files (PLINK/regenie ``FID IID``, ``Sample`` or ``.fam``).
 
-    ``missing_codes``: numbers that mean missing, in traits and numeric covariates (PLINK's
-    -9 by default). ``remove`` names a file of samples to leave out (PLINK ``--remove``
+    ``missing_codes``: numbers that mean missing, in traits and (but 0) in numeric
+    covariates (PLINK's -9 by default). ``remove`` names a file of samples to leave out (PLINK ``--remove``
     style: ``FID IID`` per line without a header, or one id per line).
     """
     pheno_table = phenofiles.merge_tables(phenofiles.read_sample_table(p) for p in pheno)
@@ -122,7 +122,9 @@ def from_files(
         )
     values = phenofiles.numeric_columns(pheno_table, traits, missing_codes=missing_codes)
     words = {t for t in traits if boolean_words(pheno_table, t)}
-    covars = phenofiles.covariate_columns(covar_table, names, missing_codes=missing_codes)
+    # 0 is a value of a covariate (is_female, an indicator) even where traits read it missing
+    codes = [c for c in missing_codes if c != 0]
+    covars = phenofiles.covariate_columns(covar_table, names, missing_codes=codes)
     frame = values.join(covars, on=KEY, how="left", maintain_order="left")
     if remove is not None:
         frame = frame.filter(~pl.col(KEY).is_in(phenofiles.read_id_list(remove)))
