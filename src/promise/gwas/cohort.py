@@ -146,7 +146,7 @@ def _trait_info(con: Any, name: str) -> traits_module.TraitInfo:
     platform, unit, persons = row if row else (None, None, 0)
     scale = " (Olink's log2-scaled normalised protein expression)" if unit == "NPX" else ""
     return traits_module.TraitInfo(
-        long_name=f"{name}, {platform} platform" if platform else name,
+        definition=f"{name} measured on the {platform} platform" if platform else "",
         unit=f"{unit}{scale}" if unit else "",
         transformation="none: the value as measured in the person's first sample",
         missing_reason="no measurement",

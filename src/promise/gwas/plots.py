@@ -368,7 +368,7 @@ def _ordered_levels(labels: pd.Series, most: int = 8) -> list[str]:
 def _axis_label(pc: str, explained: Sequence[float]) -> str:
     index = int(pc.removeprefix("PC")) - 1
     if index < len(explained):
-        return f"{pc} ({100 * explained[index]:.1f}% of variance)"
+        return f"{pc} ({100 * explained[index]:.2g}% of variance)"
     return pc
 
 
