@@ -129,7 +129,7 @@ def test_a_pc_explains_its_eigenvalue_over_the_number_of_samples() -> None:
     z = (x - 2 * freq) / np.sqrt(2 * freq * (1 - freq) * m)
     assert np.trace(z @ z.T) == pytest.approx(n, rel=0.01)
     assert plots._axis_label("PC1", [0.0234]) == "PC1 (2.3% of variance)"
-    assert plots._axis_label("PC2", [0.00046]) == "PC2 (0.046% of variance)"
+    assert plots._axis_label("PC2", [0.5, 0.00046]) == "PC2 (0.046% of variance)"
     assert plots._axis_label("PC3", [0.1]) == "PC3"
 
 
