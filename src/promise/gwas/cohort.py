@@ -81,12 +81,19 @@ def describe(
     """Each endpoint's long name and definition (``marts.endpoint_definition`` and the
     code patterns of ``intermediate.int_endpoint_patterns``), each trait's platform, unit
     and transformation (``marts.omics_measurement``)."""
+    import duckdb
+
     from promise.warehouse import connect
 
     con = connect(Path(warehouse))
+    described: dict[str, traits_module.TraitInfo] = {}
     try:
-        described = {e: _endpoint_info(con, e) for e in endpoints}
-        described.update({t: _trait_info(con, t) for t in traits})
+        for name in [*endpoints, *traits]:
+            try:
+                info = _endpoint_info(con, name) if name in endpoints else _trait_info(con, name)
+            except duckdb.Error:  # a warehouse without these marts: nothing to describe
+                info = traits_module.TraitInfo(source=MART)
+            described[name] = info
     finally:
         con.close()
     return described

@@ -16,6 +16,7 @@ import struct
 import zipfile
 from dataclasses import replace
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -100,10 +101,22 @@ def _bgen_samples(path: Path) -> list[str] | None:
     return ids
 
 
+#: the contigs (and lengths) of Hail's reference genomes, as in reference/grch3{7,8}.json
+#: inside Hail 0.2.139's jar (tests/cli/test_gwas_fail_fast.py holds them to the installed
+#: Hail's); shipped because reading them from the 300 MB jar takes a second
+CONTIGS_FILE = "contigs.json.gz"
+
+
 @cache
-def reference_contigs(build: str) -> dict[str, int] | None:
-    """Contig names and lengths of Hail's own reference genome ``build`` (read from the
-    JSON inside Hail's jar, without starting Hail), or None where Hail is not installed."""
+def reference_contigs(build: str) -> dict[str, int]:
+    """Contig names and lengths of Hail's reference genome ``build``."""
+    data = resources.files("promise.gwas").joinpath("data", CONTIGS_FILE).read_bytes()
+    contigs: dict[str, int] = json.loads(gzip.decompress(data))[build]
+    return contigs
+
+
+def hail_contigs(build: str) -> dict[str, int] | None:
+    """The same, read from the installed Hail's jar (None without Hail)."""
     spec = importlib.util.find_spec("hail")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -140,11 +153,9 @@ def check_bim(prefix: Path, build: str) -> None:
     bim = read_bim(prefix)
     recoding = {**plink_recoding(build), **contig_recoding(build)}
     contig = pl.col("chrom").replace(recoding)
-    bad = pl.col("pos") < 1
-    if lengths is not None:
-        known = pl.DataFrame({"_contig": list(lengths), "_length": list(lengths.values())})
-        bim = bim.with_columns(_contig=contig).join(known, on="_contig", how="left")
-        bad = bad | pl.col("_length").is_null() | (pl.col("pos") > pl.col("_length"))
+    known = pl.DataFrame({"_contig": list(lengths), "_length": list(lengths.values())})
+    bim = bim.with_columns(_contig=contig).join(known, on="_contig", how="left")
+    bad = (pl.col("pos") < 1) | pl.col("_length").is_null() | (pl.col("pos") > pl.col("_length"))
     first = bim.filter(bad).head(1)
     if first.is_empty():
         return
