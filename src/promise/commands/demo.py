@@ -42,8 +42,7 @@ def demo(
         seed=seed,
         driver_memory=driver_memory,
     )
-    # off a terminal (a log, a pipe, CI) wide enough that no path or count is cut off
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = output_console()
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -80,7 +79,9 @@ def demo(
 
 
 def print_summary(console: Console, summary: DemoSummary) -> None:
-    """The closing summary: counts, marts, planted loci, where to look next."""
+    """The closing summary: counts, marts, planted loci, where to look next. Lines are never
+    wrapped (soft wrap): a path stays whole for a terminal or a log to show."""
+    console = _unwrapped(console)
     if summary.key_created:
         console.print(
             f"created a pseudonym key of the demo's own: {summary.key_file} (mode 0600, outside the warehouse)"
@@ -108,19 +109,29 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
         steps = ", ".join(f"{name} {sec:.0f} s" for name, sec in summary.gwas_seconds.items())
         console.print(f"gwas steps: {steps}", highlight=False)
     for name, report in summary.reports.items():
-        console.print(f"report ({name}): {report}", highlight=False, soft_wrap=True)
+        console.print(f"report ({name}): {report}", highlight=False)
     console.print(
         f"warehouse: {summary.warehouse}  (logs: {summary.root / 'logs'})",
         highlight=False,
-        soft_wrap=True,
     )
     console.print("try:", highlight=False)
     console.print(
         f"  promise sql --warehouse {summary.warehouse} "
         '"SELECT endpoint, count(*) FILTER (WHERE is_case) AS cases FROM marts.endpoint_status GROUP BY 1 ORDER BY 2 DESC LIMIT 10"',
         highlight=False,
-        soft_wrap=True,
     )
+
+
+def _unwrapped(console: Console) -> Console:
+    """A console whose ``print`` soft-wraps: long lines stay whole."""
+    console.soft_wrap = True
+    return console
+
+
+def output_console() -> Console:
+    """The terminal's width on a terminal; off one (a log, a pipe, CI) wide enough that no
+    path or count is cut off or wrapped."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def sorted_hits(hits: list[PlantedHit]) -> list[PlantedHit]:
