@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -82,7 +83,7 @@ def gwas(
     no_missing_code: bool = typer.Option(
         False,
         "--no-missing-code",
-        help="No number means missing, only NA (PLINK's " "--no-input-missing-phenotype).",
+        help="No number means missing, only NA (PLINK's --no-input-missing-phenotype).",
     ),
     binary: bool = typer.Option(
         False, "--binary", help="Treat traits as binary (default: detected)."
@@ -189,7 +190,7 @@ def gwas(
             covar_names=_split(covar_names), missing=missing, kind=kind, remove=remove,
             build=build, warehouse=warehouse,
         )  # fmt: skip
-        console = Console(stderr=True, width=_width())
+        console = Console(stderr=True, width=_width(sys.stderr))
         inspection = inspect(source, phenotypes, min_cases=min_cases)
         print_inspection(console, inspection)
         source, phenotypes = inspection.source, inspection.phenotypes
@@ -270,12 +271,10 @@ def _inputs(
     return source, phen
 
 
-def _width() -> int | None:
-    """None (the terminal's width) on a terminal; else wide enough that no path or count is
-    cut off or wrapped in a log file or a pipe."""
-    import sys
-
-    return None if sys.stdout.isatty() else 200
+def _width(stream: TextIO | None = None) -> int | None:
+    """None (the terminal's width) when ``stream`` (stdout) is a terminal; else wide enough
+    that no path or count is cut off or wrapped in a log file or a pipe."""
+    return None if (stream or sys.stdout).isatty() else 200
 
 
 def print_inspection(console: Console, inspection: Inspection) -> None:
