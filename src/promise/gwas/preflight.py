@@ -80,7 +80,7 @@ def inspect(source: GenotypeSource, phenotypes: Phenotypes, *, min_cases: int | 
     inspection = Inspection(
         source=source,
         phenotypes=phenotypes,
-        genotyped=None if ids is None else len(ids),
+        genotyped=len(ids) if ids is not None else len(frame) if known else None,
         counts=counts,
         warnings=warnings,
         where="genotyped samples" if known else "samples",
