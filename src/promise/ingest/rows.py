@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from promise.contracts import Column, Contract
+from promise.contracts import Column, Contract, ContractError, RowCheck
 from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
@@ -67,11 +67,15 @@ class RowJudge:
             if col.is_personnummer:
                 self.failures += person_failures(col.name, required=col.required)
                 continue
+            if col.is_relative:
+                self.failures += person_failures(col.name, required=col.required, id_column=col.raw)
+                continue
             checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
             if may_hide_personnummer(col):
                 self.failures.append(hidden_personnummer(col.name))
             self.failures += checked.failures
             self.outputs += checked.outputs
+        self.failures += [row_check_failure(c) for c in self.contract.row_checks]
         self.pnr_column = pnr.name if pnr else None
         self.persons = PersonLookup(
             PersonIds(self.pseudonymizer), reference_date=self.reference_date
@@ -111,7 +115,8 @@ class RowJudge:
             pl.col(f"{OUT}{out.meta.output_name()}").alias(out.meta.output_name())
             for out in self.outputs
         ]
-        self._raw_select = [*self._lineage(), *person, *outputs]
+        relatives = [pl.col(name) for name in relative_columns(self.contract)]
+        self._raw_select = [*self._lineage(), *person, *relatives, *outputs]
         self._raw_cast = [pl.col(name).cast(dtype) for name, dtype in self.schema.items()]
 
     def judge(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -121,6 +126,7 @@ class RowJudge:
         rows = self._named(frame.filter(pl.col("_status").is_null()))
         if self.pnr_column:
             rows = self.persons.add_columns(rows, self.pnr_column)
+        rows = self._add_relatives(rows)
         good, bad = self._apply_failures(rows)
         loaded = self._raw_rows(good)
         parts = []
@@ -131,6 +137,17 @@ class RowJudge:
         if not parts:  # most chunks: nothing to quarantine
             return loaded, empty_quarantine(), good.height
         return loaded, pl.concat(parts, how="vertical").sort("line"), good.height
+
+    def _add_relatives(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Each relative's pseudonym (and birth date) beside the number, which stays only
+        until the row is judged."""
+        for col in self.contract.relatives:
+            found = self.persons.add_columns(rows.select(col.name), col.name)
+            added = [found["person_id"].alias(col.raw)]
+            if col.birth_date_column:
+                added.append(found["birth_date"].alias(col.birth_date_column))
+            rows = rows.with_columns(added)
+        return rows
 
     def _mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
         decodable = pl.col("_status").is_null() | (pl.col("_status") != UNDECODABLE)
@@ -206,6 +223,13 @@ class RowJudge:
                     .otherwise(pl.col("person_id").fill_null(pl.lit(MASK)))
                 )
                 fields.append(masked.alias("person_id"))
+            elif col.is_relative:
+                masked = (
+                    pl.when(pl.col(col.name).is_null())
+                    .then(None)
+                    .otherwise(pl.col(col.raw).fill_null(pl.lit(MASK)))
+                )
+                fields.append(masked.alias(col.raw))
             else:
                 fields.append(mask_expr(pl.col(col.name)))
         return pl.struct(fields).struct.json_encode()
@@ -271,6 +295,28 @@ def hidden_personnummer(column: str) -> Failure:
         f"{column} holds a value that could be a personnummer",
         looks_like_personnummer(pl.col(column)),
     )
+
+
+def row_check_failure(check: RowCheck) -> Failure:
+    """A contract's condition across a row's columns (person and relative columns
+    included), rejecting the row with the check's reason."""
+    try:
+        condition = pl.sql_expr(check.reject_when)
+    except pl.exceptions.PolarsError as exc:  # a contract's SQL that Polars cannot read
+        raise ContractError(
+            f"rowChecks {check.reason}: rejectWhen {check.reject_when!r} is not a SQL condition ({exc})."
+        ) from exc
+    return Failure(check.column, check.reason, check.detail, condition)
+
+
+def relative_columns(contract: Contract) -> list[str]:
+    """The raw columns the relatives' numbers become (pseudonym, birth date)."""
+    names = []
+    for col in contract.relatives:
+        names.append(col.raw)
+        if col.birth_date_column:
+            names.append(col.birth_date_column)
+    return names
 
 
 def empty_quarantine() -> pl.DataFrame:
