@@ -20,8 +20,8 @@ at least ``m - m_i - m_j``, its heterozygote counts at most each sample's), this
 upper bound of the true kinship below 3/4, so every pair at or above ``min_kinship`` is
 among the pairs the bound keeps; those few are then counted exactly from the codes
 (call count, HETHET, IBS0 and kinship as PLINK 2 computes them). The product is float32
-BLAS (exact for counts below 2^24): ``ssyrk`` over chunks of variants into one triangle of
-samples x samples, or, when that would not fit ``max_bytes``, row panels of ``sgemm``.
+BLAS (exact for counts below 2^24): ``syrk`` over chunks of variants into samples x samples,
+or, when that would not fit ``max_bytes``, row panels of ``gemm``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.linalg import blas
 
 from promise.errors import PromiseError
 from promise.gwas.fastlinear import bed_blocks, read_plink_meta
@@ -133,8 +132,9 @@ def king_robust(
 
 
 def _panels(n: int, max_bytes: int) -> Iterator[range]:
-    """Row ranges whose float32 accumulator (rows x samples) fits ``max_bytes``."""
-    rows = max(1, min(n, max_bytes // max(1, 4 * n)))
+    """Row ranges whose float32 accumulator (rows x samples) and one product's result fit
+    ``max_bytes``."""
+    rows = max(1, min(n, max_bytes // max(1, 8 * n)))
     for start in range(0, n, rows):
         yield range(start, min(n, start + rows))
 
@@ -142,19 +142,18 @@ def _panels(n: int, max_bytes: int) -> Iterator[range]:
 def _same_minus_opposite(codes: Array, rows: range, *, chunk: int, block: int) -> Array:
     """``D[rows] D[rows.start:]'`` (float32, rows x samples from ``rows.start``; D samples x
     variants), exact where the column is after the row: when ``rows`` are all samples, one
-    ``ssyrk`` per chunk of variants into one triangle, else row blocks of ``sgemm``."""
+    symmetric product (BLAS ``syrk``) per chunk of variants, else row blocks of ``sgemm``."""
     p0, n = rows.start, codes.shape[1]
     out = np.zeros((len(rows), n - p0), dtype=np.float32)
     for c0 in range(0, codes.shape[0], chunk):
-        d = _D[codes[c0 : c0 + chunk, p0:]]  # variants x samples, so d.T is Fortran-ordered
+        d = _D[codes[c0 : c0 + chunk, p0:]]  # variants x samples
         if len(rows) == n:
-            # out.T is Fortran-ordered too: ssyrk fills its upper triangle, out's lower one
-            blas.ssyrk(1.0, d.T, beta=1.0, c=out.T, trans=0, lower=0, overwrite_c=1)
+            out += d.T @ d  # NumPy hands a matrix times its own transpose to BLAS syrk
             continue
         for b0 in range(0, len(rows), block):
             b1 = min(len(rows), b0 + block)
             out[b0:b1, b0:] += d[:, b0:b1].T @ d[:, b0:]
-    return out.T if len(rows) == n else out
+    return out
 
 
 def _candidates(
