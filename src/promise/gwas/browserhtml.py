@@ -33,9 +33,10 @@ table.sortable th{cursor:pointer;user-select:none}
 table.sortable th:after{content:" \\2195";color:#9aa8b8;font-size:11px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.hit td{background:#fff4d6}
+table.fixed{table-layout:fixed}
 img{max-width:100%;height:auto}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
-.card{flex:1 1 130px;background:#eef2f7;border-radius:6px;padding:10px 14px;font-size:13px}
+.card{flex:1 1 100px;background:#eef2f7;border-radius:6px;padding:10px 14px;font-size:13px}
 .card b{display:block;font-size:21px;color:#1f4e79}
 .note{font-size:12px;color:#5b6b7d}
 .def{font-size:12px;color:#3d4b5c}
@@ -97,16 +98,24 @@ def number(value: float | None, shown: str | None = None) -> Cell:
 
 
 def table(
-    head: Sequence[str], rows: Sequence[Sequence[Cell]], *, marked: Sequence[bool] = ()
+    head: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    *,
+    marked: Sequence[bool] = (),
+    fixed: bool = False,
 ) -> str:
-    """A sortable table; rows whose ``marked`` entry is true are shaded."""
+    """A sortable table; rows whose ``marked`` entry is true are shaded; ``fixed``: columns
+    of equal width whatever the cells hold (so that tables one under the other align)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = []
     for i, row in enumerate(rows):
         cells = "".join(_td(c) for c in row)
         css = ' class="hit"' if i < len(marked) and marked[i] else ""
         body.append(f"<tr{css}>{cells}</tr>")
-    return f'<table class="sortable"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    css = "sortable fixed" if fixed else "sortable"
+    return (
+        f'<table class="{css}"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def _td(cell: Cell) -> str:

@@ -263,4 +263,4 @@ def _phewas_table(group: pl.DataFrame, views: Mapping[str, TraitView], threshold
             ]  # fmt: skip
         )
         marked.append(r["p_value"] is not None and r["p_value"] < threshold)
-    return table(head, rows, marked=marked)
+    return table(head, rows, marked=marked, fixed=True)
