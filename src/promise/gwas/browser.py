@@ -30,12 +30,11 @@ from typing import Literal
 
 import polars as pl
 
-from promise.gwas import browserpages, browserplots, results, tophits
+from promise.gwas import browserpages, browserplots, phewas, results, tophits
 from promise.gwas.browserhtml import SORT_JS, STYLE, shown_counts
 from promise.gwas.browserpages import TraitView
 from promise.gwas.browsersite import (
     ReadTrait,
-    category_order,
     endpoint_category,
     meta_build,
     meta_fields,
@@ -206,7 +205,7 @@ def _build(
     scratch = out_dir / f"{TOP_HITS}.{os.getpid()}.tmp"
     tophits.write_top_hits(table, scratch, hidden_n=hidden)
     scratch.replace(out_dir / TOP_HITS)
-    tops = _top_variants(table)
+    tops = phewas.top_variants(table)
     paged = tops.head(max_pages)
     variant_slugs = slugs(paged["variant_id"].to_list())
     for r in read:
@@ -214,8 +213,8 @@ def _build(
         html_text = browserpages.trait_page(views[r.trait.name], loci, variant_slugs,
                                             threshold=threshold, significant=significant)  # fmt: skip
         (stage / "traits" / f"{r.slug}.html").write_text(html_text, encoding="utf-8")
-    _variant_pages(out_dir, stage, read, table, paged, variant_slugs, views,
-                   threshold=threshold, progress=progress)  # fmt: skip
+    phewas.write_variant_pages(stage / "variants", read, paged, variant_slugs, views,
+                               threshold=threshold, progress=progress)  # fmt: skip
     return browserpages.index_page(
         list(views.values()), paged, variant_slugs, threshold=threshold, build=build,
         disclosure_threshold=disclosure, omitted=tops.height - paged.height,
@@ -271,72 +270,3 @@ def _trait_loci(read: ReadTrait, table: pl.DataFrame, build: str) -> tuple[pl.Da
     counts = mine.group_by("locus_id").len("hits")
     leads = mine.filter(pl.col("is_lead")).join(counts, on="locus_id", how="left")
     return leads.sort("p_value", "chromosome", "base_pair_location"), True
-
-
-def _top_variants(table: pl.DataFrame) -> pl.DataFrame:
-    """One row per lead variant: its gene, traits below the threshold, best p and trait."""
-    leads = table.filter(pl.col("is_lead")).select("variant_id").unique()
-    rows = table.join(leads, on="variant_id", how="semi").sort("p_value", "trait")
-    return (
-        rows.group_by("variant_id", maintain_order=True)
-        .agg(
-            pl.first(
-                "chromosome",
-                "base_pair_location",
-                "effect_allele",
-                "other_allele",
-                "nearest_gene",
-                "p_value",
-                "trait",
-            ),
-            traits=pl.len(),
-        )  # fmt: skip
-        .sort("p_value", "variant_id")
-    )
-
-
-def _variant_pages(
-    out_dir: Path,
-    stage: Path,
-    read: Sequence[ReadTrait],
-    table: pl.DataFrame,
-    paged: pl.DataFrame,
-    variant_slugs: dict[str, str],
-    views: dict[str, TraitView],
-    *,
-    threshold: float,
-    progress: Callable[[int, int, str], None] | None,
-) -> None:
-    """A PheWAS page and plot for each variant of ``paged``, from a second read of every
-    trait's file (only the rows of these variants are kept)."""
-    if not paged.height:
-        return
-    ids = paged["variant_id"]
-    found = pl.concat([tophits.lookup(r.path, r.trait.name, ids) for r in read])
-    categories = category_order({r.category for r in read})
-    rank = {c: i for i, c in enumerate(categories)}
-    order = (
-        pl.DataFrame(
-            {
-                "trait": [r.trait.name for r in read],
-                "category": [r.category for r in read],
-                "_rank": [rank[r.category] for r in read],
-            }  # fmt: skip
-        )
-        .sort("_rank", "trait")
-        .drop("_rank")
-    )
-    by_variant = found.partition_by("variant_id", as_dict=True, include_key=False)
-    for done, lead in enumerate(paged.iter_rows(named=True), 1):
-        variant, slug = lead["variant_id"], variant_slugs[lead["variant_id"]]
-        mine = by_variant.get((variant,), found.clear().drop("variant_id"))
-        rows = order.join(mine, on="trait", how="left")
-        browserplots.phewas(rows, categories=categories, threshold=threshold,
-                            title=f"{variant} ({lead['nearest_gene'] or 'no gene'})",
-                            path=stage / "variants" / f"{slug}-phewas.png")  # fmt: skip
-        present = rows.filter(pl.col("trait").is_in(mine["trait"].implode()))
-        page = browserpages.variant_page(lead, slug, present, views, categories=categories,
-                                         threshold=threshold)  # fmt: skip
-        (stage / "variants" / f"{slug}.html").write_text(page, encoding="utf-8")
-        if progress:
-            progress(done, paged.height, "PheWAS pages")

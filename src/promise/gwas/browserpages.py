@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import polars as pl
@@ -191,40 +192,40 @@ def trait_page(
 
 
 def variant_page(
-    lead: Mapping[str, object],
+    lead: Mapping[str, Any],
     slug: str,
-    found: pl.DataFrame,
+    groups: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
     views: Mapping[str, TraitView],
     *,
-    categories: Sequence[str],
     threshold: float,
+    tested: int,
+    left_out: int = 0,
+    table_p: float = 0.01,
 ) -> str:
     """One variant's PheWAS page: the plot and, per category, its statistics in each trait.
 
-    ``lead``: the variant's row of the top hits; ``found``: its statistics in every trait
-    whose file has it (``trait``, ``category``, ``beta``, ``standard_error``,
-    ``effect_allele_frequency``, ``p_value``)."""
+    ``lead``: the variant's row of the top variants; ``groups``: per category, the rows of
+    its statistics (``trait``, ``beta``, ``standard_error``, ``effect_allele_frequency``,
+    ``p_value``); ``tested``: traits whose file has the variant, of which ``left_out``
+    (with p >= ``table_p``) are not in the tables."""
     variant = str(lead["variant_id"])
-    sections = []
-    for category in categories:
-        group = found.filter(pl.col("category") == category).sort("p_value", nulls_last=True)
-        if group.height:
-            sections.append(
-                f"<h3>{html.escape(category)}</h3>" + _phewas_table(group, views, threshold)
-            )
-    missing = sorted(set(views) - set(found["trait"].to_list()))
-    absent = (
-        f'<p class="note">Not tested in {len(missing):,} trait(s) (not in their files): '
-        f"{html.escape(', '.join(missing))}.</p>"
-        if missing
-        else ""
-    )
+    sections = [
+        f"<h3>{html.escape(category)}</h3>" + _phewas_table(rows, views, threshold)
+        for category, rows in groups
+    ]
+    notes = []
+    if left_out:
+        notes.append(f"{left_out:,} traits with p &ge; {table_p:g} are in the plot only.")
+    if tested < len(views):
+        notes.append(f"Not tested in {len(views) - tested:,} of the {len(views):,} traits "
+                     "(not in their files).")  # fmt: skip
+    note = "".join(f'<p class="note">{n}</p>' for n in notes)
     body = f"""<p><a href="../index.html">&larr; all traits</a></p>
 <section><h2>PheWAS</h2><img alt="PheWAS plot of {html.escape(variant)}" src="{quote(slug)}-phewas.png">
 <p class="note">-log10 p of the effect allele in every trait, grouped by endpoint category;
 &#9650; the effect allele raises the trait or its risk, &#9660; lowers it; dashed line
 p = {threshold:g}.</p></section>
-<section><h2>By category</h2>{"".join(sections)}{absent}</section>"""
+<section><h2>By category</h2>{"".join(sections)}{note}</section>"""
     subtitle = (
         f"chromosome {lead['chromosome']}, position {lead['base_pair_location']:,}, effect "
         f"allele {lead['effect_allele']}, other allele {lead['other_allele']}; nearest gene "
@@ -234,20 +235,13 @@ p = {threshold:g}.</p></section>
                 body=body, root="../")  # fmt: skip
 
 
-def _phewas_table(group: pl.DataFrame, views: Mapping[str, TraitView], threshold: float) -> str:
-    head = [
-        "trait",
-        "description",
-        "kind",
-        "cases",
-        "controls",
-        "n",
-        "EAF",
-        "effect (OR or beta)",
-        "p",
-    ]
+def _phewas_table(
+    group: Sequence[Mapping[str, Any]], views: Mapping[str, TraitView], threshold: float
+) -> str:
+    head = ["trait", "description", "kind", "cases", "controls", "n", "EAF",
+            "effect (OR or beta)", "p"]  # fmt: skip
     rows, marked = [], []
-    for r in group.iter_rows(named=True):
+    for r in group:
         view = views[r["trait"]]
         rows.append(
             [

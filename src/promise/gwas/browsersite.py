@@ -25,38 +25,48 @@ if TYPE_CHECKING:
 #: chapter's number (``I9_`` = chapter IX); the titles are the WHO's ICD-10 chapter titles.
 #: ``C3_`` are cancers as the cancer register codes them, ``CD2_`` neoplasms from
 #: hospital diagnoses, ``RX_`` drug dispensations.
-CATEGORIES: list[tuple[str, str]] = [
-    ("AB1_", "Certain infectious and parasitic diseases"),
-    ("C3_", "Neoplasms, from the cancer register"),
-    ("CD2_", "Neoplasms, from hospital diagnoses"),
+CATEGORIES: list[tuple[str, str, str]] = [  # prefix, title, short label for plots
+    ("AB1_", "Certain infectious and parasitic diseases", "Infectious"),
+    ("C3_", "Neoplasms, from the cancer register", "Cancer register"),
+    ("CD2_", "Neoplasms, from hospital diagnoses", "Neoplasms"),
     (
         "D3_",
         "Diseases of the blood and blood-forming organs and certain disorders "
         "involving the immune mechanism",
+        "Blood and immune",
     ),  # fmt: skip
-    ("E4_", "Endocrine, nutritional and metabolic diseases"),
-    ("F5_", "Mental and behavioural disorders"),
-    ("G6_", "Diseases of the nervous system"),
-    ("H7_", "Diseases of the eye and adnexa"),
-    ("H8_", "Diseases of the ear and mastoid process"),
-    ("I9_", "Diseases of the circulatory system"),
-    ("J10_", "Diseases of the respiratory system"),
-    ("K11_", "Diseases of the digestive system"),
-    ("L12_", "Diseases of the skin and subcutaneous tissue"),
-    ("M13_", "Diseases of the musculoskeletal system and connective tissue"),
-    ("N14_", "Diseases of the genitourinary system"),
-    ("O15_", "Pregnancy, childbirth and the puerperium"),
-    ("P16_", "Certain conditions originating in the perinatal period"),
-    ("Q17_", "Congenital malformations, deformations and chromosomal abnormalities"),
+    ("E4_", "Endocrine, nutritional and metabolic diseases", "Endocrine, metabolic"),
+    ("F5_", "Mental and behavioural disorders", "Mental"),
+    ("G6_", "Diseases of the nervous system", "Nervous system"),
+    ("H7_", "Diseases of the eye and adnexa", "Eye"),
+    ("H8_", "Diseases of the ear and mastoid process", "Ear"),
+    ("I9_", "Diseases of the circulatory system", "Circulatory"),
+    ("J10_", "Diseases of the respiratory system", "Respiratory"),
+    ("K11_", "Diseases of the digestive system", "Digestive"),
+    ("L12_", "Diseases of the skin and subcutaneous tissue", "Skin"),
+    ("M13_", "Diseases of the musculoskeletal system and connective tissue", "Musculoskeletal"),
+    ("N14_", "Diseases of the genitourinary system", "Genitourinary"),
+    ("O15_", "Pregnancy, childbirth and the puerperium", "Pregnancy"),
+    ("P16_", "Certain conditions originating in the perinatal period", "Perinatal"),
+    (
+        "Q17_",
+        "Congenital malformations, deformations and chromosomal abnormalities",
+        "Congenital",
+    ),  # fmt: skip
     (
         "R18_",
         "Symptoms, signs and abnormal clinical and laboratory findings, "
         "not elsewhere classified",
+        "Symptoms, signs",
     ),  # fmt: skip
-    ("ST19_", "Injury, poisoning and certain other consequences of external causes"),
-    ("VWXY20_", "External causes of morbidity and mortality"),
-    ("Z21_", "Factors influencing health status and contact with health services"),
-    ("RX_", "Drug dispensations"),
+    ("ST19_", "Injury, poisoning and certain other consequences of external causes", "Injury"),
+    ("VWXY20_", "External causes of morbidity and mortality", "External causes"),
+    (
+        "Z21_",
+        "Factors influencing health status and contact with health services",
+        "Health services",
+    ),  # fmt: skip
+    ("RX_", "Drug dispensations", "Drugs"),
 ]
 OTHER_ENDPOINTS = "Other endpoints"
 QUANTITATIVE = "Quantitative traits"
@@ -67,7 +77,7 @@ def endpoint_category(name: str, kind: str = "binary") -> str:
     """The category of a trait from its FinnGen name prefix (``I9_MI``: diseases of the
     circulatory system); a quantitative trait without one is a quantitative trait, any
     other an other endpoint."""
-    for prefix, title in CATEGORIES:
+    for prefix, title, _ in CATEGORIES:
         if name.upper().startswith(prefix):
             return title
     return QUANTITATIVE if kind == "quantitative" else OTHER_ENDPOINTS
@@ -77,10 +87,19 @@ def category_order(categories: Iterable[str]) -> list[str]:
     """``categories`` in the order of :data:`CATEGORIES`, then any others alphabetically,
     then other endpoints and quantitative traits."""
     present = set(categories)
-    known = [title for _, title in CATEGORIES if title in present]
+    known = [title for _, title, _ in CATEGORIES if title in present]
     last = [c for c in (OTHER_ENDPOINTS, QUANTITATIVE) if c in present]
     rest = sorted(present - set(known) - set(last))
     return known + rest + last
+
+
+def short_category(title: str, most: int = 30) -> str:
+    """The short label of a category for a plot's axis (its title cut to ``most``
+    characters when it is not one of :data:`CATEGORIES`)."""
+    short = {t: label for _, t, label in CATEGORIES}
+    short.update({OTHER_ENDPOINTS: "Other", QUANTITATIVE: "Quantitative"})
+    label = short.get(title, title)
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def slugs(names: Iterable[str]) -> dict[str, str]:
