@@ -16,6 +16,8 @@ background p-value drawn from U(1e-4, 1) so none reaches 5e-8 by chance, and
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,7 +28,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from gwas.test_report_render import screenshot
+from gwas.test_report_render import chromium, screenshot
 from promise.gwas import results
 from promise.gwas.browser import BrowserTrait, traits_from_meta, write_browser
 from promise.gwas.browserhtml import shown_counts
@@ -268,6 +270,54 @@ def test_index_and_a_trait_page_render_as_pages_in_chromium(site: Path, tmp_path
     plot = np.asarray(Image.open(tmp_path / "I9_MI.png").convert("RGB"))[300:900]
     dots = np.all(np.abs(plot.astype(int) - [0x1F, 0x4E, 0x79]) < 30, axis=2)
     assert dots.sum() > 500, dots.sum()
+
+
+def sorted_traits(site: Path, clicks: list[int], tmp_path: Path) -> list[str]:
+    """The index's trait column after clicking the given column headings, in Chromium: a
+    copy of index.html beside it (so assets/sort.js loads) clicks them once loaded."""
+    copy = site / "browser" / "_clicked.html"
+    script = "".join(f"document.querySelector('table.sortable').querySelectorAll('th')[{c}].click();"
+                     for c in clicks)  # fmt: skip
+    text = (site / "browser" / "index.html").read_text()
+    copy.write_text(text.replace("</body>", f"<script>{script}</script></body>"))
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            dom = subprocess.run(
+                [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 f"--user-data-dir={profile}", "--dump-dom", copy.resolve().as_uri()],
+                check=True, capture_output=True, text=True, timeout=120,
+            ).stdout  # fmt: skip
+    finally:
+        copy.unlink()
+    first = dom.split("<tbody>")[1].split("</tbody>")[0]
+    return re.findall(r'<tr><td><a href="traits/[^"]+">([^<]+)</a>', first)
+
+
+@pytest.mark.integration
+def test_the_index_sorts_by_a_clicked_column_without_a_server(site: Path, tmp_path: Path) -> None:
+    # column 10 (from 0) is "best p": 1e-20 (I9_MI, E4_DM2, LDL_C, in page order), 1e-9, then
+    # J10_ASTHMA's best background p (>= 1e-4)
+    assert sorted_traits(site, [10], tmp_path) == [
+        "I9_MI",
+        "E4_DM2",
+        "LDL_C",
+        "C3_COLON",
+        "J10_ASTHMA",
+    ]
+    assert sorted_traits(site, [0], tmp_path) == [
+        "C3_COLON",
+        "E4_DM2",
+        "I9_MI",
+        "J10_ASTHMA",
+        "LDL_C",
+    ]
+    assert sorted_traits(site, [0, 0], tmp_path) == [
+        "LDL_C",
+        "J10_ASTHMA",
+        "I9_MI",
+        "E4_DM2",
+        "C3_COLON",
+    ]
 
 
 @pytest.mark.integration
