@@ -327,17 +327,67 @@ def test_a_failed_build_keeps_the_previous_site_and_a_new_one_replaces_it(
     traits = write_planted(tmp_path)
     write_browser(tmp_path, traits)
     before = (tmp_path / "browser" / "index.html").read_text()
+    table = (tmp_path / "top_hits.tsv").read_bytes()
     (tmp_path / "E4_DM2.tsv.gz").unlink()
     with pytest.raises(
         BrowserError, match=r"^trait E4_DM2: its summary statistics file .* does not exist\.$"
     ):
         write_browser(tmp_path, traits)
     assert (tmp_path / "browser" / "index.html").read_text() == before
+    assert (tmp_path / "top_hits.tsv").read_bytes() == table
     assert not list(tmp_path.glob(".browser-*"))  # no scratch folder left behind
     kept = [t for t in traits if t.name != "E4_DM2"]
     write_browser(tmp_path, kept)
     assert not (tmp_path / "browser" / "traits" / "E4_DM2.html").exists()
     assert "E4_DM2" not in read_top_hits(tmp_path)["trait"].to_list()
+
+
+@pytest.mark.integration
+def test_the_page_limit_keeps_the_most_significant_leads_and_says_how_many_are_left(
+    tmp_path: Path,
+) -> None:
+    write_browser(tmp_path, write_planted(tmp_path), max_variant_pages=2)
+    pages = sorted(p.name for p in (tmp_path / "browser" / "variants").glob("*.html"))
+    # leads by p: APOE 1e-20, PCSK9 1e-12, then 19:46000000 and 22:20000000 at 1e-9
+    assert pages == ["19_44908684_T_C.html", "1_55039974_G_T.html"]
+    index = (tmp_path / "browser" / "index.html").read_text()
+    assert "2 further lead variants (the least significant) have no page" in index
+    assert len(read_top_hits(tmp_path)) == 7  # the table keeps every pair
+
+
+@pytest.mark.integration
+def test_a_trait_without_p_values_and_a_variant_missing_from_a_file(tmp_path: Path) -> None:
+    full = planted_frame("I9_MI", 1)
+    results.write_ssf(full, tmp_path / "I9_MI.tsv.gz")
+    results.write_ssf(full.filter(pl.col("variant_id") != vid(APOE)), tmp_path / "E4_DM2.tsv.gz")
+    results.write_ssf(
+        full.with_columns(p_value=pl.lit(None, pl.Float64)), tmp_path / "G6_MS.tsv.gz"
+    )
+    traits = [BrowserTrait(name=n, ssf=Path(f"{n}.tsv.gz"), kind="binary", cases=100,
+                           controls=900, n=1000) for n in ("I9_MI", "E4_DM2", "G6_MS")]  # fmt: skip
+    write_browser(tmp_path, traits, build="GRCh38")
+    apoe = (tmp_path / "browser" / "variants" / "19_44908684_T_C.html").read_text()
+    assert "Not tested in 1 of the 3 traits (not in their files)." in apoe
+    assert cells(apoe, "G6_MS")[-1] == "NA"  # in the file, without a p-value
+    index = (tmp_path / "browser" / "index.html").read_text()
+    assert cells(index, "G6_MS")[7:11] == ["NA", "0", "0", "NA"]  # lambda, tested, loci, best p
+    assert set(read_top_hits(tmp_path)["trait"]) == {"I9_MI", "E4_DM2"}
+
+
+@pytest.mark.integration
+def test_a_run_without_any_hit_still_gets_a_browser_and_an_empty_table(tmp_path: Path) -> None:
+    quiet = planted_frame("J10_ASTHMA", 2).with_columns(p_value=pl.col("p_value").clip(1e-4, 1))
+    results.write_ssf(quiet, tmp_path / "J10_ASTHMA.tsv.gz")
+    trait = BrowserTrait(name="J10_ASTHMA", ssf=Path("J10_ASTHMA.tsv.gz"), kind="binary",
+                         cases=50, controls=950, n=1000)  # fmt: skip
+    write_browser(tmp_path, [trait], build="GRCh38")
+    hits = read_top_hits(tmp_path)
+    assert hits.height == 0 and hits.columns[:3] == ["trait", "category", "chromosome"]
+    index = (tmp_path / "browser" / "index.html").read_text()
+    assert "No variant reached p &lt; 5e-08 in any trait." in index
+    page = (tmp_path / "browser" / "traits" / "J10_ASTHMA.html").read_text()
+    assert "the best loci are shown instead" in page
+    assert len(re.findall(r"<tr>", page.split("Top loci")[1])) == 1 + 10  # head + 10 loci
 
 
 @pytest.mark.reliability

@@ -14,8 +14,8 @@ variants plus the hits), and writes
 
 Pages are plain HTML with PNG images beside them, linked by relative paths, so the folder
 can be opened from a file system or copied anywhere. Counts follow the disclosure rule
-(:func:`promise.gwas.browserhtml.shown_counts`). The site is built in a scratch folder and
-moved into place at the end: a failed build leaves the previous browser as it was.
+(:func:`promise.gwas.browserhtml.shown_counts`). The site and table are built in a scratch
+folder and moved into place at the end: a failed build leaves the previous ones as they were.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ def write_browser(
         (stage / "index.html").write_text(index, encoding="utf-8")
         (stage / "assets" / "style.css").write_text(STYLE, encoding="utf-8")
         (stage / "assets" / "sort.js").write_text(SORT_JS, encoding="utf-8")
+        (stage / TOP_HITS).replace(out_dir / TOP_HITS)
         swap_into_place(stage, out_dir / BROWSER)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -202,9 +203,7 @@ def _build(
     table = tophits.combine([r.hits for r in read], build)
     views = {r.trait.name: _view(r, table, disclosure) for r in read}
     hidden = [name for name, view in views.items() if view.counts.withheld]
-    scratch = out_dir / f"{TOP_HITS}.{os.getpid()}.tmp"
-    tophits.write_top_hits(table, scratch, hidden_n=hidden)
-    scratch.replace(out_dir / TOP_HITS)
+    tophits.write_top_hits(table, stage / TOP_HITS, hidden_n=hidden)  # moved out at the end
     tops = phewas.top_variants(table)
     paged = tops.head(max_pages)
     variant_slugs = slugs(paged["variant_id"].to_list())

@@ -108,6 +108,12 @@ def index_page(
         for r in variants.iter_rows(named=True)
     ]
     loci = sum(v.loci for v in views)
+    top_head = ["variant", "nearest gene", f"traits p<{threshold:g}", "best p", "in trait"]
+    top_table = (
+        table(top_head, top)
+        if top
+        else f"<p>No variant reached p &lt; {threshold:g} in any trait.</p>"
+    )
     more = (
         f" {omitted:,} further lead variants (the least significant) have no page, by the "
         "page limit; they are in top_hits.tsv."
@@ -123,7 +129,7 @@ other counts are hidden, as they would give the small one away.</p></section>
 <section><h2>Top variants (PheWAS)</h2>
 <p class="note">The lead variant of every locus; each page shows its p-value in every trait,
 grouped by endpoint category.{html.escape(more)}</p>
-{table(["variant", "nearest gene", f"traits p<{threshold:g}", "best p", "in trait"], top)}
+{top_table}
 <p class="note">Every variant-trait pair below the threshold: <a href="../top_hits.tsv">top_hits.tsv</a>.</p>
 </section>"""
     subtitle = (

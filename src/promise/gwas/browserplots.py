@@ -43,9 +43,22 @@ def trait_points(frame: pl.DataFrame, *, trait: str, title: str, label: str) -> 
 
 
 def trait_images(points: TraitPoints, *, manhattan: Path, qq: Path) -> None:
-    """One trait's Manhattan and QQ plot as PNG files."""
+    """One trait's Manhattan and QQ plot as PNG files; a trait without any p-value (every
+    variant undefined) gets an image that says so in their place."""
+    if not np.isfinite(points.p).any():
+        for path in (manhattan, qq):
+            _notice(f"{points.title}: no variant has a p-value", path)
+        return
     plots.manhattan([points], manhattan)
     plots.qq([points], qq)
+
+
+def _notice(message: str, path: Path) -> Path:
+    fig = Figure(figsize=(6, 1.2), dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
 
 
 class PhewasFigure:
