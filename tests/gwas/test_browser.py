@@ -26,9 +26,9 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import polars as pl
 import pytest
+from chromium import ATTEMPTS, chromium, screenshot
 from PIL import Image
 
-from gwas.test_report_render import chromium, screenshot
 from promise.gwas import results
 from promise.gwas.browser import BrowserTrait, traits_from_meta, write_browser
 from promise.gwas.browserhtml import shown_counts
@@ -272,6 +272,24 @@ def test_index_and_a_trait_page_render_as_pages_in_chromium(site: Path, tmp_path
     assert dots.sum() > 500, dots.sum()
 
 
+def dump_dom(page: Path) -> str:
+    """The page's DOM once its scripts ran, from headless Chromium (tried again when killed
+    by a signal at start-up, as tests/chromium.py does)."""
+    for _ in range(ATTEMPTS):
+        with tempfile.TemporaryDirectory() as profile:
+            done = subprocess.run(
+                [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-dev-shm-usage", "--no-first-run", f"--user-data-dir={profile}",
+                 "--dump-dom", page.resolve().as_uri()],
+                capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+        if done.returncode == 0:
+            return done.stdout
+        if done.returncode >= 0:
+            break
+    raise AssertionError(f"chromium failed ({done.returncode}): {done.stderr[-1500:]}")
+
+
 def sorted_traits(site: Path, clicks: list[int], tmp_path: Path) -> list[str]:
     """The index's trait column after clicking the given column headings, in Chromium: a
     copy of index.html beside it (so assets/sort.js loads) clicks them once loaded."""
@@ -281,12 +299,7 @@ def sorted_traits(site: Path, clicks: list[int], tmp_path: Path) -> list[str]:
     text = (site / "browser" / "index.html").read_text()
     copy.write_text(text.replace("</body>", f"<script>{script}</script></body>"))
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            dom = subprocess.run(
-                [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 f"--user-data-dir={profile}", "--dump-dom", copy.resolve().as_uri()],
-                check=True, capture_output=True, text=True, timeout=120,
-            ).stdout  # fmt: skip
+        dom = dump_dom(copy)
     finally:
         copy.unlink()
     first = dom.split("<tbody>")[1].split("</tbody>")[0]
