@@ -290,7 +290,7 @@ def dump_dom(page: Path) -> str:
     raise AssertionError(f"chromium failed ({done.returncode}): {done.stderr[-1500:]}")
 
 
-def sorted_traits(site: Path, clicks: list[int], tmp_path: Path) -> list[str]:
+def sorted_traits(site: Path, clicks: list[int]) -> list[str]:
     """The index's trait column after clicking the given column headings, in Chromium: a
     copy of index.html beside it (so assets/sort.js loads) clicks them once loaded."""
     copy = site / "browser" / "_clicked.html"
@@ -307,24 +307,24 @@ def sorted_traits(site: Path, clicks: list[int], tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.integration
-def test_the_index_sorts_by_a_clicked_column_without_a_server(site: Path, tmp_path: Path) -> None:
+def test_the_index_sorts_by_a_clicked_column_without_a_server(site: Path) -> None:
     # column 10 (from 0) is "best p": 1e-20 (I9_MI, E4_DM2, LDL_C, in page order), 1e-9, then
     # J10_ASTHMA's best background p (>= 1e-4)
-    assert sorted_traits(site, [10], tmp_path) == [
+    assert sorted_traits(site, [10]) == [
         "I9_MI",
         "E4_DM2",
         "LDL_C",
         "C3_COLON",
         "J10_ASTHMA",
     ]
-    assert sorted_traits(site, [0], tmp_path) == [
+    assert sorted_traits(site, [0]) == [
         "C3_COLON",
         "E4_DM2",
         "I9_MI",
         "J10_ASTHMA",
         "LDL_C",
     ]
-    assert sorted_traits(site, [0, 0], tmp_path) == [
+    assert sorted_traits(site, [0, 0]) == [
         "LDL_C",
         "J10_ASTHMA",
         "I9_MI",
