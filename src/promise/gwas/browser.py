@@ -201,14 +201,16 @@ def _build(
         if progress:
             progress(done, len(traits), "traits")
     table = tophits.combine([r.hits for r in read], build)
-    views = {r.trait.name: _view(r, table, disclosure) for r in read}
+    by_trait = table.partition_by("trait", as_dict=True)
+    mine = {r.trait.name: by_trait.get((r.trait.name,), table.clear()) for r in read}
+    views = {r.trait.name: _view(r, mine[r.trait.name], disclosure) for r in read}
     hidden = [name for name, view in views.items() if view.counts.withheld]
     tophits.write_top_hits(table, stage / TOP_HITS, hidden_n=hidden)  # moved out at the end
     tops = phewas.top_variants(table)
     paged = tops.head(max_pages)
     variant_slugs = slugs(paged["variant_id"].to_list())
     for r in read:
-        loci, significant = _trait_loci(r, table, build)
+        loci, significant = _trait_loci(r, mine[r.trait.name], build)
         html_text = browserpages.trait_page(views[r.trait.name], loci, variant_slugs,
                                             threshold=threshold, significant=significant)  # fmt: skip
         (stage / "traits" / f"{r.slug}.html").write_text(html_text, encoding="utf-8")
@@ -245,9 +247,10 @@ def _read_trait(
                      hits=hits, best=best)  # fmt: skip
 
 
-def _view(read: ReadTrait, table: pl.DataFrame, disclosure: int) -> TraitView:
+def _view(read: ReadTrait, hits: pl.DataFrame, disclosure: int) -> TraitView:
+    """What the pages say of a trait, from its first read and its rows of the top hits."""
     t = read.trait
-    leads = table.filter((pl.col("trait") == t.name) & pl.col("is_lead"))
+    leads = hits.filter(pl.col("is_lead"))
     return TraitView(
         name=t.name, slug=read.slug, long_name=t.long_name, category=read.category,
         kind=t.kind, definition=t.definition,
@@ -257,15 +260,15 @@ def _view(read: ReadTrait, table: pl.DataFrame, disclosure: int) -> TraitView:
     )  # fmt: skip
 
 
-def _trait_loci(read: ReadTrait, table: pl.DataFrame, build: str) -> tuple[pl.DataFrame, bool]:
-    """The trait's locus leads with their hit counts, or its best loci when it has none."""
+def _trait_loci(read: ReadTrait, hits: pl.DataFrame, build: str) -> tuple[pl.DataFrame, bool]:
+    """The trait's locus leads with their hit counts (from its rows of the top hits), or
+    its best loci when it has none."""
     if read.best is not None:
         best = read.best
         genes = nearest_genes(best["chromosome"].to_list(),
                               best["base_pair_location"].to_list(), build)  # fmt: skip
         return best.with_columns(nearest_gene=pl.Series(genes, dtype=pl.String),
                                  hits=pl.lit(0)), False  # fmt: skip
-    mine = table.filter(pl.col("trait") == read.trait.name)
-    counts = mine.group_by("locus_id").len("hits")
-    leads = mine.filter(pl.col("is_lead")).join(counts, on="locus_id", how="left")
+    counts = hits.group_by("locus_id").len("hits")
+    leads = hits.filter(pl.col("is_lead")).join(counts, on="locus_id", how="left")
     return leads.sort("p_value", "chromosome", "base_pair_location"), True
