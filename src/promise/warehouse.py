@@ -174,7 +174,10 @@ class WarehouseLock:
     def __enter__(self) -> WarehouseLock:
         modes = warehouse_modes()
         make_dirs(self.path.parent, modes)
+        created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, modes.file)
+        if created:
+            os.fchmod(fd, modes.file)  # whatever the umask
         deadline = time.monotonic() + self.wait_seconds
         while True:
             try:
@@ -223,9 +226,11 @@ def record_fingerprint(warehouse: Path, fingerprint: str) -> None:
     if path.is_file():
         return
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, warehouse_modes().file)
+    mode = warehouse_modes().file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
         handle.write(fingerprint + "\n")
+    tmp.chmod(mode)  # whatever the umask
     tmp.replace(path)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promise.errors import PromiseError
-from promise.ingest.jobs import Job
+from promise.ingest.jobs import Job, load_jobs
 
 DELIVERY_FILE = "delivery.yml"
 #: files beside a genotype file that belong to its batch
@@ -126,6 +126,15 @@ def ignored_files(landing: Path, plan: list[tuple[Job, Path]]) -> list[IgnoredFi
         label = path.relative_to(landing).as_posix()
         out.append(IgnoredFile(label, _why_ignored(path)))
     return out
+
+
+def unread_files(landing: Path, jobs_dir: Path | None = None) -> list[IgnoredFile]:
+    """:func:`ignored_files` of a landing folder under the ingest jobs (for the summary)."""
+    landing = Path(landing)
+    if not landing.is_dir():
+        return []
+    plan = [(job, path) for job in load_jobs(jobs_dir) for path in job.files(landing)]
+    return ignored_files(landing, plan)
 
 
 def _why_ignored(path: Path) -> str:
