@@ -290,3 +290,40 @@ def test_temporary_files_are_private_and_removed_when_hail_fails(
     assert all(mode & 0o077 == 0 for mode in seen.values()), seen
     assert not (wh / ".tmp").exists()
     assert published(wh) == before  # the migration file of the same delivery is not published
+
+
+@pytest.mark.integration
+def test_a_batch_whose_stem_an_earlier_load_holds_is_loaded_under_a_new_name(
+    tmp_path: Path, key_file: Path, numbers: list[str], hail_session: Any
+) -> None:
+    import hmac
+
+    from promise.pseudonym import load_key
+    from promise.warehouse import connect
+
+    def pid(pnr: str) -> str:  # computed here: HMAC-SHA256 of the 12 digits, 24 hex characters
+        return hmac.new(load_key(key_file), pnr.encode(), "sha256").hexdigest()[:24]
+
+    wh = tmp_path / "wh"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for land, ids in ((first, numbers[:2]), (second, numbers[2:5])):
+        (land / "genotypes").mkdir(parents=True)
+        (land / "genotypes" / "chip.vcf").write_text(_vcf(ids))
+    run_ingest(landing=first, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
+    before = published(wh)
+    (result,) = run_ingest(landing=second, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
+    renamed = f"chip-{result.sha256[:8]}"
+    assert result.status == "loaded"
+    assert any(f"loaded as batch {renamed}" in w for w in result.warnings), result.warnings
+    after = published(wh)
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing replaced
+    old = hail_session.read_matrix_table(str(wh / "genotypes" / "chip.mt"))
+    new = hail_session.read_matrix_table(str(wh / "genotypes" / f"{renamed}.mt"))
+    assert sorted(old.s.collect()) == sorted(pid(n) for n in numbers[:2])
+    assert sorted(new.s.collect()) == sorted(pid(n) for n in numbers[2:5])
+    con = connect(wh)
+    rows = con.sql(
+        "SELECT batch, count(*) FROM raw.genotyped_samples GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert rows == [("chip", 2), (renamed, 3)]
