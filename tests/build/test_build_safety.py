@@ -223,3 +223,15 @@ def test_build_builds_the_checkout_it_is_run_from(
     con.close()
     # tiny_raw.PEOPLE: p1, p3, p5, p7 male; p2, p4, p6, p8 female
     assert counts == {"male": 4, "female": 4}
+
+
+def test_build_output_is_group_readable_at_most(
+    tiny_build: tuple[Path, BuildResult], tmp_path: Path
+) -> None:
+    warehouse = _copy_raw(tiny_build, tmp_path / "warehouse")
+    build(warehouse=warehouse, quiet=True)
+    written = [p for p in warehouse.rglob("*") if not p.is_relative_to(warehouse / "raw")]
+    assert warehouse / "promise.duckdb" in written and len(written) > 20
+    for path in written:
+        mode = path.stat().st_mode & 0o777
+        assert mode & 0o027 == 0, f"{path} is {oct(mode)}"

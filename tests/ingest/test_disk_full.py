@@ -137,12 +137,11 @@ def _vcf_bgz(path: Path, ids: list[str], variants: int, *, seed: int | None = No
 def test_a_disk_too_full_for_the_genotype_stage_stops_at_once(
     tmp_path: Path, key_file: Path, numbers: list[str]
 ) -> None:
-    """A 5 MB warehouse disk and a batch whose calls do not fit on it: the genotype stage
-    refuses to start (it hung for over ten minutes)."""
+    """A warehouse disk with 1 MB free: the genotype stage refuses to start (it hung for over
+    ten minutes in hailtop's retry loop: Hail's JVM could not unpack its native libraries)."""
     land = tmp_path / "land"
-    batch = _vcf_bgz(land / "genotypes" / "batch1.vcf.bgz", numbers[:300], 30_000, seed=1)
-    assert batch.stat().st_size > 5 * MiB  # the delivery alone would not fit
-    with tmpfs(tmp_path / "disk", "5m") as disk:
+    _vcf_bgz(land / "genotypes" / "batch1.vcf.bgz", numbers[:300], 3_000, seed=1)
+    with tmpfs(tmp_path / "disk", "1m") as disk:
         wh = disk / "wh"
         outcome = run_cli(
             [
@@ -155,7 +154,7 @@ def test_a_disk_too_full_for_the_genotype_stage_stops_at_once(
                 "2025-12-31",
             ],
             key_file=key_file,
-            timeout=120,
+            timeout=180,
         )
         assert outcome.code != 0 and outcome.seconds < 60
         assert len(outcome.lines) == 1, outcome.err

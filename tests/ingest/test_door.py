@@ -263,3 +263,12 @@ def test_samples_link_through_a_biobank_staged_in_the_same_run(door: Door, key_f
         (None, _pid(key_file, p[21])),
     ]
     assert pl.Series(rows["person_id"]).str.contains("^[0-9a-f]{24}$").all()
+
+
+def test_warehouse_files_are_group_readable_at_most(door: Door) -> None:
+    """MatrixTables included: Hail's JVM writes them with its own umask; publishing fixes it."""
+    found = [door.warehouse, *door.warehouse.rglob("*")]
+    assert any(p.suffix == ".mt" for p in found)
+    for path in found:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o750 if path.is_dir() else 0o640), f"{path} is {oct(mode)}"

@@ -20,8 +20,11 @@ from promise.warehouse import disk_full, disk_full_error, free_bytes
 
 #: free space below which the disk counts as full
 FLOOR_BYTES = 1 << 20
-#: free space a stage needs to start: its estimated output plus this margin
-START_MARGIN_BYTES = 16 << 20
+#: free space a stage needs to start at all: Hail's JVM unpacks native libraries (zstd, lz4,
+#: snappy: a few MB) into its temporary folder, under the warehouse, before it writes a byte;
+#: a disk fuller than this is refused at once rather than left to fill (an estimate of the
+#: MatrixTable's size would refuse loads that fit: calls compress very differently)
+START_BYTES = 4 << 20
 INTERVAL_SECONDS = 0.5
 SIGNAL = signal.SIGUSR1
 _FULL_TEXT = (b"No space left on device", b"Disk quota exceeded")
@@ -34,10 +37,9 @@ class DiskFilled(BaseException):
 class DiskWatch:
     """Guard one stage that writes into ``warehouse`` (see the module docstring)."""
 
-    def __init__(self, warehouse: Path, *, what: str, needs_bytes: int = 0) -> None:
+    def __init__(self, warehouse: Path, *, what: str) -> None:
         self.warehouse = Path(warehouse)
         self.what = what
-        self.needs_bytes = needs_bytes
         self.tripped = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -45,7 +47,7 @@ class DiskWatch:
         self._logs: dict[Path, int] = {}
 
     def __enter__(self) -> DiskWatch:
-        if free_bytes(self.warehouse) < max(FLOOR_BYTES, self.needs_bytes + START_MARGIN_BYTES):
+        if free_bytes(self.warehouse) < START_BYTES:
             raise disk_full_error(self.warehouse, self.what)
         self._logs = {path: _size(path) for path in hail_logs()}
         if threading.current_thread() is threading.main_thread():

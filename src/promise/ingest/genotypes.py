@@ -129,8 +129,7 @@ def load_genotypes(
             )
             continue
         context = Context(job, Path(warehouse), pseudonymizer, reference_date, pending)
-        what = f"the genotype load of {batch.label}"
-        with DiskWatch(Path(warehouse), what=what, needs_bytes=2 * _size(batch)):
+        with DiskWatch(Path(warehouse), what=f"the genotype load of {batch.label}"):
             results.append(_load_batch(batch, context))
         known.add(batch.sha256)
     return results
@@ -157,12 +156,6 @@ def _batch(path: Path, landing: Path) -> Batch:
             digest.update(sha256_of(part).encode())
         return Batch("bgen", path, label, name, digest.hexdigest())
     return Batch("vcf", path, label, name, sha256_of(path))
-
-
-def _size(batch: Batch) -> int:
-    """Bytes of a batch's files (its MatrixTable takes about as much; twice is the margin)."""
-    parts = [batch.path, *(batch.path.with_suffix(e) for e in (".bim", ".fam", ".sample"))]
-    return sum(p.stat().st_size for p in parts if p.is_file())
 
 
 def taken_batch_names(context: Context) -> set[str]:
