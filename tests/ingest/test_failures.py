@@ -327,3 +327,41 @@ def test_a_batch_whose_stem_an_earlier_load_holds_is_loaded_under_a_new_name(
     ).fetchall()
     con.close()
     assert rows == [("chip", 2), (renamed, 3)]
+
+
+def test_a_terminated_ingest_removes_its_temporary_folder_and_publishes_nothing(
+    tmp_path: Path, key_file: Path, reference_dir: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    land, wh = tmp_path / "land", tmp_path / "wh"
+    people = pick_numbers(reference_dir, 300, start=23000)
+    for k in range(4):
+        rows = [f"{people[(i + k) % 300]};Inv;{1990 + i % 30}0101;Land{i}" for i in range(40_000)]
+        write_lines(
+            land / "migration" / f"rtb_migration_{k}.csv", ["PersonNr;PostTyp;Datum;Land", *rows]
+        )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from datetime import date; from pathlib import Path\n"
+            "from promise.ingest import run_ingest\n"
+            "run_ingest(landing=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), "
+            "key_file=Path(sys.argv[3]), reference_date=date(2025, 12, 31))",
+            str(land),
+            str(wh),
+            str(key_file),
+        ],  # fmt: skip
+    )
+    deadline = time.monotonic() + 60
+    while not list((wh / ".tmp").glob("*/data.parquet")):  # a load is being written
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not (wh / ".tmp").exists()
+    assert published(wh) == {}

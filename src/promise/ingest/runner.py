@@ -10,8 +10,13 @@ temporary folder is removed on every way out.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import FrameType
 
 import yaml
 
@@ -69,7 +74,7 @@ def run_ingest(
     tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
     check_fingerprint(warehouse, pseudonymizer.fingerprint)
-    with umask(PRIVATE_UMASK), WarehouseLock(warehouse):
+    with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
         check_fingerprint(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         pending = PendingLoads(modes)
@@ -98,6 +103,24 @@ def run_ingest(
         finally:
             remove_tree(tmp_dir(warehouse))
     return results
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's time limit) ends the run through its ``finally``
+    blocks, so the temporary folder is removed and nothing is published (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _load_all(
