@@ -269,6 +269,11 @@ def test_warehouse_files_are_group_readable_at_most(door: Door) -> None:
     """MatrixTables included: Hail's JVM writes them with its own umask; publishing fixes it."""
     found = [door.warehouse, *door.warehouse.rglob("*")]
     assert any(p.suffix == ".mt" for p in found)
+    published = [door.warehouse / "raw", door.warehouse / "genotypes"]
     for path in found:
         mode = path.stat().st_mode & 0o777
-        assert mode == (0o750 if path.is_dir() else 0o640), f"{path} is {oct(mode)}"
+        assert mode & 0o027 == 0, f"{path} is {oct(mode)}"  # never group-writable or world-anything
+        if any(path == top or path.is_relative_to(top) for top in published):
+            assert mode == (0o750 if path.is_dir() else 0o640), f"{path} is {oct(mode)}"
+    # (when this run started Hail, its logs and temporary files are under the warehouse too,
+    # created private to the user: 0700/0600)
