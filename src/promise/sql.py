@@ -92,13 +92,23 @@ def run_statements(
                 truncated=limit is not None and len(rows) > limit,
             )
         except duckdb.Error as exc:
-            raise QueryError(f"{where} was refused or failed: {first_line(exc)}.") from exc
+            raise QueryError(f"{where} {_outcome(exc)}: {first_line(exc)}.") from exc
+
+
+def _outcome(exc: duckdb.Error) -> str:
+    """How to describe a DuckDB error: a refusal by the confinement, or a failure."""
+    text = str(exc)
+    if isinstance(exc, duckdb.PermissionException) or any(
+        marker in text for marker in ("read-only", "configuration has been locked", "disabled")
+    ):
+        return "was refused (promise sql is read-only and confined to the warehouse)"
+    return "failed"
 
 
 def first_line(exc: BaseException) -> str:
     """The first line of an error message, without a trailing full stop."""
     text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
+    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".!")
 
 
 def render(result: Result, fmt: str, width: int | None = None) -> str:

@@ -1,39 +1,45 @@
 """The SQL connection people get: read-only and confined to the warehouse by DuckDB itself.
 
 ``promise sql``, :func:`promise.connect` and ``promise export`` run user SQL on this
-connection. The guarantee comes from the engine's settings, fixed when the database starts
-and locked (``lock_configuration``), not from a check of the statement text:
+connection. The guarantee comes from the engine's settings, not from a check of the
+statement text, so no wrapping (``EXPLAIN ANALYZE``, a CTE, a subquery) gets round it:
 
-- ``enable_external_access = false`` with no allowed path: every file function
-  (``read_csv``, ``read_text``, ``read_parquet``, ``glob``, ...), ``COPY``, ``EXPORT``,
-  ``ATTACH`` of a file, ``INSTALL`` and ``LOAD`` is refused by DuckDB, whatever wraps it
-  (``EXPLAIN ANALYZE``, a CTE, a subquery). ``allowed_directories`` is not used on purpose:
-  DuckDB lets a statement write wherever it may read, and a writable ``raw/`` is how a
-  manifest row was once forged.
-- The instance is read-only (``access_mode``): no statement can write ``promise.duckdb``.
-- Extensions are neither installed nor loaded automatically.
+- ``enable_external_access = false``: every file function (``read_csv``, ``read_text``,
+  ``read_parquet``, ``glob``, ...), ``COPY``, ``EXPORT``, ``ATTACH`` of a file, ``INSTALL``
+  and ``LOAD`` is refused. ``allowed_directories`` is not used on purpose: DuckDB lets a
+  statement write wherever it may read, and a writable ``raw/`` is how a manifest row was
+  once forged.
+- DuckDB still allows its own database file and write-ahead log (``promise.duckdb.wal``)
+  when external access is off; so once the published files are open, the local file system
+  is switched off altogether (``disabled_filesystems = 'LocalFileSystem'``). Nothing can then
+  open a local file at all, and a crafted ``.wal`` cannot be written beside the marts.
+- The instance is read-only (``access_mode``): no statement can change ``promise.duckdb``;
+  extensions are neither installed nor loaded automatically; and the configuration is then
+  locked (``lock_configuration``), so no ``SET``/``PRAGMA``/``RESET`` can undo any of this.
 
-The published files are still readable because this process opens them before any user SQL
-runs: ``promise.duckdb`` is the main database (opened through a private link, so the
-instance is this connection's own), and the Parquet of ``raw/`` is scanned by Arrow
-datasets registered on the connection. The views ``manifest``, ``quarantine``,
-``export_audit`` and ``raw.<source>`` read those scans; the Arrow scans themselves are
-temporary views named ``_scan_<name>``. The marts answer without their schema
+The published files are readable because this process opens them before any user SQL runs:
+``promise.duckdb`` is the main database (opened through a private link, so that the instance
+is this connection's own), and the Parquet of ``raw/`` is scanned by Arrow datasets registered
+on the connection (Arrow reads them; DuckDB opens no file). The views ``manifest``,
+``quarantine``, ``export_audit`` and ``raw.<source>`` read those scans; the scans of the
+sources are temporary views named ``_scan_<source>``. The marts answer without their schema
 (``search_path = marts, main``).
 
-A session can still create scratch objects in its own memory (``CREATE TEMP TABLE``, objects
-in the in-memory ``raw`` catalog); they vanish when it closes and never reach a file.
-``staging`` views read raw files directly when queried, so they are refused here: query
-``raw.<source>`` or the marts instead.
+What it costs: a session cannot spill to disk, so a query needing more than its memory limit
+(``$PROMISE_SQL_MEMORY_LIMIT``, default 4GB) fails with an out-of-memory error. A session can
+still create scratch objects in its own memory (``CREATE TEMP TABLE``, objects in the
+in-memory ``raw`` catalog); they vanish when it closes and never reach a file. ``staging``
+views read raw files directly when queried, so they are refused here: query
+``raw.<source>`` or the marts instead. The confinement binds SQL only: Python code run by the
+same operating-system user can read what that user can, so the landing folder and the key
+file must not be readable by analysts' accounts.
 """
 
 from __future__ import annotations
 
-import atexit
+import os
 import shutil
 import tempfile
-import weakref
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -42,12 +48,13 @@ from promise.errors import PromiseError
 
 DATABASE_FILE = "promise.duckdb"
 AUDIT_FILE = Path("exports") / "audit.jsonl"
-MEMORY_LIMIT = "2GB"
+MEMORY_ENV = "PROMISE_SQL_MEMORY_LIMIT"
+MEMORY_LIMIT = "4GB"
 THREADS = 2
 SEARCH_PATH = "marts,main"
 SCAN_PREFIX = "_scan_"
 
-#: DuckDB settings of every confined connection, fixed at start-up and locked.
+#: DuckDB settings fixed when a confined instance starts.
 CONFINEMENT: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
@@ -55,8 +62,13 @@ CONFINEMENT: dict[str, str | bool | int | float | list[str]] = {
     "allow_community_extensions": False,
     "allow_unsigned_extensions": False,
     "allow_persistent_secrets": False,
-    "lock_configuration": True,
+    "temp_directory": "",
 }
+#: Applied once the published files are open; the last one locks every setting.
+LOCKDOWN = (
+    "SET disabled_filesystems = 'LocalFileSystem'",
+    "SET lock_configuration = true",
+)
 
 
 class WarehouseNotFoundError(PromiseError):
@@ -71,11 +83,11 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
             f"there is no warehouse at {warehouse}; pass --warehouse DIR (or set "
             "PROMISE_WAREHOUSE) to a folder `promise ingest` wrote."
         )
-    session = Path(tempfile.mkdtemp(prefix="session-", dir=_private_root()))
-    con = _open(warehouse / DATABASE_FILE, session)
-    weakref.finalize(con, shutil.rmtree, session, True)
+    con = _open(warehouse / DATABASE_FILE)
     try:
         _publish_views(con, warehouse)
+        for statement in LOCKDOWN:
+            con.execute(statement)
         con.execute(f"SET search_path = '{SEARCH_PATH}'")
     except BaseException:
         con.close()
@@ -83,37 +95,35 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _open(published: Path, session: Path) -> duckdb.DuckDBPyConnection:
-    """Start a read-only, locked DuckDB instance on ``published`` (or an empty database).
+def _open(published: Path) -> duckdb.DuckDBPyConnection:
+    """Start a read-only DuckDB instance on ``published`` (or on an empty database).
 
-    The database is opened through a link of this session's own: DuckDB shares one instance
-    among connections to the same path, and this one must neither share its settings with
-    another connection of the process nor conflict with theirs. The link is removed once the
-    file is open; the spill folder is the session's, outside the warehouse.
+    The database is opened through a link in a folder of this call's own: DuckDB shares one
+    instance among connections to the same path, and this one must neither share its
+    settings with another connection of the process nor conflict with theirs. The folder is
+    removed once the file is open (the open file stays readable).
     """
+    session = Path(tempfile.mkdtemp(prefix="promise-sql-"))
     main = session / DATABASE_FILE
-    if published.is_file():
-        main.symlink_to(published)
-    else:  # nothing built yet: an empty database, so that the instance is still read-only
-        duckdb.connect(str(main)).close()
-    config = {
-        **CONFINEMENT,
-        "threads": THREADS,
-        "memory_limit": MEMORY_LIMIT,
-        "temp_directory": str(session / "spill"),
-    }
     try:
-        return duckdb.connect(str(main), read_only=True, config=config)
+        if published.is_file():
+            main.symlink_to(published)
+        else:  # nothing built yet: an empty database keeps the instance read-only
+            duckdb.connect(str(main)).close()
+        config = {
+            **CONFINEMENT,
+            "threads": THREADS,
+            "memory_limit": os.environ.get(MEMORY_ENV, MEMORY_LIMIT),
+        }
+        try:
+            return duckdb.connect(str(main), read_only=True, config=config)
+        except duckdb.Error as exc:
+            raise PromiseError(
+                f"cannot open {published} ({str(exc).splitlines()[0]}); run `promise build` "
+                "again, or check ${MEMORY_ENV} if you set it."
+            ) from exc
     finally:
-        main.unlink(missing_ok=True)
-
-
-@cache
-def _private_root() -> Path:
-    """A folder of this process's own (mode 0700) for session links and spill files."""
-    root = Path(tempfile.mkdtemp(prefix="promise-sql-"))
-    atexit.register(shutil.rmtree, root, True)
-    return root
+        shutil.rmtree(session, ignore_errors=True)
 
 
 def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
@@ -137,16 +147,25 @@ def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
 
 
 def is_confined(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when ``con`` runs with external access off and its configuration locked."""
+    """True when ``con`` has external access off, its settings locked, and cannot open even
+    the paths DuckDB allows itself (its database file and write-ahead log).
+
+    ``current_setting('disabled_filesystems')`` reads empty even when the setting holds
+    (DuckDB 1.5), so the last part is checked by trying: each allowed path must be refused.
+    """
     row = con.execute(
-        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration'), "
+        "current_setting('allowed_paths'), current_setting('allowed_directories')"
     ).fetchone()
-    return row is not None and row[0] is False and row[1] is True
+    if row is None or row[0] is not False or row[1] is not True:
+        return False
+    for path in [*row[2], *row[3]]:
+        try:
+            con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()
+        except duckdb.PermissionException:
+            continue
+        return False
+    return True
 
 
-def private_root() -> Path:
-    """Where this process keeps session links and spill files (for tests and doctor)."""
-    return _private_root()
-
-
-__all__ = ["CONFINEMENT", "WarehouseNotFoundError", "connect", "is_confined", "private_root"]
+__all__ = ["CONFINEMENT", "WarehouseNotFoundError", "connect", "is_confined"]

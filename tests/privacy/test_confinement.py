@@ -1,0 +1,127 @@
+"""`promise sql` and `promise.connect()` are read-only and confined to the warehouse.
+
+A catalogue of hostile statements (tests/privacy/hostile.py: every kind of write, COPY,
+EXPORT, ATTACH, INSTALL, LOAD, SET, PRAGMA, CALL, and table functions reading the landing
+folder, the key file, raw Parquet and paths outside), each also wrapped in EXPLAIN ANALYZE,
+a CTE and a subquery, is thrown at the CLI in-process and at one Python connection. Each
+executed form must be refused in one sentence; plain EXPLAIN forms (DuckDB plans them and
+runs nothing) must be refused or leave the session confined. Every file of the warehouse,
+the landing folder, the key folder and the folder outside is hashed before and after.
+
+Before this change `EXPLAIN ANALYZE COPY ... TO` wrote files (a forged manifest row) and
+`read_text` read the key: these tests failed on the old `promise sql`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Site
+from hostile import Places, catalogue, executed, planned
+
+import promise
+from promise.cli import main
+from promise.privacy.confined import is_confined
+
+pytestmark = pytest.mark.reliability
+
+
+def snapshot(*folders: Path) -> dict[str, tuple[int, str]]:
+    """Mode and SHA-256 of every file under ``folders`` (hidden ones included)."""
+    found = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() or path.is_symlink():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "link"
+                found[str(path)] = (path.lstat().st_mode, digest)
+    return found
+
+
+def places(site: Site) -> Places:
+    return Places(site.warehouse, site.landing, site.key, site.outside)
+
+
+def folders(site: Site) -> tuple[Path, ...]:
+    return (site.warehouse, site.landing, site.key.parent, site.outside)
+
+
+def test_the_catalogue_is_refused_by_promise_sql(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(*folders(site))
+    hostile = catalogue(places(site))
+    assert {h.kind for h in hostile} >= {
+        "write", "copy", "export", "attach", "install", "load", "set", "pragma", "call", "read"
+    }  # fmt: skip
+    tried = 0
+    for h in hostile:
+        for statement in executed(h):
+            tried += 1
+            rc = main(["sql", "--warehouse", str(site.warehouse), "--format", "csv", statement])
+            out, err = capsys.readouterr()
+            assert rc != 0, (statement, out)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error:"), (statement, err)
+            assert "Traceback" not in err and out == "", statement
+        for statement in planned(h):
+            rc = main(["sql", "--warehouse", str(site.warehouse), "--format", "csv", statement])
+            out, err = capsys.readouterr()
+            if rc == 0:  # a plan only: nothing ran
+                assert out.splitlines()[0] in {"explain_key,explain_value", "physical_plan"} or (
+                    "explain_key" in out
+                ), (statement, out)
+            else:
+                assert len(err.strip().splitlines()) == 1, (statement, err)
+    assert tried > 300
+    assert snapshot(*folders(site)) == before
+
+
+def test_the_catalogue_is_refused_by_promise_connect(site: Site) -> None:
+    before = snapshot(*folders(site))
+    con = promise.connect(site.warehouse)
+    try:
+        assert is_confined(con)
+        for h in catalogue(places(site)):
+            for statement in executed(h):
+                with pytest.raises(duckdb.Error) as refused:
+                    relation = con.sql(statement)
+                    if relation is not None:
+                        relation.fetchall()
+                assert str(refused.value).strip(), statement
+            for statement in planned(h):
+                try:
+                    relation = con.sql(statement)
+                    if relation is not None:
+                        relation.fetchall()
+                except duckdb.Error:
+                    pass
+                assert is_confined(con), statement  # the plan changed no setting
+        # the session still answers, and still sees the published data
+        assert con.sql("SELECT count(*) FROM person").fetchone() == (400,)
+    finally:
+        con.close()
+    assert snapshot(*folders(site)) == before
+
+
+def test_promise_connect_is_read_only_only(site: Site) -> None:
+    with pytest.raises(promise.errors.PromiseError, match="read-only"):
+        promise.connect(site.warehouse, read_only=False)
+
+
+def test_published_tables_answer_in_a_confined_session(site: Site) -> None:
+    con = promise.connect(site.warehouse)
+    try:
+        assert is_confined(con)
+        manifest = con.sql("SELECT count(*), count(DISTINCT key_fingerprint) FROM manifest").fetchone()
+        assert manifest is not None and manifest[0] > 5 and manifest[1] == 1
+        assert con.sql("SELECT count(*) FROM raw.population").fetchone() == (400,)
+        assert con.sql("SELECT count(*) FROM quarantine").fetchone()[0] > 0  # type: ignore[index]
+        # marts without their schema (search path), the same rows as with it
+        assert con.sql("SELECT count(*) FROM endpoint_status").fetchone() == con.sql(
+            "SELECT count(*) FROM marts.endpoint_status"
+        ).fetchone()
+    finally:
+        con.close()
