@@ -25,6 +25,7 @@ import duckdb
 
 from promise.endpoints import check_endpoint_file
 from promise.errors import ConfigurationError, PromiseError
+from promise.privacy.keys import check_build_key
 from promise.settings import project_root
 
 DATABASE_FILE = "promise.duckdb"
@@ -105,6 +106,7 @@ def build(
         raise ConfigurationError(
             f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
         )
+    check_build_key(warehouse, os.environ)
     if endpoints_file is not None:
         if not Path(endpoints_file).is_file():
             raise ConfigurationError(

@@ -14,30 +14,18 @@ Before this change `EXPLAIN ANALYZE COPY ... TO` wrote files (a forged manifest 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Site
 from hostile import Places, catalogue, executed, planned
+from privacy_site import Site, snapshot
 
 import promise
 from promise.cli import main
 from promise.privacy.confined import is_confined
 
 pytestmark = pytest.mark.reliability
-
-
-def snapshot(*folders: Path) -> dict[str, tuple[int, str]]:
-    """Mode and SHA-256 of every file under ``folders`` (hidden ones included)."""
-    found = {}
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() or path.is_symlink():
-                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "link"
-                found[str(path)] = (path.lstat().st_mode, digest)
-    return found
 
 
 def places(site: Site) -> Places:
@@ -115,13 +103,16 @@ def test_published_tables_answer_in_a_confined_session(site: Site) -> None:
     con = promise.connect(site.warehouse)
     try:
         assert is_confined(con)
-        manifest = con.sql("SELECT count(*), count(DISTINCT key_fingerprint) FROM manifest").fetchone()
+        manifest = con.sql(
+            "SELECT count(*), count(DISTINCT key_fingerprint) FROM manifest"
+        ).fetchone()
         assert manifest is not None and manifest[0] > 5 and manifest[1] == 1
         assert con.sql("SELECT count(*) FROM raw.population").fetchone() == (400,)
         assert con.sql("SELECT count(*) FROM quarantine").fetchone()[0] > 0  # type: ignore[index]
         # marts without their schema (search path), the same rows as with it
-        assert con.sql("SELECT count(*) FROM endpoint_status").fetchone() == con.sql(
-            "SELECT count(*) FROM marts.endpoint_status"
-        ).fetchone()
+        assert (
+            con.sql("SELECT count(*) FROM endpoint_status").fetchone()
+            == con.sql("SELECT count(*) FROM marts.endpoint_status").fetchone()
+        )
     finally:
         con.close()

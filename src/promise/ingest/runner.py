@@ -18,14 +18,9 @@ from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import remove_tree
-from promise.pseudonym import KEY_ENV, Pseudonymizer, load_key
-from promise.warehouse import (
-    WarehouseLock,
-    check_fingerprint,
-    loaded_sha256,
-    record_fingerprint,
-    tmp_dir,
-)
+from promise.privacy.keys import check_key_matches, checked_key
+from promise.pseudonym import KEY_ENV, Pseudonymizer
+from promise.warehouse import WarehouseLock, loaded_sha256, record_fingerprint, tmp_dir
 
 DELIVERY_FILE = "delivery.yml"
 
@@ -45,8 +40,8 @@ def run_ingest(
     is the delivery date: it decides the century of 10-digit personnummer and which dates
     are in the future.
     """
-    pseudonymizer = Pseudonymizer(_key(key_file))
     landing, warehouse = Path(landing), Path(warehouse)
+    pseudonymizer = Pseudonymizer(_key(key_file, warehouse))
     if not landing.is_dir():
         raise ConfigurationError(f"landing folder {landing} does not exist.")
     reference = reference_date or delivery_date(landing) or date.today()
@@ -54,9 +49,9 @@ def run_ingest(
     plan = [(job, path) for job in jobs for path in job.files(landing)]
     tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
-    check_fingerprint(warehouse, pseudonymizer.fingerprint)
+    check_key_matches(warehouse, pseudonymizer.fingerprint)
     with WarehouseLock(warehouse):
-        check_fingerprint(warehouse, pseudonymizer.fingerprint)
+        check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         record_fingerprint(warehouse, pseudonymizer.fingerprint)
         known = loaded_sha256(warehouse)
@@ -90,13 +85,13 @@ def run_ingest(
     return results
 
 
-def _key(key_file: Path | None) -> bytes:
+def _key(key_file: Path | None, warehouse: Path) -> bytes:
     if key_file is None:
         raise KeyFileError(
             f"no pseudonym key: set {KEY_ENV} to a key file (create one with `promise keygen PATH`, "
             "outside the warehouse); nothing was loaded."
         )
-    return load_key(Path(key_file))
+    return checked_key(Path(key_file), warehouse=warehouse)
 
 
 def _task(job: Job, path: Path, landing: Path) -> FileTask:
