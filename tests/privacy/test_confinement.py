@@ -14,6 +14,9 @@ Before this change `EXPLAIN ANALYZE COPY ... TO` wrote files (a forged manifest 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -24,6 +27,7 @@ from privacy_site import Site, snapshot
 import promise
 from promise.cli import main
 from promise.privacy.confined import is_confined
+from promise.settings import project_root
 
 pytestmark = pytest.mark.reliability
 
@@ -116,3 +120,45 @@ def test_published_tables_answer_in_a_confined_session(site: Site) -> None:
         )
     finally:
         con.close()
+
+
+def dbt_show(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
+    """`dbt show --target analyses` as an analyst would run it, from the checkout."""
+    root = project_root()
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "show", "--target", "analyses",
+         "--project-dir", str(root), "--profiles-dir", str(root),
+         "--target-path", str(site.outside / "dbt-target"), "--log-path", str(site.outside / "dbt-logs"),
+         *args],
+        env={**os.environ, "PROMISE_WAREHOUSE": str(site.warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_the_dbt_analyses_target_is_confined(site: Site) -> None:
+    before = snapshot(site.warehouse, site.landing, site.key.parent)
+    shown = dbt_show(site, "--select", "prevalence", "--limit", "3")
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert "age_band" in shown.stdout
+    for statement in (
+        f"select * from read_text('{site.key}')",
+        f"copy (select 1) to '{site.warehouse}/promise.duckdb.wal' (format csv)",
+    ):
+        refused = dbt_show(site, "--inline", statement)
+        assert refused.returncode != 0 and "Runtime Error" in refused.stdout, statement
+    assert snapshot(site.warehouse, site.landing, site.key.parent) == before
+
+
+def test_confined_and_plain_connections_coexist(site: Site) -> None:
+    # DuckDB shares one instance per file in a process; a confined session must neither
+    # borrow an analyst's plain connection nor stop one from opening (it did, once)
+    plain = duckdb.connect(str(site.warehouse / "promise.duckdb"), read_only=True)
+    confined = promise.connect(site.warehouse)
+    try:
+        assert is_confined(confined) and not is_confined(plain)
+        assert plain.sql("SELECT count(*) FROM marts.person").fetchone() == (400,)
+        assert confined.sql("SELECT count(*) FROM person").fetchone() == (400,)
+        assert plain.sql(f"SELECT count(*) FROM glob('{site.warehouse}/*')").fetchone()[0] > 0  # type: ignore[index]
+    finally:
+        confined.close()
+        plain.close()

@@ -2,28 +2,27 @@
 
 ``promise sql``, :func:`promise.connect` and ``promise export`` run user SQL on this
 connection. The guarantee comes from the engine's settings, not from a check of the
-statement text, so no wrapping (``EXPLAIN ANALYZE``, a CTE, a subquery) gets round it:
+statement text, so no wrapping (``EXPLAIN ANALYZE``, a CTE, a subquery) gets round it.
+A session is a DuckDB instance of its own, started read-only (``access_mode``) with no
+extension installed or loaded automatically. The published files are opened first:
+``promise.duckdb`` attached read-only as ``promise`` (and made the default catalog), the
+Parquet of ``raw/`` as Arrow datasets registered on the connection (Arrow reads them, DuckDB
+opens no file for them). Then, before any user SQL runs (:data:`LOCKDOWN`):
 
 - ``enable_external_access = false``: every file function (``read_csv``, ``read_text``,
   ``read_parquet``, ``glob``, ...), ``COPY``, ``EXPORT``, ``ATTACH`` of a file, ``INSTALL``
   and ``LOAD`` is refused. ``allowed_directories`` is not used on purpose: DuckDB lets a
   statement write wherever it may read, and a writable ``raw/`` is how a manifest row was
   once forged.
-- DuckDB still allows its own database file and write-ahead log (``promise.duckdb.wal``)
-  when external access is off; so once the published files are open, the local file system
-  is switched off altogether (``disabled_filesystems = 'LocalFileSystem'``). Nothing can then
-  open a local file at all, and a crafted ``.wal`` cannot be written beside the marts.
-- The instance is read-only (``access_mode``): no statement can change ``promise.duckdb``;
-  extensions are neither installed nor loaded automatically; and the configuration is then
-  locked (``lock_configuration``), so no ``SET``/``PRAGMA``/``RESET`` can undo any of this.
+- ``disabled_filesystems = 'LocalFileSystem'``: DuckDB keeps the files of attached
+  databases (``promise.duckdb`` and its ``.wal``) writable even with external access off,
+  and a ``COPY ... TO`` overwrote the marts that way in a probe; with the local file system
+  off, nothing can open a local file at all.
+- ``lock_configuration = true``: no ``SET``/``RESET``/``PRAGMA`` can undo any of this.
 
-The published files are readable because this process opens them before any user SQL runs:
-``promise.duckdb`` is the main database (opened through a private link, so that the instance
-is this connection's own), and the Parquet of ``raw/`` is scanned by Arrow datasets registered
-on the connection (Arrow reads them; DuckDB opens no file). The views ``manifest``,
-``quarantine``, ``export_audit`` and ``raw.<source>`` read those scans; the scans of the
-sources are temporary views named ``_scan_<source>``. The marts answer without their schema
-(``search_path = marts, main``).
+The views ``manifest``, ``quarantine``, ``export_audit`` and ``raw.<source>`` read the Arrow
+scans (those of the sources are temporary views named ``_scan_<source>``); the marts answer
+without their schema (``search_path = marts, main`` in ``promise``).
 
 What it costs: a session cannot spill to disk, so a query needing more than its memory limit
 (``$PROMISE_SQL_MEMORY_LIMIT``, default 4GB) fails with an out-of-memory error. A session can
@@ -54,9 +53,9 @@ THREADS = 2
 SEARCH_PATH = "marts,main"
 SCAN_PREFIX = "_scan_"
 
-#: DuckDB settings fixed when a confined instance starts.
+#: DuckDB settings fixed when a confined instance starts (external access is switched off
+#: after the published database is attached, see :data:`LOCKDOWN`).
 CONFINEMENT: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
@@ -66,6 +65,7 @@ CONFINEMENT: dict[str, str | bool | int | float | list[str]] = {
 }
 #: Applied once the published files are open; the last one locks every setting.
 LOCKDOWN = (
+    "SET enable_external_access = false",
     "SET disabled_filesystems = 'LocalFileSystem'",
     "SET lock_configuration = true",
 )
@@ -83,33 +83,40 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
             f"there is no warehouse at {warehouse}; pass --warehouse DIR (or set "
             "PROMISE_WAREHOUSE) to a folder `promise ingest` wrote."
         )
-    con = _open(warehouse / DATABASE_FILE)
+    con = _open_session()
     try:
+        published = warehouse / DATABASE_FILE
+        if published.is_file():
+            con.execute(f"ATTACH '{_quoted(published)}' AS promise (READ_ONLY)")
         _publish_views(con, warehouse)
         for statement in LOCKDOWN:
             con.execute(statement)
+        if published.is_file():
+            con.execute("USE promise")
         con.execute(f"SET search_path = '{SEARCH_PATH}'")
+    except duckdb.Error as exc:
+        con.close()
+        raise PromiseError(
+            f"cannot open the published tables of {warehouse} ({str(exc).splitlines()[0]}); "
+            "run `promise build` again."
+        ) from exc
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _open(published: Path) -> duckdb.DuckDBPyConnection:
-    """Start a read-only DuckDB instance on ``published`` (or on an empty database).
+def _open_session() -> duckdb.DuckDBPyConnection:
+    """A new read-only DuckDB instance on an empty database of its own.
 
-    The database is opened through a link in a folder of this call's own: DuckDB shares one
-    instance among connections to the same path, and this one must neither share its
-    settings with another connection of the process nor conflict with theirs. The folder is
-    removed once the file is open (the open file stays readable).
+    The empty database lives in a temporary folder removed at once (the open file stays
+    usable): a path of its own gives the connection its own instance, since DuckDB shares one
+    instance, and one configuration, among connections to the same file of a process.
     """
     session = Path(tempfile.mkdtemp(prefix="promise-sql-"))
-    main = session / DATABASE_FILE
     try:
-        if published.is_file():
-            main.symlink_to(published)
-        else:  # nothing built yet: an empty database keeps the instance read-only
-            duckdb.connect(str(main)).close()
+        main = session / "session.duckdb"
+        duckdb.connect(str(main)).close()
         config = {
             **CONFINEMENT,
             "threads": THREADS,
@@ -119,11 +126,15 @@ def _open(published: Path) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(main), read_only=True, config=config)
         except duckdb.Error as exc:
             raise PromiseError(
-                f"cannot open {published} ({str(exc).splitlines()[0]}); run `promise build` "
-                "again, or check ${MEMORY_ENV} if you set it."
+                f"cannot start a DuckDB session ({str(exc).splitlines()[0]}); check "
+                f"${MEMORY_ENV} if you set it."
             ) from exc
     finally:
         shutil.rmtree(session, ignore_errors=True)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
