@@ -44,9 +44,10 @@ from pathlib import Path
 import duckdb
 
 from promise.errors import PromiseError
+from promise.privacy.audit import AUDIT_FILE
 
 DATABASE_FILE = "promise.duckdb"
-AUDIT_FILE = Path("exports") / "audit.jsonl"
+
 MEMORY_ENV = "PROMISE_SQL_MEMORY_LIMIT"
 MEMORY_LIMIT = "4GB"
 THREADS = 2

@@ -57,6 +57,15 @@ class Policy:
                 )
         return max([self.threshold, *(r for r in requests if r is not None)])
 
+    def round_to_for(self, request: int | None) -> int:
+        """The rounding base of one export: the warehouse's, or a coarser one asked for."""
+        if request is not None and request < self.round_to:
+            raise DisclosureError(
+                f"rounding to {request} would be finer than this warehouse's {self.round_to} "
+                f"({self.source}); ask for {self.round_to} or more."
+            )
+        return self.round_to if request is None else request
+
     def describe(self) -> str:
         """One line for ``promise doctor``."""
         rounding = f"rounded to {self.round_to}" if self.round_to > 1 else "not rounded"
