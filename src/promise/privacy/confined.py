@@ -94,7 +94,11 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
             con.execute(statement)
         if published.is_file():
             con.execute("USE promise")
-        con.execute(f"SET search_path = '{SEARCH_PATH}'")
+            schemas = {r[0] for r in con.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = 'promise'"
+            ).fetchall()}  # fmt: skip
+            path = [s for s in SEARCH_PATH.split(",") if s in schemas]
+            con.execute(f"SET search_path = '{','.join(path) or 'main'}'")
     except duckdb.Error as exc:
         con.close()
         raise PromiseError(

@@ -118,7 +118,7 @@ def _positions(
         return (np.zeros(frame.height, dtype=np.int64),), (1,)
     index, shape = [], []
     for name in varying:
-        levels = frame[name].unique(maintain_order=True)
+        levels = frame[name].unique().sort(nulls_last=True)  # not row order: reproducible
         codes = {value: i for i, value in enumerate(levels.to_list())}
         index.append(np.array([codes[v] for v in frame[name].to_list()], dtype=np.int64))
         shape.append(len(levels))
