@@ -319,3 +319,31 @@ def test_hand_worked_sql_export(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (record,) = audit_lines(warehouse)
     assert record["kind"] == "sql" and record["query"] == sql
     assert record["primary"] == {"n": 1} and record["secondary"] == {"n": 3}
+
+
+@pytest.mark.unit
+def test_sql_export_declares_dimensions_and_person_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # year is numeric but names cells (--by); py is person-years (--person-time): rounded to
+    # whole years (2.4 -> 2, hidden as below 5; 50.6 -> 51), then treated like a count
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "promise.yml").write_text(
+        "disclosure: {threshold: 5, round_to: 1, allow_sql: true}\n"
+    )
+    sql = (
+        "SELECT * FROM (VALUES (2001, 10, 50.6), (2002, 20, 2.4), (2003, 30, 80.0)) "
+        "AS t(year, n, py)"
+    )
+    out = tmp_path / "t.csv"
+    assert export(warehouse, sql, out) != 0  # every column numeric: nothing names the rows
+    assert "dimension columns" in capsys.readouterr().err
+    assert export(warehouse, sql, out, "--by", "year") != 0  # py has fractions, undeclared
+    assert "--person-time" in capsys.readouterr().err and not out.exists()
+    assert export(warehouse, sql, out, "--by", "year", "--person-time", "py") == 0
+    rows = {r["year"]: r for r in read_csv(out)}
+    assert [rows[y]["n"] for y in ("2001", "2002", "2003")] == ["10", "20", "30"]
+    # 2 is hidden (primary); the year line's total would give it away, so the smallest
+    # other person-time, 51, is hidden too; 80 stays
+    assert [rows[y]["py"] for y in ("2001", "2002", "2003")] == ["", "", "80"]
