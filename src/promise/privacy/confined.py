@@ -150,12 +150,12 @@ def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     for name in ("manifest", "quarantine"):
         files = sorted(raw.glob(f"*/*/{name}.parquet"))
         if files:
-            con.register(name, table_scan(files))
+            con.register(name, table_scan(files, name))
         else:
             con.execute(f"CREATE TEMP VIEW {name} AS {empty_views()[name]}")
     for source, files in source_files(raw).items():
         scan = f"{SCAN_PREFIX}{source}"
-        con.register(scan, table_scan(files))
+        con.register(scan, table_scan(files, f"raw.{source}"))
         con.execute(f'CREATE VIEW raw."{source}" AS SELECT * FROM "{scan}"')
     audit = audit_table(warehouse / AUDIT_FILE)
     if audit is not None:

@@ -51,17 +51,35 @@ def source_files(raw: Path) -> dict[str, list[Path]]:
     return found
 
 
-def table_scan(files: list[Path]) -> Any:
-    """One Arrow dataset over ``files``, columns united by name (as DuckDB's
-    ``union_by_name``): a column missing from a file reads as NULL there."""
+def table_scan(files: list[Path], label: str) -> Any:
+    """One Arrow dataset over ``files`` (the published files of ``label``), columns united
+    by name (as DuckDB's ``union_by_name``): a column missing from a file reads as NULL."""
     try:
-        schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        schema = pa.unify_schemas(
+            [_plain(pq.read_schema(f)) for f in files], promote_options="permissive"
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise PromiseError(
-            f"the published files {files[0].parent.parent} disagree on a column's type "
+            f"the published files of {label} disagree on a column's type "
             f"({str(exc).splitlines()[0]}); run `promise doctor` and report it."
         ) from exc
     return ds.dataset([str(f) for f in files], schema=schema, format="parquet")
+
+
+def _plain(schema: Any) -> Any:
+    """``schema`` with every string and binary flavour made one (Polars writes string views,
+    DuckDB and PyArrow plain strings; Arrow will not unite the two but casts between them)."""
+    return pa.schema([field.with_type(_plain_type(field.type)) for field in schema])
+
+
+def _plain_type(kind: Any) -> Any:
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return pa.large_string()
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
+        return pa.large_binary()
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_list_view(kind):
+        return pa.large_list(_plain_type(kind.value_type))
+    return kind
 
 
 def audit_table(path: Path) -> Any | None:
