@@ -347,3 +347,24 @@ def test_sql_export_declares_dimensions_and_person_time(
     # 2 is hidden (primary); the year line's total would give it away, so the smallest
     # other person-time, 51, is hidden too; 80 stays
     assert [rows[y]["py"] for y in ("2001", "2002", "2003")] == ["", "", "80"]
+
+
+def test_the_exported_curve_comes_from_released_counts(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "curve.csv"
+    assert (
+        export(warehouse, "cumulative_incidence", out, "--var", "endpoint=I9_CHD") == 0
+    ), capsys.readouterr().err
+    rows = read_csv(out)
+    for sex in {r["sex"] for r in rows}:
+        hazard, withheld = 0.0, False
+        for r in sorted((r for r in rows if r["sex"] == sex), key=lambda r: int(r["age_from"])):
+            withheld = withheld or r["events"] == "" or r["person_years"] == ""
+            if withheld:  # from the first suppressed step on, no curve
+                assert r["cumulative_incidence"] == "", r
+                continue
+            width = int(r["age_to"]) - int(r["age_from"])
+            if int(r["person_years"]):
+                hazard += width * int(r["events"]) / int(r["person_years"])
+            assert float(r["cumulative_incidence"]) == pytest.approx(1 - np.exp(-hazard)), r
