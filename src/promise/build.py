@@ -78,6 +78,7 @@ def build(
     memory_limit: str | None = None,
     threads: int | None = None,
     quiet: bool = False,
+    key_file: Path | None = None,
 ) -> BuildResult:
     """Build the marts into a new DuckDB file and publish it if every test passed.
 
@@ -95,6 +96,10 @@ def build(
         DuckDB resource limits (default ``$PROMISE_DUCKDB_MEMORY_LIMIT`` or 6GB, 2 threads).
     quiet
         Keep dbt's progress lines out of the terminal (they still go to its log file).
+    key_file
+        The pseudonym key in use (``promise build`` passes ``$PROMISE_PSEUDONYM_KEY_FILE``):
+        refused if others can read it, it is short, inside the warehouse, or not the
+        warehouse's key. A warehouse whose manifest holds two keys is refused either way.
 
     Raises
     ------
@@ -106,7 +111,7 @@ def build(
         raise ConfigurationError(
             f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
         )
-    check_build_key(warehouse, os.environ)
+    check_build_key(warehouse, key_file)
     if endpoints_file is not None:
         if not Path(endpoints_file).is_file():
             raise ConfigurationError(

@@ -91,7 +91,11 @@ def test_a_key_inside_the_warehouse_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", ["readable", "short", "inside"])
 def test_ingest_refuses_a_bad_key_in_one_sentence(
-    tmp_path: Path, site: Site, case: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    site: Site,
+    case: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     warehouse = tmp_path / "wh"
     if case == "readable":
@@ -101,10 +105,8 @@ def test_ingest_refuses_a_bad_key_in_one_sentence(
         key = private_file(tmp_path / "k.key", b"1\n")
     else:
         key = write_new_key(warehouse / "k.key")
-    rc = main(
-        ["ingest", "--landing", str(site.landing), "--warehouse", str(warehouse)],
-        environ={KEY_ENV: str(key)},
-    )
+    monkeypatch.setenv(KEY_ENV, str(key))  # main(environ=...) would outlive the test
+    rc = main(["ingest", "--landing", str(site.landing), "--warehouse", str(warehouse)])
     err = capsys.readouterr().err
     assert rc != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert {"readable": "chmod 600", "short": "promise keygen", "inside": "move it"}[case] in err
@@ -112,17 +114,21 @@ def test_ingest_refuses_a_bad_key_in_one_sentence(
 
 
 def test_build_refuses_a_bad_or_foreign_key(
-    tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(site.warehouse)
     readable = write_new_key(tmp_path / "readable.key")
     readable.chmod(0o644)
-    monkeypatch.setenv(KEY_ENV, str(readable))
     with pytest.raises(KeyFileError, match="chmod 600"):
-        build(warehouse=site.warehouse)
-    monkeypatch.setenv(KEY_ENV, str(write_new_key(tmp_path / "other.key")))
+        build(warehouse=site.warehouse, key_file=readable)
+    other = write_new_key(tmp_path / "other.key")
     with pytest.raises(KeyFileError, match="not the key of warehouse"):
-        build(warehouse=site.warehouse)
+        build(warehouse=site.warehouse, key_file=other)
+    # `promise build` checks the key it is given in the environment
+    monkeypatch.setenv(KEY_ENV, str(other))
+    assert main(["build", "--warehouse", str(site.warehouse)]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not the key of warehouse" in err
     assert snapshot(site.warehouse) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from promise.build import BuildResult, build
 from promise.commands.options import WAREHOUSE_OPTION
+from promise.pseudonym import KEY_ENV
 
 
 def build_command(
@@ -26,7 +28,14 @@ def build_command(
 ) -> None:
     """Build the marts (dbt build) and publish WAREHOUSE/promise.duckdb if every test passed."""
     console = Console()
-    result = build(warehouse=warehouse, endpoints_file=endpoints, data_end=data_end, select=select)
+    key = os.environ.get(KEY_ENV) or None
+    result = build(
+        warehouse=warehouse,
+        endpoints_file=endpoints,
+        data_end=data_end,
+        select=select,
+        key_file=Path(key) if key else None,
+    )
     console.print(_summary(result))
     for node in result.nodes:
         if node.status == "warn":  # e.g. persons_without_residence: people adding no person-time

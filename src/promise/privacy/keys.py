@@ -16,7 +16,6 @@ from __future__ import annotations
 import binascii
 import stat
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
@@ -120,13 +119,12 @@ def check_key_matches(warehouse: Path, fingerprint: str) -> None:
         )
 
 
-def check_build_key(warehouse: Path, environ: Mapping[str, str]) -> None:
-    """What ``promise build`` checks: the warehouse is not damaged and, when a key is set,
-    that key passes the checks and is the warehouse's."""
+def check_build_key(warehouse: Path, key_file: Path | None) -> None:
+    """What ``promise build`` checks: the warehouse is not damaged and, when a key file is
+    given (``$PROMISE_PSEUDONYM_KEY_FILE``), it passes the checks and is the warehouse's."""
     check_not_damaged(warehouse)
-    name = environ.get(KEY_ENV, "")
-    if name:
-        key = checked_key(Path(name), warehouse=warehouse)
+    if key_file is not None:
+        key = checked_key(Path(key_file), warehouse=warehouse)
         check_key_matches(warehouse, key_fingerprint(key))
 
 
