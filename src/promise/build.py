@@ -33,6 +33,7 @@ import yaml
 
 from promise.endpoints import check_endpoint_file
 from promise.errors import ConfigurationError, PromiseError
+from promise.privacy.keys import check_build_key
 from promise.settings import project_root
 from promise.warehouse import (
     WarehouseLock,
@@ -99,6 +100,7 @@ def build(
     threads: int | None = None,
     quiet: bool = False,
     project_dir: Path | None = None,
+    key_file: Path | None = None,
 ) -> BuildResult:
     """Build the marts into a new DuckDB file and publish it if every test passed.
 
@@ -118,6 +120,10 @@ def build(
         Keep dbt's progress lines out of the terminal (they still go to its log file).
     project_dir
         The dbt project to build; default :func:`find_project` of the working directory.
+    key_file
+        The pseudonym key in use (``promise build`` passes ``$PROMISE_PSEUDONYM_KEY_FILE``):
+        refused if others can read it, it is short, inside the warehouse, or not the
+        warehouse's key. A warehouse whose manifest holds two keys is refused either way.
 
     Raises
     ------
@@ -133,6 +139,7 @@ def build(
         raise ConfigurationError(
             f"{warehouse} has no raw/ layer; run `promise ingest --warehouse {warehouse}` first."
         )
+    check_build_key(warehouse, key_file)
     if endpoints_file is not None:
         if not Path(endpoints_file).is_file():
             raise ConfigurationError(

@@ -23,7 +23,7 @@ from types import TracebackType
 import duckdb
 import polars as pl
 
-from promise.errors import ConfigurationError, KeyFileError, PromiseError, WarehouseLockedError
+from promise.errors import ConfigurationError, PromiseError, WarehouseLockedError
 
 LOCK_FILE = ".lock"
 FINGERPRINT_FILE = "key_fingerprint"
@@ -208,16 +208,6 @@ def stored_fingerprint(warehouse: Path) -> str | None:
     """The key fingerprint the warehouse was first loaded with, if any."""
     path = Path(warehouse) / FINGERPRINT_FILE
     return path.read_text().strip() if path.is_file() else None
-
-
-def check_fingerprint(warehouse: Path, fingerprint: str) -> None:
-    """Refuse a key other than the one the warehouse's pseudonyms were made with."""
-    stored = stored_fingerprint(warehouse)
-    if stored is not None and stored != fingerprint:
-        raise KeyFileError(
-            f"the pseudonym key (fingerprint {fingerprint}) is not the key of warehouse {warehouse} "
-            f"(fingerprint {stored}); use that warehouse's key file or a new warehouse."
-        )
 
 
 def record_fingerprint(warehouse: Path, fingerprint: str) -> None:

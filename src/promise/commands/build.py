@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from promise.build import BuildResult, build, find_project
 from promise.commands.options import WAREHOUSE_OPTION
+from promise.pseudonym import KEY_ENV
 
 
 def build_command(
@@ -34,12 +36,14 @@ def build_command(
     console = Console()
     project = find_project(project_dir)
     console.print(f"dbt project: {project}", highlight=False, soft_wrap=True)
+    key = os.environ.get(KEY_ENV) or None
     result = build(
         warehouse=warehouse,
         endpoints_file=endpoints,
         data_end=data_end,
         select=select,
         project_dir=project,
+        key_file=Path(key) if key else None,
     )
     console.print(_summary(result))
     for node in result.nodes:

@@ -28,11 +28,11 @@ from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import PendingLoads, remove_tree
-from promise.pseudonym import KEY_ENV, Pseudonymizer, load_key
+from promise.privacy.keys import check_key_matches, checked_key
+from promise.pseudonym import KEY_ENV, Pseudonymizer
 from promise.warehouse import (
     PRIVATE_UMASK,
     WarehouseLock,
-    check_fingerprint,
     disk_full,
     disk_full_error,
     loaded_sha256,
@@ -62,8 +62,8 @@ def run_ingest(
     is the delivery date: it decides the century of 10-digit personnummer and which dates
     are in the future.
     """
-    pseudonymizer = Pseudonymizer(_key(key_file))
     landing, warehouse = Path(landing), Path(warehouse)
+    pseudonymizer = Pseudonymizer(_key(key_file, warehouse))
     if not landing.is_dir():
         raise ConfigurationError(f"landing folder {landing} does not exist.")
     reference = reference_date or delivery_date(landing) or date.today()
@@ -73,9 +73,9 @@ def run_ingest(
     check_files(plan, landing)
     tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
-    check_fingerprint(warehouse, pseudonymizer.fingerprint)
+    check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
-        check_fingerprint(warehouse, pseudonymizer.fingerprint)
+        check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         pending = PendingLoads(modes)
         try:
@@ -166,13 +166,13 @@ def _load_all(
     return results
 
 
-def _key(key_file: Path | None) -> bytes:
+def _key(key_file: Path | None, warehouse: Path) -> bytes:
     if key_file is None:
         raise KeyFileError(
             f"no pseudonym key: set {KEY_ENV} to a key file (create one with `promise keygen PATH`, "
             "outside the warehouse); nothing was loaded."
         )
-    return load_key(Path(key_file))
+    return checked_key(Path(key_file), warehouse=warehouse)
 
 
 def _task(job: Job, path: Path, landing: Path) -> FileTask:
