@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "build",
     "sql",
     "gwas",
+    "study",
     "demo",
 )
 
