@@ -29,7 +29,7 @@ TABLES: dict[str, tuple[str, str]] = {
         """,
     ),
     "observation_period": (
-        "observation_period_id varchar, person_id varchar, start_date date, end_date date, start_reason varchar, end_reason varchar",  # noqa: E501
+        "observation_period_id varchar, person_id varchar, start_date date, end_date date, start_reason varchar, end_reason varchar",
         """
         p01:1|p01|1950-01-01|2020-12-31|birth|end_of_data
         p02:1|p02|1960-07-01|2015-07-01|birth|death
@@ -100,7 +100,7 @@ TABLES: dict[str, tuple[str, str]] = {
         """,
     ),
     "omics_measurement": (
-        "measurement_id varchar, person_id varchar, sample_id varchar, sampling_date date, platform varchar, analyte_id varchar, analyte_name varchar, value double",  # noqa: E501
+        "measurement_id varchar, person_id varchar, sample_id varchar, sampling_date date, platform varchar, analyte_id varchar, analyte_name varchar, value double",
         """
         m1|p01|s1|2008-01-01|nmr|LDL_C|LDL_C|3.0
         m2|p01|s2|2009-12-01|nmr|LDL_C|LDL_C|4.0

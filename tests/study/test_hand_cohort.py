@@ -42,11 +42,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 from scipy import stats
+from study_handmade import write_handmade_warehouse
 
 from promise.study import build, load_definition
 from promise.study.fitting import rate_table
 from promise.study.models import garwood
-from study_handmade import write_handmade_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,10 @@ def _dataset(warehouse: Path) -> dict[str, dict[str, object]]:
 
 def test_attrition_counts_each_criterion_by_hand(hand: tuple[Path, Path]) -> None:
     table = pl.read_parquet(hand[0] / "study" / "hand" / "attrition.parquet")
-    got = [(r["criterion"], r["yaml_line"], r["excluded"], r["remaining"]) for r in table.iter_rows(named=True)]
+    got = [
+        (r["criterion"], r["yaml_line"], r["excluded"], r["remaining"])
+        for r in table.iter_rows(named=True)
+    ]
     assert got == [
         ("persons in marts.person", 1, 0, 10),
         ("alive and resident on the index date", 7, 1, 9),  # p06 (died 2008)
@@ -119,7 +122,11 @@ def test_dataset_values_worked_out_by_hand(hand: tuple[Path, Path]) -> None:
     for person, (t2d, statin, ldl, mi, mi_days, death, death_days, reason) in expected.items():
         row = rows[person]
         assert (row["t2d"], row["statin"], row["ldl"]) == (t2d, statin, ldl), person
-        assert (row["mi_status"], row["death_status"], row["exit_reason"]) == (mi, death, reason), person
+        assert (row["mi_status"], row["death_status"], row["exit_reason"]) == (
+            mi,
+            death,
+            reason,
+        ), person
         assert row["mi_years"] == pytest.approx(mi_days / YEAR, rel=1e-12), person
         assert row["death_years"] == pytest.approx(death_days / YEAR, rel=1e-12), person
         assert row["index_date"] == dt.date(2010, 1, 1)
@@ -138,7 +145,10 @@ def test_incidence_rates_and_exact_cis_equal_the_hand_calculation(hand: tuple[Pa
     warehouse, studies = hand
     definition = load_definition(studies / "hand.yml")
     data = pl.read_parquet(warehouse / "study" / "hand" / "dataset.parquet")
-    rates = {(r["group"], r["level"]): r for r in rate_table(definition, data, "mi").iter_rows(named=True)}
+    rates = {
+        (r["group"], r["level"]): r
+        for r in rate_table(definition, data, "mi").iter_rows(named=True)
+    }
     for key, events, days, persons in [(("all", ""), 3, 12778, 6), (("t2d", "1"), 3, 7119, 4), (("t2d", "0"), 0, 5659, 2)]:  # fmt: skip
         row = rates[key]
         years = days / YEAR

@@ -49,8 +49,8 @@ def fit(name: str, *, warehouse: Path, model: str = "cox", outcome: str | None =
     if model not in MODELS:
         raise ModelFitError(f"unknown model '{model}'; use one of {', '.join(MODELS)}.")
     warehouse = Path(warehouse)
-    require_built(warehouse, name)
-    definition = _unchanged_definition(warehouse, name, studies_dir)
+    definition = _unchanged_definition(warehouse, definition_path(name, studies_dir))
+    name = definition.name
     chosen = _outcome(definition, outcome)
     terms = _terms(definition)
     data = read_table(warehouse, definition.name, "dataset")
@@ -76,8 +76,9 @@ def fit(name: str, *, warehouse: Path, model: str = "cox", outcome: str | None =
     return StudyFit(name=name, model=model, outcome=chosen, results=results, rates=rates, path=path)
 
 
-def _unchanged_definition(warehouse: Path, name: str, studies_dir: Path | None) -> StudyDefinition:
-    path = definition_path(name, studies_dir)
+def _unchanged_definition(warehouse: Path, path: Path) -> StudyDefinition:
+    name = path.stem
+    require_built(warehouse, name)
     built = read_meta(warehouse, name)["definition_sha256"]
     if definition_digest(path) != built:
         raise StudyDefinitionError(f"{path} has changed since study '{name}' was built; run `promise study build {name}` again before fitting.")  # fmt: skip
