@@ -215,3 +215,20 @@ def test_cli_prints_one_sentence_and_exits_non_zero(
         != 0
     )
     assert "study 'never_built' has not been built" in capsys.readouterr().err
+
+
+def test_a_second_writer_and_a_warehouse_without_marts_are_refused(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    from promise.study.checks import MartsMissingError
+    from promise.study.storage import StudyWriteError, study_lock
+
+    path = _write(tmp_path, GOOD)
+    with (
+        study_lock(warehouse, "s"),
+        pytest.raises(StudyWriteError, match="another `promise study` is writing study 's'"),
+    ):
+        build(str(path), warehouse=warehouse)
+    with pytest.raises(MartsMissingError, match="has no built marts"):
+        build(str(path), warehouse=tmp_path / "empty")
+    assert not (tmp_path / "empty").exists()

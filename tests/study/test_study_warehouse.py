@@ -158,7 +158,9 @@ def test_a_second_build_replaces_the_study_and_drops_stale_fits(study: Path) -> 
     build("mi_by_t2d", warehouse=study, studies_dir=STUDIES)
     folder = study / "study" / "mi_by_t2d"
     assert sorted(p.name for p in folder.iterdir()) == ["attrition.parquet", "build.json", "dataset.parquet", "definition.yml"]  # fmt: skip
-    assert not list((study / "study").glob(".*")), "no temporary or old folder left behind"
+    assert not list((study / "study").glob(".tmp-*")) + list(
+        (study / "study").glob(".old-*")
+    ), "nothing left behind"
     assert oct(folder.stat().st_mode & 0o777) == oct(0o750)
     fit("mi_by_t2d", warehouse=study, studies_dir=STUDIES, model="cox", outcome="death")
     assert (folder / "cox.parquet").is_file()

@@ -10,6 +10,16 @@ from __future__ import annotations
 
 from promise.study.dataset import StudyBuild, build
 from promise.study.definition import StudyDefinition, load_definition
+from promise.study.fitting import StudyFit, StudyWarning, fit
 from promise.study.source import StudyDefinitionError
 
-__all__ = ["StudyBuild", "StudyDefinition", "StudyDefinitionError", "build", "load_definition"]
+__all__ = [
+    "StudyBuild",
+    "StudyDefinition",
+    "StudyDefinitionError",
+    "StudyFit",
+    "StudyWarning",
+    "build",
+    "fit",
+    "load_definition",
+]

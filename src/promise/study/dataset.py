@@ -18,12 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-from promise.study.checks import check_against_warehouse
+from promise.study.checks import MartsMissingError, check_against_warehouse
 from promise.study.columns import dataset_sql
 from promise.study.definition import StudyDefinition, load_definition
 from promise.study.population import AttritionRow, attrition, create_base, create_criteria, steps
 from promise.study.source import StudyDefinitionError
-from promise.study.storage import TABLES, publish_study
+from promise.study.storage import TABLES, publish_study, study_lock
 from promise.warehouse import DATABASE_FILE, connect
 
 STUDIES_ENV = "PROMISE_STUDIES"
@@ -68,7 +68,14 @@ def build(name: str, *, warehouse: Path, studies_dir: Path | None = None) -> Stu
     started = time.monotonic()
     path = definition_path(name, studies_dir)
     definition = load_definition(path)
-    con = connect(Path(warehouse), read_only=True)
+    if not (Path(warehouse) / DATABASE_FILE).is_file():
+        raise MartsMissingError(f"warehouse {warehouse} has no built marts ({DATABASE_FILE}); run `promise build --warehouse {warehouse}` first.")  # fmt: skip
+    with study_lock(Path(warehouse), definition.name):
+        return _build_locked(definition, path, Path(warehouse), started)
+
+
+def _build_locked(definition: StudyDefinition, path: Path, warehouse: Path, started: float) -> StudyBuild:  # fmt: skip
+    con = connect(warehouse, read_only=True)
     try:
         resolved = check_against_warehouse(con, definition, str(warehouse))
         create_base(con, definition, resolved.end_of_data)

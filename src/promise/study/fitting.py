@@ -23,7 +23,7 @@ from promise.study.dataset import definition_digest, definition_path
 from promise.study.definition import StudyDefinition, load_definition
 from promise.study.models import Coefficients, ModelFitError, cox, garwood, poisson
 from promise.study.source import StudyDefinitionError
-from promise.study.storage import read_meta, read_table, replace_table, require_built
+from promise.study.storage import read_meta, read_table, replace_table, require_built, study_lock
 
 MODELS = ("cox", "poisson")
 
@@ -50,6 +50,11 @@ def fit(name: str, *, warehouse: Path, model: str = "cox", outcome: str | None =
         raise ModelFitError(f"unknown model '{model}'; use one of {', '.join(MODELS)}.")
     warehouse = Path(warehouse)
     definition = _unchanged_definition(warehouse, definition_path(name, studies_dir))
+    with study_lock(warehouse, definition.name):
+        return _fit_locked(definition, warehouse, model, outcome)
+
+
+def _fit_locked(definition: StudyDefinition, warehouse: Path, model: str, outcome: str | None) -> StudyFit:  # fmt: skip
     name = definition.name
     chosen = _outcome(definition, outcome)
     terms = _terms(definition)

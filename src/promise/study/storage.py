@@ -13,9 +13,13 @@ must be applied to.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,30 @@ FILE_MODE = 0o640
 
 class StudyNotBuiltError(PromiseError):
     """A study was asked for that has not been built in this warehouse."""
+
+
+class StudyWriteError(PromiseError):
+    """A study's outputs could not be written (disk full, permissions, a second writer)."""
+
+
+@contextmanager
+def study_lock(warehouse: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on one study while it is built or fitted (released on exit,
+    also when the process dies), so two writers never interleave."""
+    root = study_root(warehouse)
+    try:
+        root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(root / f".lock-{name}", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise StudyWriteError(f"cannot write under {root} ({exc.strerror}); check the warehouse folder's permissions.") from None  # fmt: skip
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StudyWriteError(f"another `promise study` is writing study '{name}' in {warehouse}; wait for it to finish and run again.") from None  # fmt: skip
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -82,8 +110,8 @@ def publish_study(warehouse: Path, name: str, tables: dict[str, pl.DataFrame], m
     root = study_root(warehouse)
     root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     tmp = root / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(mode=DIR_MODE)
     try:
+        tmp.mkdir(mode=DIR_MODE)
         for table_name, table in tables.items():
             _write_table(table, tmp / f"{table_name}.parquet")
         (tmp / "definition.yml").write_text(definition_text, encoding="utf-8")
@@ -100,6 +128,8 @@ def publish_study(warehouse: Path, name: str, tables: dict[str, pl.DataFrame], m
             if old.exists() and not target.exists():
                 old.rename(target)  # put the previous build back
             raise
+    except OSError as exc:
+        raise StudyWriteError(f"could not write study '{name}' under {root} ({exc.strerror}); free space or fix permissions and build again (the previous build is unchanged).") from None  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for stale in root.glob(f".old-{name}-*"):
@@ -114,6 +144,8 @@ def replace_table(warehouse: Path, name: str, table_name: str, table: pl.DataFra
     try:
         _write_table(table, tmp)
         tmp.replace(folder / f"{table_name}.parquet")
+    except OSError as exc:
+        raise StudyWriteError(f"could not write {table_name} of study '{name}' ({exc.strerror}); free space or fix permissions and fit again.") from None  # fmt: skip
     finally:
         tmp.unlink(missing_ok=True)
     return folder / f"{table_name}.parquet"
