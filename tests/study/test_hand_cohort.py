@@ -173,3 +173,78 @@ def test_garwood_matches_published_table(events: int, low: float, high: float) -
     got_low, got_high = garwood(events, 1.0)
     assert got_low == pytest.approx(low, abs=6e-4)
     assert got_high == pytest.approx(high, abs=6e-4)
+
+
+ONSET = """\
+population:
+  sex: female
+  calendar: [2005-01-01, 2010-12-31]
+  exclude:
+    - {codes: [I21]}
+index:
+  first_event: {endpoint: E4_DM2}
+outcomes:
+  mi: {endpoint: I9_MI}
+followup:
+  end: 2015-12-31
+"""
+
+
+def test_index_at_first_event_with_calendar_sex_codes_and_followup_end(tmp_path: Path) -> None:
+    """Index = first E4_DM2 event, women, index in 2005-2010, no I21 diagnosis on or before
+    the index, follow-up to 2015-12-31 at the latest.
+
+    E4_DM2 first events: p01 2005-06-01, p07 2010-01-01, p08 2001-01-01, p09 2011-01-01,
+    p10 2009-01-01 (5 of 10 have an index date); in 2005-2010: p01, p07, p10; all three
+    resident then; women: p01, p10. p01's I219 (2012) is after her index: not excluded.
+    p01: MI 2012-01-01; 2005-06-01 -> 2011-06-01 = 6 x 365 + 1 (2008-02-29) = 2191 days,
+    + 30+31+31+30+31+30+31 = 214 to 2012-01-01: 2405 days, status 1.
+    p10: index 2009-01-01; her fatal MI on 2016-01-01 is after the follow-up end, so she is
+    censored on 2015-12-31 (followup_limit): 2009-01-01 -> 2016-01-01 = 7 x 365 + 1 = 2556,
+    less one day: 2555 days, status 0.
+    """
+    warehouse = write_handmade_warehouse(tmp_path / "warehouse")
+    (tmp_path / "onset.yml").write_text(ONSET)
+    result = build(str(tmp_path / "onset.yml"), warehouse=warehouse)
+    steps = [(r.criterion, r.line, r.excluded, r.remaining) for r in result.attrition]
+    assert steps == [
+        ("persons in marts.person", 1, 0, 10),
+        ("has an index date (endpoint E4_DM2)", 7, 5, 5),
+        ("index date in 2005-01-01..2010-12-31", 3, 2, 3),
+        ("alive and resident on the index date", 7, 0, 3),
+        ("sex female", 2, 1, 2),
+        ("no codes I21 on or before the index", 5, 0, 2),
+        ("follow-up after the index (before 2015-12-31)", 11, 0, 2),
+    ]
+    rows = {
+        r["person_id"]: r
+        for r in pl.read_parquet(result.folder / "dataset.parquet").iter_rows(named=True)
+    }
+    assert sorted(rows) == ["p01", "p10"]
+    assert (rows["p01"]["index_date"], rows["p01"]["mi_status"]) == (dt.date(2005, 6, 1), 1)
+    assert rows["p01"]["mi_years"] == pytest.approx(2405 / YEAR, rel=1e-12)
+    assert (rows["p10"]["mi_status"], rows["p10"]["exit_reason"]) == (0, "followup_limit")
+    assert rows["p10"]["mi_years"] == pytest.approx(2555 / YEAR, rel=1e-12)
+
+
+def test_index_at_an_age_is_the_birthday(tmp_path: Path) -> None:
+    """Index = 60th birthday. Resident then: p01 (2010-01-01), p04 (2000-01-01), p06
+    (1990-01-01; died 2008-05-05, so death status 1), p08 (2008-01-01), p09 (2012-01-01).
+    Not resident: p02 (2020-07-01, dead since 2015), p03 (2005-03-15, immigrated 2009),
+    p05 (2035), p07 (2015, emigrated 2013), p10 (2018, dead since 2016)."""
+    warehouse = write_handmade_warehouse(tmp_path / "warehouse")
+    (tmp_path / "sixty.yml").write_text("index:\n  age: 60\noutcomes:\n  death: {death: any}\n")
+    result = build(str(tmp_path / "sixty.yml"), warehouse=warehouse)
+    assert [(r.criterion, r.remaining) for r in result.attrition] == [
+        ("persons in marts.person", 10),
+        ("has an index date (age 60)", 10),
+        ("alive and resident on the index date", 5),
+    ]
+    rows = {
+        r["person_id"]: r
+        for r in pl.read_parquet(result.folder / "dataset.parquet").iter_rows(named=True)
+    }
+    assert {p: r["index_date"].isoformat() for p, r in rows.items()} == {
+        "p01": "2010-01-01", "p04": "2000-01-01", "p06": "1990-01-01", "p08": "2008-01-01", "p09": "2012-01-01",
+    }  # fmt: skip
+    assert [rows[p]["death_status"] for p in sorted(rows)] == [0, 0, 1, 0, 0]
