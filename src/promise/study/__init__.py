@@ -9,8 +9,9 @@ readers); :func:`fit` fits a Cox or Poisson model to it.
 from __future__ import annotations
 
 from promise.study.dataset import StudyBuild, build
-from promise.study.definition import StudyDefinition, load_definition
+from promise.study.definition import StudyDefinition
 from promise.study.fitting import StudyFit, StudyWarning, fit
+from promise.study.schema import load_definition
 from promise.study.source import StudyDefinitionError
 
 __all__ = [

@@ -20,8 +20,9 @@ import polars as pl
 
 from promise.study.checks import MartsMissingError, check_against_warehouse
 from promise.study.columns import dataset_sql
-from promise.study.definition import StudyDefinition, load_definition
+from promise.study.definition import StudyDefinition
 from promise.study.population import AttritionRow, attrition, create_base, create_criteria, steps
+from promise.study.schema import load_definition
 from promise.study.source import StudyDefinitionError
 from promise.study.storage import TABLES, publish_study, study_lock
 from promise.warehouse import DATABASE_FILE, connect

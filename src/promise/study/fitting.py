@@ -20,8 +20,9 @@ import numpy as np
 import polars as pl
 
 from promise.study.dataset import definition_digest, definition_path
-from promise.study.definition import StudyDefinition, load_definition
+from promise.study.definition import StudyDefinition
 from promise.study.models import Coefficients, ModelFitError, cox, garwood, poisson
+from promise.study.schema import load_definition
 from promise.study.source import StudyDefinitionError
 from promise.study.storage import read_meta, read_table, replace_table, require_built, study_lock
 
