@@ -192,7 +192,8 @@ def main() -> int:
     print(f"marts synthesised in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))  # fmt: skip
     cfg = {"warehouse": str(warehouse), "studies": str(studies), "fit": args.fit}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg)], capture_output=True, text=True, check=True)  # fmt: skip
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # DuckDB draws its progress bar on stdout during long queries: the result is the last JSON
+    result = json.loads(done.stdout[done.stdout.rindex('{"seconds"') :])
     gib = result["peak_mib"] / 1024
     ok = result["seconds"] < TARGET_SECONDS and gib < TARGET_GIB
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, Python {platform.python_version()}, duckdb {duckdb.__version__}")  # fmt: skip
