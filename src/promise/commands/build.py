@@ -28,6 +28,9 @@ def build_command(
     console = Console()
     result = build(warehouse=warehouse, endpoints_file=endpoints, data_end=data_end, select=select)
     console.print(_summary(result))
+    for node in result.nodes:
+        if node.status == "warn":  # e.g. persons_without_residence: people adding no person-time
+            console.print(f"warning: {node.name}: {node.message}", highlight=False)
     console.print(f"published {result.database} in {result.seconds:.1f} s", highlight=False)
 
 
