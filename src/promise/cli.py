@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "export",
     "gwas",
     "endpoints",
+    "study",
     "demo",
 )
 

@@ -260,6 +260,7 @@ def connect(warehouse: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnec
         con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
     _create_views(con, warehouse)
     _attach_marts(con, warehouse)
+    _create_study_views(con, warehouse)
     del read_only  # both modes are read-only with respect to the warehouse files
     return con
 
@@ -312,4 +313,21 @@ def _attach_marts(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         con.execute(
             f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM promise."{schema}"."{table}"'
+        )
+
+
+def _create_study_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """``study.<name>`` and ``study.<name>__<table>`` over ``WAREHOUSE/study/<name>/*.parquet``.
+
+    Study outputs live beside ``promise.duckdb``, not in it, so a build does not drop them
+    (docs/studies.md); folders starting with ``.`` are being written and are never read.
+    """
+    root = Path(warehouse) / "study"
+    files = sorted(root.glob("[!.]*/[!.]*.parquet")) if root.is_dir() else []
+    if files:
+        con.execute("CREATE SCHEMA IF NOT EXISTS study")
+    for path in files:
+        name = path.parent.name if path.stem == "dataset" else f"{path.parent.name}__{path.stem}"
+        con.execute(
+            f"CREATE VIEW study.\"{name}\" AS SELECT * FROM read_parquet('{_sql_path(path)}')"
         )
