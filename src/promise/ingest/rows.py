@@ -13,13 +13,14 @@ from datetime import date
 
 import polars as pl
 
-from promise.contracts import Column, Contract, ContractError, RowCheck
+from promise.contracts import Column, Contract
 from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
 from promise.ingest.masking import MASK, holds_personnummer, mask_expr, pseudonymise_text
 from promise.ingest.persons import PERSON_TYPES, PersonIds, PersonLookup, person_failures
+from promise.ingest.relatives import add_relatives, relative_columns, row_check_failure
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
 
@@ -128,7 +129,7 @@ class RowJudge:
         rows = self._named(frame.filter(pl.col("_status").is_null()))
         if self.pnr_column:
             rows = self.persons.add_columns(rows, self.pnr_column)
-        rows = self._add_relatives(rows)
+        rows = add_relatives(rows, self.contract, self.persons)
         good, bad = self._apply_failures(rows)
         loaded = self._raw_rows(good)
         parts = []
@@ -139,17 +140,6 @@ class RowJudge:
         if not parts:  # most chunks: nothing to quarantine
             return loaded, empty_quarantine(), good.height
         return loaded, pl.concat(parts, how="vertical").sort("line"), good.height
-
-    def _add_relatives(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Each relative's pseudonym (and birth date) beside the number, which stays only
-        until the row is judged."""
-        for col in self.contract.relatives:
-            found = self.persons.add_columns(rows.select(col.name), col.name)
-            added = [found["person_id"].alias(col.raw)]
-            if col.birth_date_column:
-                added.append(found["birth_date"].alias(col.birth_date_column))
-            rows = rows.with_columns(added)
-        return rows
 
     def _mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
         decodable = pl.col("_status").is_null() | (pl.col("_status") != UNDECODABLE)
@@ -298,28 +288,6 @@ def hidden_personnummer(column: str, *, reference_date: date) -> Failure:
         f"{column} holds a value that could be a personnummer",
         holds_personnummer(pl.col(column), reference_date=reference_date),
     )
-
-
-def row_check_failure(check: RowCheck) -> Failure:
-    """A contract's condition across a row's columns (person and relative columns
-    included), rejecting the row with the check's reason."""
-    try:
-        condition = pl.sql_expr(check.reject_when)
-    except pl.exceptions.PolarsError as exc:  # a contract's SQL that Polars cannot read
-        raise ContractError(
-            f"rowChecks {check.reason}: rejectWhen {check.reject_when!r} is not a SQL condition ({exc})."
-        ) from exc
-    return Failure(check.column, check.reason, check.detail, condition)
-
-
-def relative_columns(contract: Contract) -> list[str]:
-    """The raw columns the relatives' numbers become (pseudonym, birth date)."""
-    names = []
-    for col in contract.relatives:
-        names.append(col.raw)
-        if col.birth_date_column:
-            names.append(col.birth_date_column)
-    return names
 
 
 def empty_quarantine() -> pl.DataFrame:
