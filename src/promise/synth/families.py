@@ -78,6 +78,14 @@ class Pedigree:
         """Genotyped members of one family."""
         return [i for i in range(self.n_genotyped) if self.family[i] == fam]
 
+    def families(self) -> list[list[int]]:
+        """Genotyped members of every family, by family number."""
+        out: list[list[int]] = [[] for _ in self.shapes]
+        for i in range(self.n_genotyped):
+            if self.family[i] >= 0:
+                out[self.family[i]].append(i)
+        return out
+
 
 def build_pedigree(people: People, serials: SerialCounter, rng: np.random.Generator) -> Pedigree:
     """Families among ``people``, with pedigree errors and sample swaps planted."""
@@ -109,11 +117,12 @@ class _Builder:
         self.free = np.ones(n, dtype=bool)
         first = day_of(str(model()["multigen"]["index_born_from"]))
         self.child_ok = people.native & (people.birth >= first)
-        self.groups = {}
+        self.groups, self.births = {}, {}  # by (sex, ancestry), in order of birth
         for sex in (0, 1):
             for anc in (0, 1):
                 idx = np.flatnonzero((people.sex == sex) & (people.ancestry == anc))
-                self.groups[(sex, anc)] = idx[np.argsort(people.birth[idx], kind="stable")]
+                idx = idx[np.argsort(people.birth[idx], kind="stable")]
+                self.groups[(sex, anc)], self.births[(sex, anc)] = idx, people.birth[idx]
 
     def years(self, lo: float, hi: float) -> int:
         return int(self.rng.uniform(lo, hi) * DAYS_PER_YEAR)
@@ -130,11 +139,19 @@ class _Builder:
         self, sex: int | None, anc: int, lo: int, hi: int, *, alive_at: int, child: bool
     ) -> int:
         """A free genotyped person born in [lo, hi] (of ``sex``, or either), alive at a day."""
-        pool = np.concatenate([self.groups[(s, anc)] for s in ((0, 1) if sex is None else (sex,))])
-        births = self.p.birth[pool]
-        within = pool[(births >= lo) & (births <= hi)]
-        for _ in range(min(TRIES, within.size)):
-            i = int(within[int(self.rng.integers(0, within.size))])
+        ranges = []
+        for s in (0, 1) if sex is None else (sex,):
+            births = self.births[(s, anc)]
+            first, last = np.searchsorted(births, lo), np.searchsorted(births, hi, "right")
+            ranges.append((self.groups[(s, anc)], int(first), int(last)))
+        total = sum(b - a for _, a, b in ranges)
+        for _ in range(min(TRIES, total)):
+            r = int(self.rng.integers(0, total))
+            for idx, a, b in ranges:
+                if r < b - a:
+                    i = int(idx[a + r])
+                    break
+                r -= b - a
             if self.free[i] and self.p.exit[i] > alive_at and (self.child_ok[i] or not child):
                 return i
         return -1

@@ -81,14 +81,16 @@ class Inheritance:
         frequencies ``freq`` (variants x 2 ancestries) at ``coords``."""
         n = self.ancestry.size
         step = max(1, MAX_CELLS // (2 * n))
+        gens = self.generations()
         parts = [
-            self._block(freq[s : s + step], coords[s : s + step], rng)
+            self._block(freq[s : s + step], coords[s : s + step], gens, rng)
             for s in range(0, coords.size, step)
         ]
         return np.concatenate(parts) if parts else np.empty((0, self.n_samples), np.int8)
 
-    def _block(self, freq: Array, coords: Array, rng: np.random.Generator) -> Array:
-        gens = self.generations()
+    def _block(
+        self, freq: Array, coords: Array, gens: list[Array], rng: np.random.Generator
+    ) -> Array:
         hap = np.empty((coords.size, self.ancestry.size, 2), dtype=np.int8)
         founders = gens[0]
         p = freq[:, self.ancestry[founders]]

@@ -48,8 +48,8 @@ def draw_inheritance(ped: Pedigree, coords: Array, rng: np.random.Generator) -> 
         meioses={c: (draw_meiosis(rate[1], rng), draw_meiosis(rate[0], rng)) for c in children},
     )
     margin = float(model()["families"]["kinship_margin"])
-    for fam in range(len(ped.shapes)):
-        kids = [c for c in ped.members(fam) if ped.mother[c] >= 0]
+    for members in ped.families():
+        kids = [c for c in members if ped.mother[c] >= 0]
         for _ in range(MAX_REDRAWS):
             if all(_inside(inh, ped, a, b, coords, margin) for a, b in combinations(kids, 2)):
                 break
@@ -120,8 +120,7 @@ def relatedness_truth(ped: Pedigree, inh: Inheritance, coords: Array) -> dict[st
     genome = _carrier(ped)
     label = {carried: sample for sample, carried in enumerate(genome)}
     pairs, candidates = [], set()
-    for fam in range(len(ped.shapes)):
-        members = ped.members(fam)
+    for members in ped.families():
         for u, v in combinations(members, 2):
             candidates.add((min(u, v), max(u, v)))
             relation = genetic_relation(ped, u, v)
