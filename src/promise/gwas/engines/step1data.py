@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from promise.gwas.engines.blockridge import Step1Error
 from promise.gwas.fastlinear import BED_MAGIC, LUT_COUNT, LUT_MISSING, decode, has_missing
@@ -145,9 +146,12 @@ def null_offset(y: Array, basis: Array, max_iter: int = 50, tol: float = 1e-10) 
     beta[:] = np.linalg.lstsq(basis, np.full(len(y), np.log(p_mean / (1 - p_mean))), rcond=None)[0]
     eta = basis @ beta
     for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = special.expit(eta)
         w = p * (1.0 - p)
-        step = np.linalg.solve((basis * w[:, None]).T @ basis, basis.T @ (y - p))
+        try:
+            step = np.linalg.solve((basis * w[:, None]).T @ basis, basis.T @ (y - p))
+        except np.linalg.LinAlgError:
+            return None
         old = _log_lik(y, eta)
         for _ in range(30):
             new_eta = basis @ (beta + step)
