@@ -73,6 +73,7 @@ class Step1Options:
     block: int = 1000  # variants per block (regenie --bsize)
     folds: int = 5  # K of the K-fold cross-validation (regenie --cv)
     cv: Literal["auto", "kfold", "loo"] = "auto"  # auto: loo for binary below 5,000 samples
+    fold_order: Literal["shuffled", "file"] = "shuffled"  # "file": regenie's contiguous runs
     h2: tuple[float, ...] = H2_GRID  # heritabilities behind both levels' shrinkage values
     threads: int | None = None
 
@@ -183,7 +184,7 @@ def _fit(
     scaled, scale = scaled_residuals(y, basis, names)
     n, t_count = y.shape
     loo = options.cv == "loo" or (options.cv == "auto" and binary and n < LOO_BELOW)
-    folds = None if loo else blockridge.fold_slices(n, options.folds)
+    folds = None if loo else blockridge.fold_indices(n, options.folds, options.fold_order)
     groups, blocks = plan_blocks(chromosomes, keep, options.block)
     n_variants = int(sum(len(b.variants) for b in blocks))
     lambdas = blockridge.shrinkage(options.h2, n_variants)
@@ -257,7 +258,7 @@ def _level1(
     scaled: Array,
     t: int,
     offsets: list[Array | None] | None,
-    folds: list[slice] | None,
+    folds: list[Array] | None,
     options: Step1Options,
     indicator: Array,
 ) -> ridgestack.StackFit:
