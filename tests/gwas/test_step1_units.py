@@ -13,6 +13,7 @@ from scipy import optimize
 
 from promise.gwas.engines import blockridge, logisticstack, ridgestack
 from promise.gwas.engines.blockridge import Step1Error
+from promise.gwas.engines.kinshipcalibration import relatedness_factor
 from promise.gwas.engines.locobinary import fit_offset_null, score_block
 from promise.gwas.engines.step1 import (
     Step1Options,
@@ -53,6 +54,33 @@ def test_shrinkage_and_folds_follow_regenie() -> None:
         blockridge.fold_slices(4, 5)
     with pytest.raises(Step1Error, match="strictly between 0 and 1"):
         blockridge.shrinkage((0.5, 1.0), 10)
+
+
+def test_fold_indices_file_order_or_permuted() -> None:
+    """'file' is regenie's contiguous runs; 'shuffled' the same sizes over a fixed
+    permutation, every sample in exactly one fold, the same folds on every call."""
+    file = blockridge.fold_indices(53, 5, "file")
+    assert [f.tolist() for f in file] == [
+        list(range(s.start, s.stop)) for s in blockridge.fold_slices(53, 5)
+    ]
+    shuffled = blockridge.fold_indices(53, 5)
+    assert [len(f) for f in shuffled] == [10, 10, 10, 10, 13]
+    assert sorted(np.concatenate(shuffled).tolist()) == list(range(53))
+    assert any(f.tolist() != g.tolist() for f, g in zip(shuffled, file, strict=True))
+    assert all(
+        (f == g).all() for f, g in zip(shuffled, blockridge.fold_indices(53, 5), strict=True)
+    )
+
+
+def test_relatedness_factor_by_hand() -> None:
+    """r = (1, 1, -1, 0), samples 0 and 1 full siblings (phi 1/4): r'Phi r = 3 + 2 (1/2) = 4,
+    r'r = 3, factor 4/3; a second trait r = (1, -1, 0, 0): (2 - 1) / 2 = 1/2."""
+    r = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(
+        relatedness_factor(r, np.array([0]), np.array([1]), np.array([0.25])), [4 / 3, 0.5]
+    )
+    with pytest.raises(ValueError, match="two different samples"):
+        relatedness_factor(r, np.array([2]), np.array([2]), np.array([0.25]))
 
 
 def test_block_plan_cuts_each_chromosome_run() -> None:
