@@ -2,20 +2,16 @@
 
 A small GWAS on the NumPy engine (no Hail) writes a real report with its embedded plots;
 Chromium takes a screenshot of it, which must hold many distinct colours and ink over a
-good part of the page. ``make test`` installs Chromium (scripts/ensure-chromium.sh); in CI
-a missing Chromium fails the test, elsewhere it is skipped.
+good part of the page. ``make test`` installs Chromium (tests/chromium.py says how it is run).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import screenshot
 from PIL import Image
 
 from gwas.synthetic import write_bfile
@@ -25,28 +21,6 @@ from promise.gwas.options import GwasOptions, PcaSettings
 from promise.gwas.pipeline import run_gwas
 
 pytestmark = pytest.mark.integration
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is missing (scripts/ensure-chromium.sh installs it)")
-        pytest.skip("chromium is not installed")
-    return found
-
-
-def screenshot(page: Path, png: Path, *, height: int = 2400) -> Path:
-    """Render ``page`` in headless Chromium, 1280 px wide, without network or profile."""
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", f"--screenshot={png}",
-             f"--window-size=1280,{height}", page.resolve().as_uri()],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-    return png
 
 
 def test_report_renders_as_a_page_with_tables_and_plots(tmp_path: Path) -> None:
