@@ -286,6 +286,29 @@ def _small_cohort(n: int = 120, m: int = 60) -> tuple[np.ndarray, np.ndarray, li
     return geno, x, ["1"] * (m // 2) + ["2"] * (m - m // 2)
 
 
+def test_shuffled_folds_return_results_in_the_callers_order() -> None:
+    """Shuffled folds are the file-order folds of the permuted samples: fitting the permuted
+    cohort with file-order folds and putting the rows back gives the same LOCO predictions."""
+    geno, x, chroms = _small_cohort()
+    y = RNG.standard_normal((120, 2))
+    common = {"names": ["a", "b"], "binary": False, "chromosomes": chroms}
+    shuffled = fit_step1_genotypes(
+        geno, y=y, covariates=x, options=Step1Options(block=10), **common
+    )  # type: ignore[arg-type]
+    order = np.concatenate(blockridge.fold_indices(120, 5))
+    permuted = fit_step1_genotypes(
+        geno[:, order],
+        y=y[order],
+        covariates=x[order],
+        options=Step1Options(block=10, fold_order="file", precision="double"),
+        **common,  # type: ignore[arg-type]
+    )
+    np.testing.assert_allclose(
+        shuffled.offset("2")[order], permuted.offset("2"), rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(shuffled.total[order], permuted.total, rtol=1e-4, atol=1e-6)
+
+
 def test_trait_that_does_not_converge_is_named_and_left_without_loco() -> None:
     """A covariate that separates cases from controls: the trait's null model (the offset of
     level 1) has no estimate, so step 1 gives up on it, says so in one sentence, and its

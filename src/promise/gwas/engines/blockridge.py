@@ -92,19 +92,24 @@ def standardize_genotypes(
     """Block of A1 counts (B x n; any value at a missing call) -> (genotypes mean-imputed,
     covariates projected out and scaled by their norm / sqrt(n - k), kept) for the SNPs
     that vary after the projection; ``kept`` marks them among the B. ``basis``: n x k
-    orthonormal basis of the covariates (intercept included)."""
-    g = np.asarray(counts, dtype=np.float64)
+    orthonormal basis of the covariates (intercept included). Computed in ``dtype``
+    (float32 halves the memory traffic of these passes; the norms are summed in float64)."""
+    g = np.asarray(counts).astype(dtype)
     n, k = basis.shape
     if missing is not None:
         called = n - missing.sum(axis=1)
+        g[missing] = 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(missing, 0.0, g).sum(axis=1) / called
-        g = np.where(missing, mean[:, None], g)
-    g = g - (g @ basis) @ basis.T
-    norm = np.sqrt(np.einsum("ij,ij->i", g, g))
+            mean = g.sum(axis=1, dtype=np.float64) / called
+        g[missing] = np.broadcast_to(mean[:, None], g.shape)[missing]
+    q = basis.astype(dtype, copy=False)
+    g -= (g @ q) @ q.T
+    norm = np.sqrt(np.einsum("ij,ij->i", g, g, dtype=np.float64))
     kept = np.isfinite(norm) & (norm > 1e-6 * np.sqrt(n))
-    scaled = g[kept] * (np.sqrt(n - k) / norm[kept])[:, None]
-    return np.ascontiguousarray(scaled, dtype=dtype), kept
+    g *= (np.sqrt(n - k) / np.where(kept, norm, 1.0)).astype(dtype)[:, None]
+    if not kept.all():
+        g = g[kept]
+    return np.ascontiguousarray(g), kept
 
 
 def _standardize_columns(pred: Array) -> Array:
@@ -118,19 +123,20 @@ def _standardize_columns(pred: Array) -> Array:
     return result
 
 
-def level0_kfold(g: Array, y: Array, folds: Sequence[Array], lambdas: Array) -> Array:
+def level0_kfold(g: Array, y: Array, folds: Sequence[slice], lambdas: Array) -> Array:
     """Out-of-fold ridge predictions of one block: ``g`` B x n standardised genotypes, ``y``
-    n x T scaled trait residuals; returns T x n x R standardised predictors."""
+    n x T scaled trait residuals, ``folds`` contiguous; returns T x n x R standardised
+    predictors. The products and solves run in ``g``'s precision (float32 or float64)."""
     b_count, n = g.shape
     t_count = y.shape[1]
     r_count = len(lambdas)
     yg = y.astype(g.dtype, copy=False)
     grams = [g[:, f] @ g[:, f].T for f in folds]
     products = [g[:, f] @ yg[f] for f in folds]
-    gram = np.sum(grams, axis=0, dtype=np.float64)
-    product = np.sum(products, axis=0, dtype=np.float64)
-    pred = np.empty((n, r_count, t_count), dtype=np.float64)
-    betas = np.empty((b_count, r_count, t_count), dtype=np.float64)
+    gram = np.sum(grams, axis=0)
+    product = np.sum(products, axis=0)
+    pred = np.empty((n, r_count * t_count), dtype=g.dtype)
+    betas = np.empty((b_count, r_count, t_count), dtype=g.dtype)
     diagonal = np.arange(b_count)
     for f, fold_gram, fold_product in zip(folds, grams, products, strict=True):
         rest = gram - fold_gram
@@ -140,9 +146,9 @@ def level0_kfold(g: Array, y: Array, folds: Sequence[Array], lambdas: Array) -> 
             system[diagonal, diagonal] += lam
             factor = linalg.cho_factor(system, overwrite_a=True, check_finite=False)
             betas[:, r, :] = linalg.cho_solve(factor, rhs, check_finite=False)
-        fold_pred = g[:, f].T @ betas.reshape(b_count, -1).astype(g.dtype, copy=False)
-        pred[f] = fold_pred.reshape(-1, r_count, t_count)
-    return _standardize_columns(pred.transpose(2, 0, 1))
+        np.matmul(g[:, f].T, betas.reshape(b_count, -1), out=pred[f])
+    pred64 = pred.astype(np.float64).reshape(n, r_count, t_count)
+    return _standardize_columns(pred64.transpose(2, 0, 1))
 
 
 def level0_loo(g: Array, y: Array, lambdas: Array) -> Array:

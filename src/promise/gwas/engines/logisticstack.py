@@ -129,7 +129,7 @@ def fit_newton(
 
 
 def stack_logistic_kfold(
-    x: Array, y: Array, offset: Array, folds: Sequence[Array], taus: Array, indicator: Array
+    x: Array, y: Array, offset: Array, folds: Sequence[slice], taus: Array, indicator: Array
 ) -> StackFit:
     """K-fold level 1 of one binary trait; ``offset`` the null model's linear predictor."""
     n = len(y)

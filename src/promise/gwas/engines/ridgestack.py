@@ -76,7 +76,7 @@ def solve_shifted(gram: Array, rhs: Array, taus: Array) -> Array:
 
 
 def stack_linear_kfold(
-    x: Array, y: Array, folds: Sequence[Array], taus: Array, indicator: Array
+    x: Array, y: Array, folds: Sequence[slice], taus: Array, indicator: Array
 ) -> StackFit:
     """K-fold level 1 of one quantitative trait: ``x`` n x P level 0 predictors, ``y`` the
     scaled trait residual, ``indicator`` from :func:`group_matrix`."""

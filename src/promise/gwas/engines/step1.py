@@ -74,6 +74,7 @@ class Step1Options:
     folds: int = 5  # K of the K-fold cross-validation (regenie --cv)
     cv: Literal["auto", "kfold", "loo"] = "auto"  # auto: loo for binary below 5,000 samples
     fold_order: Literal["shuffled", "file"] = "shuffled"  # "file": regenie's contiguous runs
+    precision: Literal["single", "double"] = "single"  # of level 0's products and solves
     h2: tuple[float, ...] = H2_GRID  # heritabilities behind both levels' shrinkage values
     threads: int | None = None
 
@@ -141,7 +142,13 @@ def fit_step1_bed(
 ) -> Step1Result:
     """Step 1 on a PLINK 1 .bed: ``chromosomes`` one per .bim variant, ``keep`` a mask of the
     variants to use (None: all), ``sample_cols`` the .fam rows of ``y``'s samples."""
-    reader = bed_reader(prefix, n_fam, len(chromosomes), sample_cols)
+
+    def reader(order: Array | None) -> BlockReader:
+        cols = sample_cols
+        if order is not None:
+            cols = order if sample_cols is None else np.asarray(sample_cols)[order]
+        return bed_reader(prefix, n_fam, len(chromosomes), cols)
+
     return _fit(reader, chromosomes, keep, y, covariates, names, binary, options, progress)
 
 
@@ -157,12 +164,15 @@ def fit_step1_genotypes(
     options: Step1Options | None = None,
 ) -> Step1Result:
     """Step 1 on a variants x samples matrix of A1 counts or dosages (NaN: missing)."""
-    reader = matrix_reader(genotypes)
+
+    def reader(order: Array | None) -> BlockReader:
+        return matrix_reader(genotypes if order is None else np.asarray(genotypes)[:, order])
+
     return _fit(reader, chromosomes, keep, y, covariates, names, binary, options, None)
 
 
 def _fit(
-    reader: BlockReader,
+    make_reader: Callable[[Array | None], BlockReader],
     chromosomes: Sequence[str],
     keep: Array | None,
     y: Array,
@@ -176,27 +186,35 @@ def _fit(
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2 or y.shape[1] != len(names) or not np.all(np.isfinite(y)):
         raise Step1Error("The traits must be a complete samples x traits matrix, one name each.")
+    n, t_count = y.shape
+    loo = options.cv == "loo" or (options.cv == "auto" and binary and n < LOO_BELOW)
+    # samples in fold order (folds then are contiguous runs); the results go back at the end
+    order = None
+    if not loo and options.fold_order == "shuffled":
+        order = np.concatenate(blockridge.fold_indices(n, options.folds, "shuffled"))
+        y = y[order]
+        covariates = np.asarray(covariates)[order]
+    folds = None if loo else blockridge.fold_slices(n, options.folds)
     basis = covariate_basis(covariates)
-    if basis.shape[0] != y.shape[0]:
+    if basis.shape[0] != n:
         raise Step1Error("The traits and covariates do not have one row per sample.")
     if binary:
         check_binary(y, names)
     scaled, scale = scaled_residuals(y, basis, names)
-    n, t_count = y.shape
-    loo = options.cv == "loo" or (options.cv == "auto" and binary and n < LOO_BELOW)
-    folds = None if loo else blockridge.fold_indices(n, options.folds, options.fold_order)
     groups, blocks = plan_blocks(chromosomes, keep, options.block)
+    reader = make_reader(order)
     n_variants = int(sum(len(b.variants) for b in blocks))
     lambdas = blockridge.shrinkage(options.h2, n_variants)
     workers = options.threads or max(1, min(os.cpu_count() or 1, 8))
     r_count = len(options.h2)
-    level0 = np.empty((t_count, n, r_count * len(blocks)))
+    dtype = np.float32 if options.precision == "single" else np.float64
+    level0 = np.empty((t_count, n, r_count * len(blocks)), dtype=dtype)
     kept = np.zeros(len(blocks), dtype=bool)
 
     def one(item: tuple[int, Block]) -> int:
         b, block = item
         counts, missing = reader(block.variants)
-        g, varying = blockridge.standardize_genotypes(counts, missing, basis)
+        g, varying = blockridge.standardize_genotypes(counts, missing, basis, dtype)
         if len(g):
             pred = (
                 blockridge.level0_loo(g, scaled, lambdas)
@@ -226,11 +244,13 @@ def _fit(
         )
     converged = np.array([f.converged for f in fits])
     loco = np.stack([f.loco for f in fits], axis=2)  # C x n x T
-    if not binary:
-        loco = loco * scale
     total = np.stack([f.total for f in fits], axis=1)
     if not binary:
+        loco = loco * scale
         total = total * scale
+    if order is not None:  # back to the callers' sample order
+        loco[:, order] = loco.copy()
+        total[order] = total.copy()
     h2 = np.array([options.h2[f.best] if f.converged else np.nan for f in fits])
     return Step1Result(
         names=tuple(names),
@@ -258,13 +278,13 @@ def _level1(
     scaled: Array,
     t: int,
     offsets: list[Array | None] | None,
-    folds: list[Array] | None,
+    folds: list[slice] | None,
     options: Step1Options,
     indicator: Array,
 ) -> ridgestack.StackFit:
     """Level 1 of trait ``t`` on its n x P level 0 predictors."""
     p = x.shape[1]
-    x = np.ascontiguousarray(x)
+    x = np.ascontiguousarray(x, dtype=np.float64)
     if offsets is None:
         taus = blockridge.shrinkage(options.h2, p)
         if folds is None:
