@@ -127,12 +127,14 @@ def test_conjugate_gradients_solve_or_give_way_to_cholesky() -> None:
     g = RNG.standard_normal((40, 200))
     a = g @ g.T
     b = RNG.standard_normal((40, 3))
-    x = blockridge.conjugate_gradients(a, 5000.0, b)
-    assert x is not None
-    np.testing.assert_allclose(x, np.linalg.solve(a + 5000.0 * np.eye(40), b), rtol=1e-8)
+    x, ok = blockridge.conjugate_gradients(a, np.array([5000.0, 800.0]), b)
+    assert ok.all()
+    np.testing.assert_allclose(x[:, 0], np.linalg.solve(a + 5000.0 * np.eye(40), b), rtol=1e-8)
+    np.testing.assert_allclose(x[:, 1], np.linalg.solve(a + 800.0 * np.eye(40), b), rtol=1e-8)
     q, _ = np.linalg.qr(RNG.standard_normal((40, 40)))
     spread = (q * np.logspace(-3, 4, 40)) @ q.T
-    assert blockridge.conjugate_gradients(spread, 1e-3, b) is None
+    _, ok = blockridge.conjugate_gradients(spread, np.array([1e5, 1e-3]), b)
+    assert ok.tolist() == [True, False]
 
 
 def test_level0_loo_equals_refits() -> None:
