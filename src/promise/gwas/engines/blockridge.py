@@ -94,7 +94,7 @@ def standardize_genotypes(
     that vary after the projection; ``kept`` marks them among the B. ``basis``: n x k
     orthonormal basis of the covariates (intercept included). Computed in ``dtype``
     (float32 halves the memory traffic of these passes; the norms are summed in float64)."""
-    g = np.asarray(counts).astype(dtype)
+    g = np.asarray(counts).astype(dtype, order="C")
     n, k = basis.shape
     if missing is not None:
         called = n - missing.sum(axis=1)
@@ -140,24 +140,31 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
     shift = np.repeat(np.asarray(lambdas, dtype=a.dtype), t_count)  # per column
     rhs = np.tile(b, (1, len(lambdas)))  # B x (R T), shrinkage-major
     x = np.zeros_like(rhs)
-    r = rhs.copy()
+    limit = (tol**2) * np.einsum("ij,ij->j", rhs, rhs)
+    active = np.flatnonzero(limit > 0)  # columns still iterating (compacted as they converge)
+    r = rhs[:, active]
     p = r.copy()
+    xa = np.zeros_like(r)
     rs = np.einsum("ij,ij->j", r, r)
-    limit = (tol**2) * rs
-    done = rs <= limit
     for _ in range(CG_ITERATIONS):
-        if done.all():
+        if active.size == 0:
             break
         ap = a @ p
-        ap += shift * p
-        alpha = np.where(done, 0.0, rs / np.maximum(np.einsum("ij,ij->j", p, ap), tiny))
-        x += alpha * p
+        ap += shift[active] * p
+        alpha = rs / np.maximum(np.einsum("ij,ij->j", p, ap), tiny)
+        xa += alpha * p
         r -= alpha * ap
         new = np.einsum("ij,ij->j", r, r)
-        done |= new <= limit
         p = r + (new / np.maximum(rs, tiny)) * p
         rs = new
-    converged = done.reshape(len(lambdas), t_count).all(axis=1)
+        settled = new <= limit[active]
+        if settled.any():
+            x[:, active[settled]] = xa[:, settled]
+            keep = ~settled
+            active, r, p, xa, rs = active[keep], r[:, keep], p[:, keep], xa[:, keep], rs[keep]
+    done = np.ones(x.shape[1], dtype=bool)
+    done[active] = False
+    converged: Array = done.reshape(len(lambdas), t_count).all(axis=1)
     return x.reshape(b_count, len(lambdas), t_count), converged
 
 
