@@ -164,7 +164,7 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
             active, r, p, xa, rs = active[keep], r[:, keep], p[:, keep], xa[:, keep], rs[keep]
     done = np.ones(x.shape[1], dtype=bool)
     done[active] = False
-    converged: Array = done.reshape(len(lambdas), t_count).all(axis=1)
+    converged: Array = np.asarray(done.reshape(len(lambdas), t_count).all(axis=1))
     return x.reshape(b_count, len(lambdas), t_count), converged
 
 
