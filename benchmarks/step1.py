@@ -133,6 +133,12 @@ def main() -> int:
         ]
         return gwas.best_of(args.repeat, lambda: gwas.measure(cmd))  # type: ignore[no-any-return]
 
+    if _binary_engine_present():  # compile the engine's numba functions on tiny data first
+        tiny = args.work / "tiny"
+        if not (args.work / "written-tiny").is_file():
+            gwas.write_data(tiny, samples=300, variants=500)
+            (args.work / "written-tiny").write_text("")
+        gwas.measure([sys.executable, "-c", STEP2_BINARY, str(tiny), names, "1", str(args.block)])
     rows = []
     peaks = []
     for kind, binary in (("quantitative", False), ("binary", True)):
