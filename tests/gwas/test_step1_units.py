@@ -358,6 +358,20 @@ def test_trait_that_does_not_converge_is_named_and_left_without_loco() -> None:
     assert result.offset("1")[:, 1].any()
 
 
+def test_level1_breakdown_counts_as_not_converged() -> None:
+    """Level 0 predictors that are not finite (or a system that cannot be solved) leave the
+    trait unfitted, flagged, with zero LOCO predictions, rather than raising or passing on
+    NaN."""
+    from promise.gwas.engines.step1 import _level1
+
+    x, y, indicator = _level1_inputs()
+    x[3, 2] = np.inf
+    fit = _level1(
+        x, y[:, None], y[:, None], 0, None, blockridge.fold_slices(60, 5), Step1Options(), indicator
+    )
+    assert not fit.converged and not fit.loco.any() and np.isnan(fit.loss).all()
+
+
 def test_bad_inputs_are_refused_in_one_sentence(tmp_path: Path) -> None:
     geno, x, chroms = _small_cohort()
     y = RNG.standard_normal((120, 1))

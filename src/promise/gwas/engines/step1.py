@@ -282,18 +282,41 @@ def _level1(
     options: Step1Options,
     indicator: Array,
 ) -> ridgestack.StackFit:
-    """Level 1 of trait ``t`` on its n x P level 0 predictors."""
+    """Level 1 of trait ``t`` on its n x P level 0 predictors; a fit that breaks down
+    numerically (a singular system, predictions that are not finite) counts as not
+    converged, like one that runs out of iterations."""
     p = x.shape[1]
     x = np.ascontiguousarray(x, dtype=np.float64)
+    binary = offsets is not None
+    taus = blockridge.shrinkage(options.h2, p) * (logisticstack.LIABILITY if binary else 1.0)
+    if not np.all(np.isfinite(x)) or (binary and offsets[t] is None):  # type: ignore[index]
+        return logisticstack.failed(taus, indicator, len(y))
+    try:
+        with np.errstate(all="ignore"):
+            fit = _stack(x, y, scaled, t, offsets, folds, taus, indicator)
+    except (np.linalg.LinAlgError, ValueError):
+        return logisticstack.failed(taus, indicator, len(y))
+    if not (np.all(np.isfinite(fit.loco)) and np.all(np.isfinite(fit.loss))):
+        return logisticstack.failed(taus, indicator, len(y))
+    return fit
+
+
+def _stack(
+    x: Array,
+    y: Array,
+    scaled: Array,
+    t: int,
+    offsets: list[Array | None] | None,
+    folds: list[slice] | None,
+    taus: Array,
+    indicator: Array,
+) -> ridgestack.StackFit:
     if offsets is None:
-        taus = blockridge.shrinkage(options.h2, p)
         if folds is None:
             return ridgestack.stack_linear_loo(x, scaled[:, t], taus, indicator)
         return ridgestack.stack_linear_kfold(x, scaled[:, t], folds, taus, indicator)
-    taus = blockridge.shrinkage(options.h2, p) * logisticstack.LIABILITY
     offset = offsets[t]
-    if offset is None:
-        return logisticstack.failed(taus, indicator, len(y))
+    assert offset is not None
     if folds is None:
         return logisticstack.stack_logistic_loo(x, y[:, t], offset, taus, indicator)
     return logisticstack.stack_logistic_kfold(x, y[:, t], offset, folds, taus, indicator)
