@@ -18,9 +18,23 @@ For the variants of chromosome c and trait t, with o = the step 1 LOCO predictio
    penalised likelihood-ratio statistic against b = 0 gives the p-value, and the SE is
    back-derived, |beta| / sqrt(chi2), unless ``firth_se='fisher'``: 1 / sqrt(g*'Wg*).
 
-This module is the reference for step 2 with an offset: the engine of
-:mod:`promise.gwas.engines.binary` takes the offset by adding ``o`` to the linear predictor
-of its null fit and of every Firth fit (see the module docstring of :mod:`.step1`).
+This module is the reference for step 2 with an offset (the tests compare it with regenie's
+output). The binary engine (:mod:`.binary`, :mod:`.nullmodel`, :mod:`.firth`) takes the
+offset as one more argument, ``offset``, n x T for the chromosome being tested:
+
+1. ``nullmodel.fit_null(y, covariates, names, offset=None)``: each trait's Newton fit starts
+   its linear predictor from ``offset[:, t]`` (eta = o + X b in ``firth._probabilities``),
+   so mu, the weights and ``right`` = [y - mu | y | A] carry the offset; NullModels keeps
+   it (T x n) for the Firth fits. The score test needs nothing else.
+2. ``firth.fit_pairs(..., offset_t)``: pair j's restricted and full fits get
+   ``offset_t[traits[j]]`` in their linear predictor (regenie's exact Firth, ``--firth``).
+3. ``binary.associate_bed``/``associate_genotypes`` run once per chromosome, on its
+   variants, with ``fit_null(..., offset=s1.offset(chrom))``
+   (:meth:`.step1.Step1Result.offset`; zeros where step 1 did not converge).
+4. regenie's ``--approx`` Firth is :func:`approx_firth` with :func:`fit_offset_null`.
+
+With close relatives, divide each chromosome's statistics by
+:func:`.kinshipcalibration.relatedness_factor` of r = y - mu.
 """
 
 from __future__ import annotations
