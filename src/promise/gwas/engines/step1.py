@@ -29,7 +29,7 @@ the samples are nuclear-family members; 1.00 with the factor).
 Cost (5,000 samples x 100,000 variants, 20 traits, blocks of 1,000, 2 cores): 23 s for
 quantitative and 46 s for binary traits, peak 0.6 GiB; step 2 took 1.6 s (linear) and 61 s
 (score test and Firth) on the same data (``benchmarks/step1.py``). Level 0 needs each
-block's Gram matrix (M B n multiply-adds over all blocks, 25 times step 2's linear
+block's Gram matrix (M B n flops over all blocks, about 20 times step 2's linear
 products at B = 1,000 and 20 traits) and K x R solves of B x B systems: conjugate gradients
 where the shrinkage is large, Cholesky factors otherwise.
 """
