@@ -5,7 +5,7 @@ missing calls, 2 covariates, 20 binary traits of prevalence 2% to 30%, five caus
 variants each) is written once; then, in the same run, each tool tests 20 traits and 1
 trait (prevalence ~9%, as the issue's 466 cases in 5,000), each in a fresh process:
 
-- the kernel (:func:`promise.gwas.engines.binary.test_bed`, score test with Firth below
+- the kernel (:func:`promise.gwas.engines.binary.associate_bed`, score test with Firth below
   p 0.05, penalised-LRT p): ``all included`` is the child process's wall time (Python and
   numba start, reading .fam/.pheno/.covar, null fits, .bed decoding, tests); ``kernel`` the
   time from reading the text files to the results, inside the child;
@@ -42,7 +42,7 @@ import json, sys, time
 start = time.perf_counter()
 from pathlib import Path
 import numpy as np
-from promise.gwas.engines.binary import BinaryOptions, Method, test_bed
+from promise.gwas.engines.binary import BinaryOptions, Method, associate_bed
 from promise.gwas.engines.nullmodel import fit_null
 prefix, names = sys.argv[1], json.loads(sys.argv[2])
 imported = time.perf_counter()
@@ -53,7 +53,7 @@ pheno = np.loadtxt(prefix + ".pheno", skiprows=1, usecols=[header.index(t) for t
 covar = np.loadtxt(prefix + ".covar", skiprows=1, usecols=(2, 3), ndmin=2)
 x = np.column_stack([np.ones(n), covar])
 null = fit_null(pheno - 1.0, x, names)
-result = test_bed(Path(prefix), null, n_fam=n, n_variants=m, sample_cols=None, options=BinaryOptions())
+result = associate_bed(Path(prefix), null, n_fam=n, n_variants=m, sample_cols=None, options=BinaryOptions())
 done = time.perf_counter()
 firth = result.method == Method.FIRTH
 print(json.dumps({"kernel": done - imported, "import": imported - start,

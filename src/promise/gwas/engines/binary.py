@@ -144,7 +144,7 @@ def chi2_p(chi2: Array) -> Array:
     return result
 
 
-def test_block(
+def associate_block(
     null: NullModels,
     g: Array,
     missing: Array | None,
@@ -285,7 +285,7 @@ def _fit_selected(
     out.iterations[at] = fits[:, 5]
 
 
-def test_genotypes(null: NullModels, genotypes: Array, options: BinaryOptions) -> BinaryResults:
+def associate_genotypes(null: NullModels, genotypes: Array, options: BinaryOptions) -> BinaryResults:
     """Test variants x samples genotypes (A1 counts or dosages, NaN = missing call) on
     the samples of ``null``, in its sample order."""
     genotypes = np.asarray(genotypes, dtype=np.float64)
@@ -294,7 +294,7 @@ def test_genotypes(null: NullModels, genotypes: Array, options: BinaryOptions) -
     def one(start: int) -> None:
         g = genotypes[start : start + options.block]
         missing = np.isnan(g)
-        test_block(
+        associate_block(
             null, g, missing if missing.any() else None, options, out, slice(start, start + len(g))
         )
 
@@ -302,7 +302,7 @@ def test_genotypes(null: NullModels, genotypes: Array, options: BinaryOptions) -
     return out
 
 
-def test_bed(
+def associate_bed(
     prefix: Path,
     null: NullModels,
     *,
@@ -326,7 +326,7 @@ def test_bed(
         g = counts.astype(np.float64)
         if missing is not None and not missing.any():
             missing = None
-        test_block(null, g, missing, options, out, slice(start, start + len(raw)))
+        associate_block(null, g, missing, options, out, slice(start, start + len(raw)))
 
     _run(one, bed_blocks(prefix, n_fam, n_variants, block=options.block), options)
     return out
