@@ -285,7 +285,9 @@ def _fit_selected(
     out.iterations[at] = fits[:, 5]
 
 
-def associate_genotypes(null: NullModels, genotypes: Array, options: BinaryOptions) -> BinaryResults:
+def associate_genotypes(
+    null: NullModels, genotypes: Array, options: BinaryOptions
+) -> BinaryResults:
     """Test variants x samples genotypes (A1 counts or dosages, NaN = missing call) on
     the samples of ``null``, in its sample order."""
     genotypes = np.asarray(genotypes, dtype=np.float64)

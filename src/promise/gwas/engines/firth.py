@@ -44,6 +44,12 @@ Array = np.ndarray[Any, Any]
 #: PLINK 2's largest step of any coefficient in one iteration
 MAX_STEP = 5.0
 
+#: step halvings in a row before a careful fit takes the step anyway
+MAX_HALVINGS = 10
+
+#: a fit that did not converge is retried carefully with this many times the iterations
+RETRY_FACTOR = 4
+
 #: outcome codes of one fit
 OK, SINGULAR, NOT_CONVERGED = 0, 1, 2
 
@@ -190,9 +196,13 @@ def fit(
     max_iter: int,
     tol: float,
     work: Array,
+    careful: bool = False,
 ) -> tuple[int, int, float, float, float]:
     """Fit one model in place: ``x`` is (predictors x samples), the genotype last; ``beta``
     the start, overwritten with the estimate; only the first ``n_free`` coefficients move.
+    ``careful``: halve a step (up to :data:`MAX_HALVINGS` times) that lowers the (penalised)
+    log-likelihood, as ``logistf`` does; slower (a log per sample and iteration), so used
+    only to retry a fit that did not converge without it.
 
     Returns (outcome, iterations, variance of the last coefficient from I^-1, the same from
     H^-1, the (penalised, with ``firth``) log-likelihood), all at the estimate.
@@ -209,11 +219,31 @@ def fit(
     hlower = work[off + 3 * p * p : off + 4 * p * p].reshape(p, p)
     score = work[off + 4 * p * p : off + 4 * p * p + p]
     delta = work[off + 4 * p * p + p : off + 4 * p * p + 2 * p]
+    accepted = work[off + 4 * p * p + 2 * p : off + 4 * p * p + 3 * p]
     delta_max = math.inf
+    best = -math.inf
+    halvings = 0
     for iteration in range(max_iter + 1):
         _probabilities(x, beta, n, eta, expo, prob, v, bits)
         _weighted_cross(x, v, p, n, info)
-        if not _cholesky(info, p, lower):
+        factored = _cholesky(info, p, lower)
+        if careful:
+            current = _log_likelihood(y, eta, expo, n)
+            if firth and factored:
+                for a in range(p):
+                    current += math.log(lower[a, a])
+            if iteration > 0 and halvings < MAX_HALVINGS and not (factored and current >= best):
+                halvings += 1  # back to the last accepted point, half the step
+                delta_max *= 0.5
+                for a in range(n_free):
+                    delta[a] *= 0.5
+                    beta[a] = accepted[a] + delta[a]
+                continue
+            best = current
+            halvings = 0
+            for a in range(n_free):
+                accepted[a] = beta[a]
+        if not factored:
             return SINGULAR, iteration, math.nan, math.nan, math.nan
         if firth:
             _hat_diagonal(x, lower, v, n, z, h)
@@ -256,7 +286,8 @@ def fit(
             delta_max = max(delta_max, abs(delta[a]))
         scale = MAX_STEP / delta_max if delta_max > MAX_STEP else 1.0
         for a in range(n_free):
-            beta[a] += scale * delta[a]
+            delta[a] *= scale
+            beta[a] += delta[a]
         delta_max = min(delta_max, MAX_STEP)
     return NOT_CONVERGED, max_iter, math.nan, math.nan, math.nan
 
@@ -264,7 +295,7 @@ def fit(
 @numba.njit(nogil=True, cache=True)
 def work_size(n: int, p: int) -> int:
     """Entries of the ``work`` buffer :func:`fit` needs."""
-    return 7 * n + p * n + 4 * p * p + 2 * p
+    return 7 * n + p * n + 4 * p * p + 3 * p
 
 
 @numba.njit(nogil=True, cache=True)
@@ -283,6 +314,31 @@ def _record(
     out[j, 3] = statistic
     out[j, 4] = outcome
     out[j, 5] = its
+
+
+@numba.njit(nogil=True, cache=True)
+def _fit_or_retry(
+    x: Array,
+    y: Array,
+    beta: Array,
+    start: Array,
+    n_free: int,
+    firth: bool,
+    max_iter: int,
+    tol: float,
+    work: Array,
+) -> tuple[int, int, float, float, float]:
+    """:func:`fit`; a Firth fit that fails is retried from ``start`` with step halving and
+    :data:`RETRY_FACTOR` times the iterations (a plain fit that fails has met separation,
+    where no estimate exists, and is left failed as Hail leaves it)."""
+    result = fit(x, y, beta, n_free, firth, max_iter, tol, work)
+    if result[0] == OK or not firth:
+        return result
+    beta[:] = start
+    outcome, more, fisher, penalised, loglik = fit(
+        x, y, beta, n_free, firth, RETRY_FACTOR * max_iter, tol, work, True
+    )
+    return outcome, result[1] + more, fisher, penalised, loglik
 
 
 @numba.njit(nogil=True, cache=True)
@@ -313,19 +369,25 @@ def fit_pairs(
     x[:k] = basis_t
     work = np.empty(work_size(n, p))
     beta = np.empty(p)
+    start = np.empty(p)
     for j in range(variants.shape[0]):
         x[k] = geno[variants[j]]
         y = y_t[traits[j]]
-        beta[:k] = beta0[traits[j]]
-        beta[k] = 0.0
+        start[:k] = beta0[traits[j]]
+        start[k] = 0.0
+        beta[:] = start
         restricted = 0.0
         iterations = 0
         if lrt:
-            outcome, iterations, _, _, restricted = fit(x, y, beta, k, firth, max_iter, tol, work)
+            outcome, iterations, _, _, restricted = _fit_or_retry(
+                x, y, beta, start, k, firth, max_iter, tol, work
+            )
             if outcome != OK:
                 _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
                 continue
-        outcome, more, fisher, penalised, loglik = fit(x, y, beta, p, firth, max_iter, tol, work)
+        outcome, more, fisher, penalised, loglik = _fit_or_retry(
+            x, y, beta, beta.copy(), p, firth, max_iter, tol, work
+        )
         iterations += more
         if outcome != OK:
             _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
