@@ -27,8 +27,6 @@ from scipy import optimize, stats
 from promise.gwas.engines.binary import BinaryOptions, Method, associate_bed, associate_genotypes
 from promise.gwas.engines.nullmodel import BinaryTraitError, fit_null
 
-pytestmark = pytest.mark.integration
-
 # cases: a carriers, b non-carriers; controls: c carriers, d non-carriers
 A, B, C, D = 30, 70, 20, 180
 
@@ -78,6 +76,13 @@ def test_two_by_two_firth_adds_one_half(cells: tuple[int, int, int, int]) -> Non
         2 * stats.norm.sf(abs(half) / math.sqrt(variance)), rel=1e-6
     )
     assert result.method[0, 0] == Method.FIRTH
+    # PLINK 2 >= v2.00a4's SE: H = X'(1 + h)VX, and a saturated model's hat value is
+    # 1 / (group size) for every member, so each group's information grows by (n_g + 1) / n_g
+    hessian = associate_genotypes(
+        null, g, BinaryOptions(firth_p=1, firth_se="hessian", firth_pvalue="wald")
+    )
+    smaller = 1 / ((a + c + 1) * p1 * (1 - p1)) + 1 / ((b + d + 1) * p0 * (1 - p0))
+    assert hessian.se[0, 0] == pytest.approx(math.sqrt(smaller), rel=1e-7)
     wald = associate_genotypes(null, g, BinaryOptions(test="wald"))
     assert wald.failed[0, 0] == (a == 0)
     assert np.isnan(wald.p[0, 0]) == (a == 0)
@@ -239,6 +244,7 @@ def test_bed_equals_float_genotypes_with_subset_and_threads(tmp_path: Path) -> N
             "separate",
         ),
         ([[1.0], [0.0], [math.nan]], [[1.0], [1.0], [1.0]], "Trait y is not coded 0/1"),
+        ([[1.0], [0.0], [1.0]], [[1.0, 0.2], [1.0, math.nan], [1.0, 0.1]], "missing or infinite"),
     ],
 )
 def test_bad_traits_are_refused_in_one_sentence(y: list, x: list, message: str) -> None:
@@ -313,6 +319,7 @@ def _run(case: dict, options: BinaryOptions) -> object:
     return associate_bed(case["prefix"], case["null"], n_fam=case["n"], n_variants=case["m"], sample_cols=None, options=options)  # fmt: skip
 
 
+@pytest.mark.integration
 def test_firth_equals_plink2_glm_firth(plink_case: dict) -> None:
     """Every pair where the engine applied Firth (score p < 0.05 or undefined): beta and SE
     within relative 1e-3 and p within relative 1e-2 of ``plink2 --glm firth`` (p as PLINK
@@ -337,6 +344,7 @@ def test_firth_equals_plink2_glm_firth(plink_case: dict) -> None:
     assert applied_total > 100 and separated > 0
 
 
+@pytest.mark.integration
 def test_default_p_agrees_with_plink2_logistic(plink_case: dict) -> None:
     """Default engine (score test, Firth penalised-LRT p below 0.05) against plain
     ``plink2 --glm`` over all variants: Spearman of -log10 p >= 0.99, and no variant with
@@ -360,6 +368,7 @@ def test_default_p_agrees_with_plink2_logistic(plink_case: dict) -> None:
     assert strong_total >= 10
 
 
+@pytest.mark.integration
 def test_firth_everywhere_equals_plink2(plink_case: dict) -> None:
     """Firth on every pair (``firth_p=1``), rare variants and separations included: SE to
     relative 1e-3, p to relative 1e-2, beta to relative 1e-3 or, for betas near 0, within
