@@ -24,11 +24,13 @@ coefficients, with the penalty still that of the full model (``logistf``'s restr
 model, Hail's and regenie's exact Firth null): twice the difference of the penalised
 log-likelihoods is the penalised likelihood-ratio statistic.
 
-Why numba: a GWAS of 20 traits needs ~100,000 such fits on 5,000 samples. Each costs a few
-passes over the samples per iteration; as NumPy expressions every pass allocates and
-re-reads n-length temporaries, and a Python loop per fit costs more than the fit. Compiled
-loops over the samples keep each fit's working set (a few n-vectors) in cache, and the
-functions release the GIL, so the engine's threads run fits on every core.
+Why numba: a GWAS of 20 traits needs ~100,000 such fits on 5,000 samples, and a Python loop
+per fit costs more than the fit. Measured on 5,000 samples, 3 covariate columns, one
+thread: Newton steps vectorised in NumPy across 256 variants at once (every pass a
+variants x samples temporary, batched 4 x 4 inverses) took 2.3 ms per Firth fit, these
+compiled loops 0.27 ms (0.44 ms with the restricted fit of the LRT). Each fit's working
+set (a few n-vectors) stays in cache, and the functions release the GIL, so the engine's
+threads run fits on every core.
 """
 
 from __future__ import annotations
