@@ -1,5 +1,8 @@
-"""Association engines that run in-process, without a JVM: one module per trait kind.
+"""Association engines that run in-process, without a JVM.
 
-``binary``: score test with Firth fallback (or Wald) for 0/1 traits, on top of ``nullmodel``
-(one null fit per trait) and ``firth`` (the compiled per-variant fits).
+``binary``: the binary-trait engine (score test for every variant, Firth where the score p
+is small, or Wald), its API; ``binaryresults``: its options and result arrays;
+``nullmodel``: one null logistic fit per trait; ``firth``: one compiled fit (Firth or
+plain); ``pairs``: many variant-trait fits in one compiled call; ``smallmatrix``: the
+fits' tiny linear algebra.
 """

@@ -42,16 +42,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
 
-from promise.gwas.engines import firth
+from promise.gwas.engines import firth, pairs
+from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method
 from promise.gwas.engines.nullmodel import NullModels
 from promise.gwas.fastlinear import (
     LUT_COUNT,
@@ -62,10 +61,16 @@ from promise.gwas.fastlinear import (
     has_missing,
 )
 
-Array = np.ndarray[Any, Any]
+__all__ = [
+    "BinaryOptions",
+    "BinaryResults",
+    "Method",
+    "associate_bed",
+    "associate_block",
+    "associate_genotypes",
+]
 
-#: variants per block: the products stay cache-friendly and the blocks balance the threads
-BLOCK = 512
+Array = np.ndarray[Any, Any]
 
 #: a score variance below this fraction of sum(w g^2) leaves the score test undefined
 #: (the genotypes are, numerically, a combination of the covariates)
@@ -73,69 +78,6 @@ VARIANCE_FLOOR = 1e-8
 
 #: a penalised LRT statistic below 0 by more than this is a failed fit, not rounding
 LRT_SLACK = 1e-6
-
-
-class Method(IntEnum):
-    """Which statistic a variant-trait pair reports."""
-
-    NONE = 0  # monomorphic or all missing: NaN
-    SCORE = 1
-    FIRTH = 2
-    WALD = 3
-
-
-@dataclass(frozen=True, kw_only=True)
-class BinaryOptions:
-    """How binary traits are tested (see the module docstring)."""
-
-    test: Literal["score", "wald"] = "score"
-    firth_p: float = 0.05
-    firth_pvalue: Literal["lrt", "wald"] = "lrt"
-    firth_se: Literal["fisher", "hessian"] = "fisher"
-    max_iter: int = 25
-    tol: float = 1e-6
-    block: int = BLOCK
-    threads: int | None = None
-
-
-@dataclass(frozen=True)
-class BinaryResults:
-    """Per-trait counts and per variant x trait statistics of one group of traits."""
-
-    names: tuple[str, ...]
-    cases: Array  # T
-    controls: Array  # T
-    n_obs: Array  # m: samples with a genotype call
-    a1_freq: Array  # m
-    a1_freq_cases: Array  # m x T
-    a1_freq_controls: Array  # m x T
-    beta: Array  # m x T
-    se: Array
-    p: Array
-    chi2: Array
-    method: Array  # m x T uint8, values of Method
-    failed: Array  # m x T bool
-    iterations: Array  # m x T: Newton iterations of the fits (0 for the score test)
-
-    @classmethod
-    def empty(cls, n_variants: int, null: NullModels) -> BinaryResults:
-        shape = (n_variants, null.n_traits)
-        return cls(
-            names=null.names,
-            cases=null.cases,
-            controls=null.controls,
-            n_obs=np.zeros(n_variants, dtype=np.int64),
-            a1_freq=np.full(n_variants, np.nan),
-            a1_freq_cases=np.full(shape, np.nan),
-            a1_freq_controls=np.full(shape, np.nan),
-            beta=np.full(shape, np.nan),
-            se=np.full(shape, np.nan),
-            p=np.full(shape, np.nan),
-            chi2=np.full(shape, np.nan),
-            method=np.zeros(shape, dtype=np.uint8),
-            failed=np.zeros(shape, dtype=bool),
-            iterations=np.zeros(shape, dtype=np.int32),
-        )
 
 
 def chi2_p(chi2: Array) -> Array:
@@ -251,7 +193,7 @@ def _fit_selected(
     penalised = options.test == "score"
     lrt = penalised and options.firth_pvalue == "lrt"
     fits = np.empty((len(variants), 6))
-    firth.fit_pairs(
+    pairs.fit_pairs(
         null.basis_t,
         null.y_t,
         null.beta,

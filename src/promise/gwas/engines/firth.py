@@ -41,6 +41,9 @@ from typing import Any
 import numba
 import numpy as np
 
+from promise.gwas.engines.smallmatrix import FAST as _FAST
+from promise.gwas.engines.smallmatrix import cholesky, inverse_last, solve, weighted_cross
+
 Array = np.ndarray[Any, Any]
 
 #: PLINK 2's largest step of any coefficient in one iteration
@@ -49,69 +52,8 @@ MAX_STEP = 5.0
 #: step halvings in a row before a careful fit takes the step anyway
 MAX_HALVINGS = 10
 
-#: a fit that did not converge is retried carefully with this many times the iterations
-RETRY_FACTOR = 4
-
 #: outcome codes of one fit
 OK, SINGULAR, NOT_CONVERGED = 0, 1, 2
-
-_FAST = {"reassoc", "contract", "nsz", "arcp"}  # SIMD reductions; NaN and inf kept
-
-
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
-def _cholesky(a: Array, m: int, out: Array) -> bool:
-    """Lower Cholesky factor of the leading m x m block of ``a`` into ``out``; False when
-    the block is not positive definite (to working precision)."""
-    for j in range(m):
-        s = a[j, j]
-        for k in range(j):
-            s -= out[j, k] * out[j, k]
-        if not s > 1e-14 * max(abs(a[j, j]), 1e-300):
-            return False
-        d = math.sqrt(s)
-        out[j, j] = d
-        for i in range(j + 1, m):
-            t = a[i, j]
-            for k in range(j):
-                t -= out[i, k] * out[j, k]
-            out[i, j] = t / d
-        for i in range(j):
-            out[i, j] = 0.0
-    return True
-
-
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
-def _solve(lower: Array, m: int, rhs: Array, out: Array) -> None:
-    """``out[:m] = (L L')^-1 rhs[:m]`` for the Cholesky factor L (leading m x m block)."""
-    for i in range(m):
-        t = rhs[i]
-        for k in range(i):
-            t -= lower[i, k] * out[k]
-        out[i] = t / lower[i, i]
-    for i in range(m - 1, -1, -1):
-        t = out[i]
-        for k in range(i + 1, m):
-            t -= lower[k, i] * out[k]
-        out[i] = t / lower[i, i]
-
-
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
-def _inverse_last(lower: Array, p: int) -> float:
-    """The last diagonal element of (L L')^-1: |L^-1 e_p|^2 = 1 / L[p-1, p-1]^2."""
-    d: float = lower[p - 1, p - 1]
-    return 1.0 / (d * d)
-
-
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
-def _weighted_cross(x: Array, weight: Array, m: int, n: int, out: Array) -> None:
-    """out[a, b] = sum_i weight_i x[a, i] x[b, i] for a, b < m (both triangles)."""
-    for a in range(m):
-        for b in range(a + 1):
-            s = 0.0
-            for i in range(n):
-                s += weight[i] * x[a, i] * x[b, i]
-            out[a, b] = s
-            out[b, a] = s
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FAST)
@@ -227,8 +169,8 @@ def fit(
     halvings = 0
     for iteration in range(max_iter + 1):
         _probabilities(x, beta, n, eta, expo, prob, v, bits)
-        _weighted_cross(x, v, p, n, info)
-        factored = _cholesky(info, p, lower)
+        weighted_cross(x, v, p, n, info)
+        factored = cholesky(info, p, lower)
         if careful:
             current = _log_likelihood(y, eta, expo, n)
             if firth and factored:
@@ -265,12 +207,12 @@ def fit(
         if not math.isfinite(score_max):
             return SINGULAR, iteration, math.nan, math.nan, math.nan
         if iteration > 0 and delta_max <= tol and score_max < tol:
-            fisher = _inverse_last(lower, p)
+            fisher = inverse_last(lower, p)
             hessian = fisher
             loglik = _log_likelihood(y, eta, expo, n)
             if firth:
-                _weighted_cross(x, h, p, n, hess)
-                hessian = _inverse_last(hlower, p) if _cholesky(hess, p, hlower) else math.nan
+                weighted_cross(x, h, p, n, hess)
+                hessian = inverse_last(hlower, p) if cholesky(hess, p, hlower) else math.nan
                 for a in range(p):
                     loglik += math.log(lower[a, a])  # 1/2 log det I = sum log diag L
             return OK, iteration, fisher, hessian, loglik
@@ -278,11 +220,11 @@ def fit(
             break
         step = lower  # plain: I's factor, whose leading block factors I's leading block
         if firth:
-            _weighted_cross(x, h, n_free, n, hess)
-            if not _cholesky(hess, n_free, hlower):
+            weighted_cross(x, h, n_free, n, hess)
+            if not cholesky(hess, n_free, hlower):
                 return SINGULAR, iteration, math.nan, math.nan, math.nan
             step = hlower
-        _solve(step, n_free, score, delta)
+        solve(step, n_free, score, delta)
         delta_max = 0.0
         for a in range(n_free):
             delta_max = max(delta_max, abs(delta[a]))
@@ -298,101 +240,3 @@ def fit(
 def work_size(n: int, p: int) -> int:
     """Entries of the ``work`` buffer :func:`fit` needs."""
     return 7 * n + p * n + 4 * p * p + 3 * p
-
-
-@numba.njit(nogil=True, cache=True)
-def _record(
-    out: Array,
-    j: int,
-    beta: float,
-    variances: tuple[float, float],
-    statistic: float,
-    outcome: int,
-    its: int,
-) -> None:
-    out[j, 0] = beta
-    out[j, 1] = variances[0]
-    out[j, 2] = variances[1]
-    out[j, 3] = statistic
-    out[j, 4] = outcome
-    out[j, 5] = its
-
-
-@numba.njit(nogil=True, cache=True)
-def _fit_or_retry(
-    x: Array,
-    y: Array,
-    beta: Array,
-    start: Array,
-    n_free: int,
-    firth: bool,
-    max_iter: int,
-    tol: float,
-    work: Array,
-) -> tuple[int, int, float, float, float]:
-    """:func:`fit`; a Firth fit that fails is retried from ``start`` with step halving and
-    :data:`RETRY_FACTOR` times the iterations (a plain fit that fails has met separation,
-    where no estimate exists, and is left failed as Hail leaves it)."""
-    result = fit(x, y, beta, n_free, firth, max_iter, tol, work)
-    if result[0] == OK or not firth:
-        return result
-    beta[:] = start
-    outcome, more, fisher, penalised, loglik = fit(
-        x, y, beta, n_free, firth, RETRY_FACTOR * max_iter, tol, work, True
-    )
-    return outcome, result[1] + more, fisher, penalised, loglik
-
-
-@numba.njit(nogil=True, cache=True)
-def fit_pairs(
-    basis_t: Array,
-    y_t: Array,
-    beta0: Array,
-    geno: Array,
-    variants: Array,
-    traits: Array,
-    firth: bool,
-    lrt: bool,
-    max_iter: int,
-    tol: float,
-    out: Array,
-) -> None:
-    """Fit every (variant, trait) pair: genotypes ``geno[variants[j]]`` (centred, missing
-    calls at 0), trait ``y_t[traits[j]]``, covariates ``basis_t`` (k x n), starting from the
-    trait's null coefficients ``beta0[t]`` and a genotype coefficient of 0.
-
-    ``out[j]`` gets (beta, variance from I^-1, variance from H^-1, LRT statistic, outcome,
-    iterations); the statistic
-    (twice the gain in penalised log-likelihood over the restricted fit) only with ``lrt``,
-    else NaN."""
-    k, n = basis_t.shape
-    p = k + 1
-    x = np.empty((p, n))
-    x[:k] = basis_t
-    work = np.empty(work_size(n, p))
-    beta = np.empty(p)
-    start = np.empty(p)
-    for j in range(variants.shape[0]):
-        x[k] = geno[variants[j]]
-        y = y_t[traits[j]]
-        start[:k] = beta0[traits[j]]
-        start[k] = 0.0
-        beta[:] = start
-        restricted = 0.0
-        iterations = 0
-        if lrt:
-            outcome, iterations, _, _, restricted = _fit_or_retry(
-                x, y, beta, start, k, firth, max_iter, tol, work
-            )
-            if outcome != OK:
-                _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
-                continue
-        outcome, more, fisher, penalised, loglik = _fit_or_retry(
-            x, y, beta, beta.copy(), p, firth, max_iter, tol, work
-        )
-        iterations += more
-        if outcome != OK:
-            _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
-            continue
-        statistic = 2.0 * (loglik - restricted) if lrt else math.nan
-        _record(out, j, beta[k], (fisher, penalised), statistic, OK, iterations)
