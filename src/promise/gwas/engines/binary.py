@@ -50,7 +50,7 @@ from scipy import special
 from threadpoolctl import threadpool_limits
 
 from promise.gwas.engines import firth, pairs
-from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method
+from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
 from promise.gwas.engines.nullmodel import NullModels
 from promise.gwas.fastlinear import (
     LUT_COUNT,
@@ -228,21 +228,27 @@ def _fit_selected(
 
 
 def associate_genotypes(
-    null: NullModels, genotypes: Array, options: BinaryOptions
+    null: NullModels,
+    genotypes: Array,
+    options: BinaryOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> BinaryResults:
     """Test variants x samples genotypes (A1 counts or dosages, NaN = missing call) on
-    the samples of ``null``, in its sample order."""
+    the samples of ``null``, in its sample order. ``progress(k)`` after each block of k
+    variants (from the calling thread)."""
     genotypes = np.asarray(genotypes, dtype=np.float64)
     out = BinaryResults.empty(len(genotypes), null)
+    block = block_size(options, null.n_samples)
 
-    def one(start: int) -> None:
-        g = genotypes[start : start + options.block]
+    def one(start: int) -> int:
+        g = genotypes[start : start + block]
         missing = np.isnan(g)
-        associate_block(
-            null, g, missing if missing.any() else None, options, out, slice(start, start + len(g))
-        )
+        rows = slice(start, start + len(g))
+        associate_block(null, g, missing if missing.any() else None, options, out, rows)
+        return len(g)
 
-    _run(one, range(0, len(genotypes), options.block), options)
+    _run(one, range(0, len(genotypes), block), options, progress)
     return out
 
 
@@ -254,13 +260,15 @@ def associate_bed(
     n_variants: int,
     sample_cols: Array | None,
     options: BinaryOptions,
+    progress: Callable[[int], None] | None = None,
 ) -> BinaryResults:
     """Test every variant of a PLINK 1 .bed (``n_fam`` samples in the .fam, ``n_variants``
     in the .bim) on the .fam samples ``sample_cols`` (in ``null``'s order; None: all, in
-    file order), decoded with :mod:`promise.gwas.fastlinear`'s tables."""
+    file order), decoded with :mod:`promise.gwas.fastlinear`'s tables. ``progress(k)``
+    after each block of k variants (from the calling thread)."""
     out = BinaryResults.empty(n_variants, null)
 
-    def one(item: tuple[int, Array]) -> None:
+    def one(item: tuple[int, Array]) -> int:
         start, raw = item
         counts = decode(raw, LUT_COUNT, n_fam)
         missing = decode(raw, LUT_MISSING, n_fam).view(bool) if has_missing(raw) else None
@@ -271,14 +279,22 @@ def associate_bed(
         if missing is not None and not missing.any():
             missing = None
         associate_block(null, g, missing, options, out, slice(start, start + len(raw)))
+        return len(raw)
 
-    _run(one, bed_blocks(prefix, n_fam, n_variants, block=options.block), options)
+    block = block_size(options, null.n_samples)
+    _run(one, bed_blocks(prefix, n_fam, n_variants, block=block), options, progress)
     return out
 
 
-def _run(fn: Callable[[Any], None], items: Iterable[Any], options: BinaryOptions) -> None:
+def _run(
+    fn: Callable[[Any], int],
+    items: Iterable[Any],
+    options: BinaryOptions,
+    progress: Callable[[int], None] | None,
+) -> None:
     """``fn`` over ``items`` on one thread per core, each with a single-threaded BLAS."""
     workers = options.threads or max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for _ in bounded_map(pool, fn, items, ahead=2 * workers):
-            pass
+        for done in bounded_map(pool, fn, items, ahead=2 * workers):
+            if progress is not None:
+                progress(done)

@@ -12,8 +12,12 @@ from promise.gwas.engines.nullmodel import NullModels
 
 Array = np.ndarray[Any, Any]
 
-#: variants per block: the products stay cache-friendly and the blocks balance the threads
+#: variants per block at most: the products stay cache-friendly, the blocks balance threads
 BLOCK = 512
+
+#: float64 genotype entries per block at most (32 MB): large cohorts get shorter blocks,
+#: so that a thread's block and its squares stay small at 50,000 samples too
+BLOCK_ENTRIES = 4_000_000
 
 
 class Method(IntEnum):
@@ -35,8 +39,15 @@ class BinaryOptions:
     firth_se: Literal["fisher", "hessian"] = "fisher"
     max_iter: int = 25
     tol: float = 1e-6
-    block: int = BLOCK
+    block: int | None = None  # variants per block; None: BLOCK, fewer for large cohorts
     threads: int | None = None
+
+
+def block_size(options: BinaryOptions, n_samples: int) -> int:
+    """Variants per block: ``options.block``, else as many as :data:`BLOCK_ENTRIES` allows."""
+    if options.block is not None:
+        return options.block
+    return max(16, min(BLOCK, BLOCK_ENTRIES // max(n_samples, 1)))
 
 
 @dataclass(frozen=True)
