@@ -208,7 +208,8 @@ def _write_bed(prefix: Path, geno: np.ndarray) -> None:
 @pytest.mark.unit
 def test_bed_equals_float_genotypes_with_subset_and_threads(tmp_path: Path) -> None:
     """The .bed path (2-bit decoding, missing calls, a reordered subset of the .fam samples,
-    two threads, blocks smaller than the file) gives the float path's numbers."""
+    two threads, blocks smaller than the file) gives the float path's numbers, and reports
+    progress block by block."""
     rng = np.random.default_rng(12)
     n, m = 301, 90
     geno = rng.binomial(2, rng.uniform(0.02, 0.5, (m, 1)), size=(m, n)).astype(float)
@@ -219,9 +220,12 @@ def test_bed_equals_float_genotypes_with_subset_and_threads(tmp_path: Path) -> N
     y = (rng.random((250, 2)) < [0.08, 0.3]).astype(float)
     null = fit_null(y, x, ["a", "b"])
     options = BinaryOptions(firth_p=0.2, block=32, threads=2)
+    seen: list[int] = []
     bed = associate_bed(
-        tmp_path / "d", null, n_fam=n, n_variants=m, sample_cols=cols, options=options
-    )
+        tmp_path / "d", null, n_fam=n, n_variants=m, sample_cols=cols, options=options,
+        progress=seen.append,
+    )  # fmt: skip
+    assert sum(seen) == m and len(seen) == 3  # blocks of 32: 32 + 32 + 26
     ref = associate_genotypes(null, geno[:, cols], BinaryOptions(firth_p=0.2, threads=1))
     assert (bed.method == Method.FIRTH).sum() > 5
     for field in ("beta", "se", "p", "chi2", "a1_freq", "a1_freq_cases", "a1_freq_controls"):
