@@ -35,6 +35,11 @@ the intercept; principal components are covariate columns), every variant j and 
 
 A monomorphic or all-missing variant gets NaN everywhere; a fit that fails (singular,
 not converged, as with complete separation under plain logistic) gets NaN and ``failed``.
+
+Use: ``null = fit_null(y, covariates, names)`` (:mod:`.nullmodel`) once per group of traits,
+then :func:`associate_bed` (a PLINK 1 .bed, decoded by :mod:`promise.gwas.fastlinear`) or
+:func:`associate_genotypes` (a float matrix, NaN for missing calls); both return a
+:class:`~.binaryresults.BinaryResults` and run blocks of variants on one thread per core.
 """
 
 from __future__ import annotations
