@@ -74,3 +74,25 @@ def weighted_cross(x: Array, weight: Array, m: int, n: int, out: Array) -> None:
                 s += weight[i] * x[a, i] * x[b, i]
             out[a, b] = s
             out[b, a] = s
+
+
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def inverse(lower: Array, p: int, out: Array) -> None:
+    """out = (L L')^-1 from the Cholesky factor L: inverting L by substitution, then
+    L^-T L^-1 (both triangles filled)."""
+    for j in range(p):  # out's lower triangle holds L^-1 for now
+        out[j, j] = 1.0 / lower[j, j]
+        for i in range(j + 1, p):
+            t = 0.0
+            for k in range(j, i):
+                t -= lower[i, k] * out[k, j]
+            out[i, j] = t / lower[i, i]
+    for a in range(p):  # (L^-T L^-1)[a, b] = sum_k L^-1[k, a] L^-1[k, b], k >= max(a, b)
+        for b in range(a, p):
+            t = 0.0
+            for k in range(b, p):
+                t += out[k, a] * out[k, b]
+            out[b, a] = t  # row b >= a: the entries L^-1[k, a] with k >= b are read first
+    for a in range(p):
+        for b in range(a + 1, p):
+            out[a, b] = out[b, a]
