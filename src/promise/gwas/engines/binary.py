@@ -54,7 +54,7 @@ import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
 
-from promise.gwas.engines import firth, pairs
+from promise.gwas.engines import firth
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
 from promise.gwas.engines.nullmodel import NullModels
 from promise.gwas.fastlinear import (
@@ -198,7 +198,7 @@ def _fit_selected(
     penalised = options.test == "score"
     lrt = penalised and options.firth_pvalue == "lrt"
     fits = np.empty((len(variants), 6))
-    pairs.fit_pairs(
+    firth.fit_pairs(
         null.basis_t,
         null.y_t,
         null.beta,

@@ -10,8 +10,11 @@ Newton iteration of Heinze's ``logistf`` as PLINK 2 (``FirthRegressionD`` in
     U*    = X' (y - p + h (1/2 - p))                 (the modified score)
     H     = X' diag((1 + h) v) X,  step = H^-1 U*    (capped at 5 in absolute value)
 
-stopping when the largest step is at most ``tol`` and the largest modified-score entry is
-below ``tol`` (PLINK 2 uses 1e-5 for both). Two variances of the genotype coefficient come
+stopping when no coefficient's next step exceeds ``tol`` (1e-6 by default): the statistics
+are those at that point, and the small step is taken. PLINK 2 stops one iteration later, once
+that step is taken and the modified score at the new point is below 1e-5 as well; near the
+optimum a step is the distance to it up to second order, so that extra pass over the
+samples (a seventh of a penalised-LRT fit's passes) changes no reported digit. Two variances of the genotype coefficient come
 back, both at the estimate: ``I^-1`` (the Fisher information of the unpenalised
 likelihood: the SE of ``logistf``, regenie and PLINK 2 up to v2.00a3, whose single-precision
 Firth inverts X'VX at the estimate) and ``H^-1`` (PLINK 2 from v2.00a4, January 2023, whose
@@ -23,6 +26,10 @@ A restricted fit keeps the genotype coefficient at 0 and updates only the covari
 coefficients, with the penalty still that of the full model (``logistf``'s restricted
 model, Hail's and regenie's exact Firth null): twice the difference of the penalised
 log-likelihoods is the penalised likelihood-ratio statistic.
+
+All compiled code lives in this one module on purpose: numba's on-disk cache (``cache=True``)
+is invalidated per source file, so a compiled caller in another module would keep running a
+stale copy of a function changed here.
 
 Why numba: a GWAS of 20 traits needs ~100,000 such fits on 5,000 samples, and a Python loop
 per fit costs more than the fit. Measured on 5,000 samples, 3 covariate columns, one
@@ -41,15 +48,6 @@ from typing import Any
 import numba
 import numpy as np
 
-from promise.gwas.engines.smallmatrix import FAST as _FAST
-from promise.gwas.engines.smallmatrix import (
-    cholesky,
-    inverse,
-    inverse_last,
-    solve,
-    weighted_cross,
-)
-
 Array = np.ndarray[Any, Any]
 
 #: PLINK 2's largest step of any coefficient in one iteration
@@ -58,8 +56,98 @@ MAX_STEP = 5.0
 #: step halvings in a row before a careful fit takes the step anyway
 MAX_HALVINGS = 10
 
+#: a Firth fit that did not converge is retried carefully with this many times the iterations
+RETRY_FACTOR = 4
+
 #: outcome codes of one fit
 OK, SINGULAR, NOT_CONVERGED = 0, 1, 2
+
+
+#: fastmath flags of the compiled loops: reassociation lets reductions use SIMD; the
+#: flags that assume no NaN or infinity are left out, so those still propagate
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
+# --- small dense linear algebra (predictors x predictors: a Cholesky written out beats
+# a LAPACK call, whose overhead would dominate, and runs in nopython code) ---
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+def cholesky(a: Array, m: int, out: Array) -> bool:
+    """Lower Cholesky factor of the leading m x m block of ``a`` into ``out``; False when
+    the block is not positive definite (to working precision)."""
+    for j in range(m):
+        s = a[j, j]
+        for k in range(j):
+            s -= out[j, k] * out[j, k]
+        if not s > 1e-14 * max(abs(a[j, j]), 1e-300):
+            return False
+        d = math.sqrt(s)
+        out[j, j] = d
+        for i in range(j + 1, m):
+            t = a[i, j]
+            for k in range(j):
+                t -= out[i, k] * out[j, k]
+            out[i, j] = t / d
+        for i in range(j):
+            out[i, j] = 0.0
+    return True
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+def solve(lower: Array, m: int, rhs: Array, out: Array) -> None:
+    """``out[:m] = (L L')^-1 rhs[:m]`` for the Cholesky factor L (leading m x m block)."""
+    for i in range(m):
+        t = rhs[i]
+        for k in range(i):
+            t -= lower[i, k] * out[k]
+        out[i] = t / lower[i, i]
+    for i in range(m - 1, -1, -1):
+        t = out[i]
+        for k in range(i + 1, m):
+            t -= lower[k, i] * out[k]
+        out[i] = t / lower[i, i]
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+def inverse_last(lower: Array, p: int) -> float:
+    """The last diagonal element of (L L')^-1: |L^-1 e_p|^2 = 1 / L[p-1, p-1]^2."""
+    d: float = lower[p - 1, p - 1]
+    return 1.0 / (d * d)
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+def weighted_cross(x: Array, weight: Array, m: int, n: int, out: Array) -> None:
+    """out[a, b] = sum_i weight_i x[a, i] x[b, i] for a, b < m (both triangles)."""
+    for a in range(m):
+        for b in range(a + 1):
+            s = 0.0
+            for i in range(n):
+                s += weight[i] * x[a, i] * x[b, i]
+            out[a, b] = s
+            out[b, a] = s
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+def inverse(lower: Array, p: int, out: Array) -> None:
+    """out = (L L')^-1 from the Cholesky factor L: inverting L by substitution, then
+    L^-T L^-1 (both triangles filled)."""
+    for j in range(p):  # out's lower triangle holds L^-1 for now
+        out[j, j] = 1.0 / lower[j, j]
+        for i in range(j + 1, p):
+            t = 0.0
+            for k in range(j, i):
+                t -= lower[i, k] * out[k, j]
+            out[i, j] = t / lower[i, i]
+    for a in range(p):  # (L^-T L^-1)[a, b] = sum_k L^-1[k, a] L^-1[k, b], k >= max(a, b)
+        for b in range(a, p):
+            t = 0.0
+            for k in range(b, p):
+                t += out[k, a] * out[k, b]
+            out[b, a] = t  # row b >= a: the entries L^-1[k, a] with k >= b are read first
+    for a in range(p):
+        for b in range(a + 1, p):
+            out[a, b] = out[b, a]
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FAST)
@@ -192,10 +280,9 @@ def fit(
     score = work[off + 4 * p * p : off + 4 * p * p + p]
     delta = work[off + 4 * p * p + p : off + 4 * p * p + 2 * p]
     accepted = work[off + 4 * p * p + 2 * p : off + 4 * p * p + 3 * p]
-    delta_max = math.inf
     best = -math.inf
     halvings = 0
-    for iteration in range(max_iter + 1):
+    for iteration in range(max_iter):
         _probabilities(x, beta, n, eta, expo, prob, v, bits)
         weighted_cross(x, v, p, n, info)
         factored = cholesky(info, p, lower)
@@ -206,7 +293,6 @@ def fit(
                     current += math.log(lower[a, a])
             if iteration > 0 and halvings < MAX_HALVINGS and not (factored and current >= best):
                 halvings += 1  # back to the last accepted point, half the step
-                delta_max *= 0.5
                 for a in range(n_free):
                     delta[a] *= 0.5
                     beta[a] = accepted[a] + delta[a]
@@ -228,26 +314,13 @@ def fit(
                 weight[i] = y[i] - prob[i]
         score_max = 0.0
         for a in range(n_free):
-            s = 0.0
+            t = 0.0
             for i in range(n):
-                s += x[a, i] * weight[i]
-            score[a] = s
-            score_max = max(score_max, abs(s))
+                t += x[a, i] * weight[i]
+            score[a] = t
+            score_max = max(score_max, abs(t))
         if not math.isfinite(score_max):
             return SINGULAR, iteration, math.nan, math.nan, math.nan
-        if iteration > 0 and delta_max <= tol and score_max < tol:
-            fisher = inverse_last(lower, p)
-            hessian = fisher
-            if firth:
-                weighted_cross(x, h, p, n, hess)
-                hessian = inverse_last(hlower, p) if cholesky(hess, p, hlower) else math.nan
-            loglik = _log_likelihood(y, eta, expo, n, weight, bits)
-            if firth:
-                for a in range(p):
-                    loglik += math.log(lower[a, a])  # 1/2 log det I = sum log diag L
-            return OK, iteration, fisher, hessian, loglik
-        if iteration == max_iter:
-            break
         step = lower  # plain: I's factor, whose leading block factors I's leading block
         if firth:
             weighted_cross(x, h, n_free, n, hess)
@@ -258,11 +331,25 @@ def fit(
         delta_max = 0.0
         for a in range(n_free):
             delta_max = max(delta_max, abs(delta[a]))
+        if delta_max <= tol:  # at the estimate: what is reported, then the last small step
+            fisher = inverse_last(lower, p)
+            hessian = fisher
+            if firth:
+                if n_free < p:
+                    weighted_cross(x, h, p, n, hess)
+                    cholesky(hess, p, hlower)
+                hessian = inverse_last(hlower, p)
+            loglik = _log_likelihood(y, eta, expo, n, weight, bits)
+            if firth:
+                for a in range(p):
+                    loglik += math.log(lower[a, a])  # 1/2 log det I = sum log diag L
+            for a in range(n_free):
+                beta[a] += delta[a]
+            return OK, iteration + 1, fisher, hessian, loglik
         scale = MAX_STEP / delta_max if delta_max > MAX_STEP else 1.0
         for a in range(n_free):
             delta[a] *= scale
             beta[a] += delta[a]
-        delta_max = min(delta_max, MAX_STEP)
     return NOT_CONVERGED, max_iter, math.nan, math.nan, math.nan
 
 
@@ -270,3 +357,101 @@ def fit(
 def work_size(n: int, p: int) -> int:
     """Entries of the ``work`` buffer :func:`fit` needs."""
     return 7 * n + 4 * p * p + 3 * p
+
+
+@numba.njit(nogil=True, cache=True)
+def _record(
+    out: Array,
+    j: int,
+    beta: float,
+    variances: tuple[float, float],
+    statistic: float,
+    outcome: int,
+    its: int,
+) -> None:
+    out[j, 0] = beta
+    out[j, 1] = variances[0]
+    out[j, 2] = variances[1]
+    out[j, 3] = statistic
+    out[j, 4] = outcome
+    out[j, 5] = its
+
+
+@numba.njit(nogil=True, cache=True)
+def _fit_or_retry(
+    x: Array,
+    y: Array,
+    beta: Array,
+    start: Array,
+    n_free: int,
+    firth: bool,
+    max_iter: int,
+    tol: float,
+    work: Array,
+) -> tuple[int, int, float, float, float]:
+    """:func:`fit`; a Firth fit that fails is retried from ``start`` with step halving and
+    :data:`RETRY_FACTOR` times the iterations (a plain fit that fails has met separation,
+    where no estimate exists, and is left failed as Hail leaves it)."""
+    result = fit(x, y, beta, n_free, firth, max_iter, tol, work)
+    if result[0] == OK or not firth:
+        return result
+    beta[:] = start
+    outcome, more, fisher, penalised, loglik = fit(
+        x, y, beta, n_free, firth, RETRY_FACTOR * max_iter, tol, work, True
+    )
+    return outcome, result[1] + more, fisher, penalised, loglik
+
+
+@numba.njit(nogil=True, cache=True)
+def fit_pairs(
+    basis_t: Array,
+    y_t: Array,
+    beta0: Array,
+    geno: Array,
+    variants: Array,
+    traits: Array,
+    firth: bool,
+    lrt: bool,
+    max_iter: int,
+    tol: float,
+    out: Array,
+) -> None:
+    """Fit every (variant, trait) pair: genotypes ``geno[variants[j]]`` (centred, missing
+    calls at 0), trait ``y_t[traits[j]]``, covariates ``basis_t`` (k x n), starting from the
+    trait's null coefficients ``beta0[t]`` and a genotype coefficient of 0.
+
+    ``out[j]`` gets (beta, variance from I^-1, variance from H^-1, LRT statistic, outcome,
+    iterations); the statistic
+    (twice the gain in penalised log-likelihood over the restricted fit) only with ``lrt``,
+    else NaN."""
+    k, n = basis_t.shape
+    p = k + 1
+    x = np.empty((p, n))
+    x[:k] = basis_t
+    work = np.empty(work_size(n, p))
+    beta = np.empty(p)
+    start = np.empty(p)
+    for j in range(variants.shape[0]):
+        x[k] = geno[variants[j]]
+        y = y_t[traits[j]]
+        start[:k] = beta0[traits[j]]
+        start[k] = 0.0
+        beta[:] = start
+        restricted = 0.0
+        iterations = 0
+        if lrt:
+            outcome, iterations, _, _, restricted = _fit_or_retry(
+                x, y, beta, start, k, firth, max_iter, tol, work
+            )
+            if outcome != OK:
+                _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
+                continue
+        outcome, more, fisher, penalised, loglik = _fit_or_retry(
+            x, y, beta, beta.copy(), p, firth, max_iter, tol, work
+        )
+        iterations += more
+        if outcome != OK:
+            _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
+            continue
+        statistic = 2.0 * (loglik - restricted) if lrt else math.nan
+        _record(out, j, beta[k], (fisher, penalised), statistic, OK, iterations)
