@@ -392,3 +392,20 @@ def test_firth_everywhere_equals_plink2(plink_case: dict) -> None:
         np.testing.assert_allclose(se, theirs["LOG(OR)_SE"][ok], rtol=1e-3, err_msg=name)
         np.testing.assert_allclose(p, theirs.P[ok], rtol=1e-2, err_msg=name)
         assert (np.abs(beta - theirs.beta[ok]) <= 1e-3 * np.abs(theirs.beta[ok]) + 2e-3 * se).all()
+
+
+@pytest.mark.unit
+def test_genotype_equal_to_a_covariate_is_flagged_not_numbered() -> None:
+    """A variant that is a covariate (here the sex column, as a 0/1 genotype): its score
+    variance is 0, so the score test is undefined and Firth is tried, which cannot separate
+    the two collinear columns either: NaN and the failure flag, never a number."""
+    rng = np.random.default_rng(21)
+    n = 300
+    sex = rng.integers(0, 2, n).astype(float)
+    x = np.column_stack([np.ones(n), sex])
+    y = (rng.random((n, 1)) < 0.3).astype(float)
+    geno = np.vstack([sex, rng.binomial(2, 0.3, n)]).astype(float)
+    result = associate_genotypes(fit_null(y, x, ["y"]), geno, BinaryOptions())
+    assert result.method[0, 0] == Method.FIRTH and result.failed[0, 0]
+    assert np.isnan([result.beta[0, 0], result.se[0, 0], result.p[0, 0]]).all()
+    assert not result.failed[1, 0] and np.isfinite(result.p[1, 0])
