@@ -33,14 +33,14 @@ class Method(IntEnum):
 class BinaryOptions:
     """How binary traits are tested (see the module docstring)."""
 
-    test: Literal["score", "wald"] = "score"
-    firth_p: float = 0.05
-    firth_pvalue: Literal["lrt", "wald"] = "lrt"
-    firth_se: Literal["fisher", "hessian"] = "fisher"
-    max_iter: int = 25
-    tol: float = 1e-6
+    test: Literal["score", "wald"] = "score"  # wald: plain logistic for every pair
+    firth_p: float = 0.05  # Firth below this score p (and where the score is undefined)
+    firth_pvalue: Literal["lrt", "wald"] = "lrt"  # lrt: regenie, Hail; wald: PLINK 2
+    firth_se: Literal["fisher", "hessian"] = "fisher"  # hessian: PLINK 2 >= v2.00a4
+    max_iter: int = 25  # Newton steps of a fit (a failed Firth fit is retried with 4x)
+    tol: float = 1e-6  # largest step of any coefficient at convergence
     block: int | None = None  # variants per block; None: BLOCK, fewer for large cohorts
-    threads: int | None = None
+    threads: int | None = None  # None: one per core (at most 8)
 
 
 def block_size(options: BinaryOptions, n_samples: int) -> int:
@@ -67,7 +67,7 @@ class BinaryResults:
     chi2: Array
     method: Array  # m x T uint8, values of Method
     failed: Array  # m x T bool
-    iterations: Array  # m x T: Newton iterations of the fits (0 for the score test)
+    iterations: Array  # m x T: passes over the samples of the fits (0: score test)
 
     @classmethod
     def empty(cls, n_variants: int, null: NullModels) -> BinaryResults:
