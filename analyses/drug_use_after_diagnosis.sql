@@ -1,6 +1,7 @@
 -- Drug use after a diagnosis: among people whose first event of an endpoint falls in the
 -- window, how many fill a prescription of an ATC group within `days` after it (and, for
--- comparison, within `days` before it), by sex. Counts pass disclosure control.
+-- comparison, within `days` before it), by sex: a fill is a dispensing on its dispensing date
+-- (EDATUM), not the day the prescription was written. Counts pass disclosure control.
 {%- set endpoint = var('endpoint', 'E4_DM2') %}
 {%- set atc = var('atc', 'A10') %}
 {%- set days = var('days', 365) | int %}

@@ -4,8 +4,13 @@
 -- endpoint before it, from entry until their first event, emigration, death or the window's
 -- end; person-time is split by age band and calendar period (Lexis). Events: first events in
 -- the window during residence, placed by age (completed years) and year at the event.
--- 95% CI: exact Poisson limits by Byar's approximation. Event counts pass disclosure control
--- (macro disclosure_protect; partition = sex x period), and a suppressed count hides its rate.
+-- Days: the day of a first event, emigration or death ends person-time (it is the exit);
+-- window_end and var data_end are days of follow-up included, so a person resident through
+-- a window 2020-01-01..2020-12-31 contributes 366 days.
+-- 95% CI: Byar's approximation to the exact (Garwood) Poisson limits, not the exact limits
+-- themselves; from 5 events on, the counts that pass disclosure control, the two agree within
+-- 1% (tests/build/test_build_acceptance.py). Event counts pass disclosure control (macro
+-- disclosure_protect; partition = sex x period), and a suppressed count hides its rate.
 --
 -- Optional var censor_at_endpoint: end person-time at the first event of another endpoint
 -- (rates among people free of it, e.g. MI among people without type 2 diabetes).
@@ -62,8 +67,9 @@ at_risk as materialized (
     select
         o.person_id, o.sex, o.birth_date, c.first_event_date,
         greatest(o.start_date, date '{{ window_start }}') as entry,
-        least(o.end_date, date '{{ window_end }}', coalesce(c.first_event_date, o.end_date)
-              {%- if censor_at %}, coalesce(x.censor_date, o.end_date){% endif %}) as leave
+        least(o.end_date + case when o.end_reason = 'end_of_data' then 1 else 0 end,
+              date '{{ window_end }}' + 1, coalesce(c.first_event_date, o.end_date + 1)
+              {%- if censor_at %}, coalesce(x.censor_date, o.end_date + 1){% endif %}) as leave
     from {{ ref('observation_period') }} as o
     left join cases as c using (person_id)
     {%- if censor_at %}

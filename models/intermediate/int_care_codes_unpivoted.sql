@@ -1,5 +1,6 @@
 -- Every diagnosis code of every inpatient stay, outpatient visit, death and tumour, one row
--- per event and position, before normalisation and de-duplication.
+-- per event and position, before normalisation and de-duplication. A death's codes are dated
+-- by its death date (int_deaths_dated: the midpoint rule for partial dates).
 with inpatient as (
     select stay_id as event_id, person_id, birth_date, stay_admission_date as event_date,
            'inpatient' as source, main_diagnosis,
@@ -41,10 +42,10 @@ npr_strings as (
 
 deaths as (
     unpivot (
-        select record_id as event_id, person_id, birth_date, death_date_lower as event_date,
+        select record_id as event_id, person_id, birth_date, death_date as event_date,
                'death' as source, icd_version as register_icd_version,
                underlying_cause, {% for i in range(1, 18) %}contributing_cause_{{ i }}{{ ", " if not loop.last }}{% endfor %}
-        from {{ ref('stg_dors__deaths') }}
+        from {{ ref('int_deaths_dated') }}
     )
     on underlying_cause, {% for i in range(1, 18) %}contributing_cause_{{ i }}{{ ", " if not loop.last }}{% endfor %}
     into name column_name value code_raw

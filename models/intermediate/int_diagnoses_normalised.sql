@@ -1,6 +1,7 @@
--- One row per event and normalised code: the code in endpoint-matching form, its ICD
--- revision (from the register where it says, else from date and format), and whether it was
--- the main diagnosis in any of the event's records.
+-- One row per event and normalised code: the code as registered (upper case, no dot or
+-- comma), its ICD revision (from the register where it says, else from date and format), its
+-- form for matching endpoint patterns (code_who: Swedish ICD-9 letters as WHO digits, 427D ->
+-- 4273; macro icd9_who_form), and whether it was the main diagnosis in any of the event's records.
 with normalised as (
     select
         *,
@@ -30,6 +31,7 @@ select
     min(icd_version) as icd_version,
     min(trim(code_raw)) as code_raw,
     code,
+    case when min(icd_version) = 9 then {{ icd9_who_form('code') }} else code end as code_who,
     bool_or(is_main) as is_main,
     min(birth_date) as birth_date
 from versioned

@@ -1,11 +1,13 @@
 -- One row per dispensing after corrections: a negative ANTAL row cancels (part of) the most
--- recent earlier-or-same-day dispensing of the same person, ATC code and package (VNR); what is
--- left is netted into that dispensing, and dispensings netted to zero or below disappear.
+-- recent earlier-or-same-day dispensing of the same person, ATC code and package (VNR) whose
+-- quantity is known; what is left is netted into that dispensing, and dispensings netted to
+-- zero or below disappear. A dispensing with an empty ANTAL happened all the same: it is kept,
+-- counts as a dispensing, and its quantity (packages, DDD) stays unknown (NULL).
 -- Corrections are rare, so only the (person, ATC, package) series that hold one are ordered.
 with dispensings as (
-    select *, packages < 0 as is_correction, coalesce(product_number, '') as package_key
+    select *, coalesce(packages < 0, false) as is_correction, coalesce(product_number, '') as package_key
     from {{ ref('stg_lmed__dispensings') }}
-    where packages is not null and packages <> 0
+    where packages is null or packages <> 0
 ),
 
 corrected_series as (
@@ -17,7 +19,7 @@ corrected_series as (
 assigned as (
     select
         d.*,
-        last_value(case when not d.is_correction then d.record_id end ignore nulls) over (
+        last_value(case when not d.is_correction and d.packages is not null then d.record_id end ignore nulls) over (
             partition by d.person_id, d.atc, d.package_key
             order by d.dispense_date, d.is_correction, d.record_id
             rows between unbounded preceding and current row
@@ -49,4 +51,4 @@ select
 from dispensings as d
 left join corrections as c using (record_id)
 where not d.is_correction
-  and d.packages + coalesce(c.corrected_packages, 0) > 0
+  and (d.packages is null or d.packages + coalesce(c.corrected_packages, 0) > 0)

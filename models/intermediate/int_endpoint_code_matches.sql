@@ -1,27 +1,28 @@
 -- One row per endpoint, register, ICD revision and distinct normalised code that an endpoint
 -- pattern matches, with whether it matched an inclusion and/or an exclusion pattern.
 -- Patterns run against the distinct codes only (joined on their first characters), never
--- against every event; events join back to this table.
+-- against every event; events join back to this table. Diagnosis codes are matched in their
+-- WHO form (code_who: a Swedish ICD-9 427D as 4273), the form FinnGen's patterns are written in.
 with codes as (
-    select distinct source as match_source, icd_version, code
+    select distinct source as match_source, icd_version, code, code_who as match_code
     from {{ ref('int_diagnoses_normalised') }}
     where source in ('inpatient', 'outpatient', 'death')
     union all
-    select distinct 'drug', 0, atc from {{ ref('int_dispensings_netted') }}
+    select distinct 'drug', 0, atc, atc from {{ ref('int_dispensings_netted') }}
     union all
-    select distinct 'cancer_topography', 0, topography
+    select distinct 'cancer_topography', 0, topography, topography
     from {{ ref('stg_cancer__tumours') }} where topography is not null
     union all
-    select distinct 'cancer_morphology', 0, morphology
+    select distinct 'cancer_morphology', 0, morphology, morphology
     from {{ ref('stg_cancer__tumours') }} where morphology is not null
     union all
-    select distinct 'procedure', 0, code from {{ ref('int_procedures_unnested') }}
+    select distinct 'procedure', 0, code, code from {{ ref('int_procedures_unnested') }}
 ),
 
 code_buckets as (
-    select distinct match_source, icd_version, code, bucket
+    select distinct match_source, icd_version, code, match_code, bucket
     from (
-        select *, unnest(['', left(code, 1), left(code, 2)]) as bucket from codes
+        select *, unnest(['', left(match_code, 1), left(match_code, 2)]) as bucket from codes
     )
 ),
 
@@ -36,8 +37,8 @@ matched as (
       on c.match_source = p.match_source
      and c.icd_version = p.icd_version
      and c.bucket = p.bucket
-    where starts_with(c.code, p.literal_prefix)
-      and regexp_matches(c.code, p.regex)
+    where starts_with(c.match_code, p.literal_prefix)
+      and regexp_matches(c.match_code, p.regex)
 )
 
 select

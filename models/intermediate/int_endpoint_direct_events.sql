@@ -3,7 +3,10 @@
 -- column family; main diagnoses only under HD_MAINONLY / COD_MAINONLY; prescribed drugs only
 -- for people with at least var('drug_min_dispensings') matching dispensings (one is enough
 -- under SINGLE_OK; under NEEDOTHER=YES only with another qualifying source); cancer tumours
--- must match every CANC_* column given and be malignant when CANC_BEHAV is 3.
+-- must match every CANC_* column given and have the behaviour CANC_BEHAV asks for: malignant
+-- (behaviour 3, or 6/9) when it is 3 or empty, since the Swedish register also holds in situ
+-- and benign tumours that FinnGen's cancer endpoints never count (stg_cancer__tumours); a
+-- death record without any cause is an event of the endpoints whose COD patterns are ANY.
 with definitions as (
     select * from {{ ref('int_endpoint_definitions_parsed') }}
 ),
@@ -54,7 +57,24 @@ cancer_events as (
     join {{ ref('stg_endpoints__definitions') }} as raw on raw."NAME" = e.name
     where (raw."CANC_TOPO" is null or h.topography_hit)
       and (raw."CANC_MORPH" is null or h.morphology_hit)
-      and (e.cancer_behaviour is null or e.cancer_behaviour <> '3' or not t.is_benign)
+      and (case coalesce(e.cancer_behaviour, '3')
+               when '3' then t.is_malignant
+               else t.behaviour = e.cancer_behaviour end)
+),
+
+uncoded_death_events as (
+    -- A COD pattern ANY (DEATH) takes every death, so a death record without any recorded
+    -- cause, which gives no code to match, is an event of its own; the ICD revision it belongs
+    -- to is the register's, else the one in use on its date. Coded deaths match ANY above.
+    select p.name, d.person_id, d.record_id as event_id, d.death_date as event_date,
+           'death' as source, cast(null as varchar) as code, d.birth_date
+    from {{ ref('int_deaths_dated') }} as d
+    join {{ ref('int_endpoint_patterns') }} as p
+      on p.icd_version = coalesce(d.icd_version, {{ icd_version("''", 'd.death_date') }})
+    where p.match_source = 'death' and p.alternative = 'ANY' and p.is_supported
+      and not p.is_exclusion
+      and d.record_id not in (
+          select event_id from {{ ref('int_diagnoses_normalised') }} where source = 'death')
 ),
 
 non_drug_events as (
@@ -63,6 +83,8 @@ non_drug_events as (
     select * from procedure_events
     union all
     select * from cancer_events
+    union all
+    select * from uncoded_death_events
 ),
 
 drug_candidates as (

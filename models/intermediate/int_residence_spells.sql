@@ -1,12 +1,23 @@
--- One row per residence spell. A person is resident from birth unless their first recorded
--- migration is an immigration (then from that date); each emigration ends a spell and each
--- later immigration opens one; the last spell ends at death or at var('data_end').
--- Repeated moves in the same direction (a register quirk) are ignored after the first.
-with people as (
+-- One row per residence spell. Residence comes from the population and migration registers
+-- only (RTB): a person in neither (known only from, say, one dispensing) has no spell and adds
+-- no person-time; the build reports how many (tests/dbt/persons_without_residence.sql). A
+-- person is resident from birth unless their first recorded migration is an immigration (then
+-- from that date); each emigration ends a spell and each later immigration opens one; the
+-- last spell ends at death (int_deaths_dated, partial dates at their midpoint) or at
+-- var('data_end'). Repeated moves in the same direction (a register quirk) are ignored after
+-- the first.
+with registered as (
+    select person_id from {{ ref('stg_rtb__persons') }}
+    union
+    select person_id from {{ ref('stg_rtb__migrations') }}
+),
+
+people as (
     select p.person_id, p.birth_date,
-           least(coalesce(d.death_date_upper, date '{{ var("data_end") }}'),
+           least(coalesce(d.death_date, date '{{ var("data_end") }}'),
                  date '{{ var("data_end") }}') as end_of_data
     from {{ ref('int_persons_deduplicated') }} as p
+    semi join registered as r using (person_id)
     left join {{ ref('int_deaths_first') }} as d using (person_id)
     where p.birth_date is not null
 ),

@@ -7,6 +7,8 @@ select
     icd7,
     topography,
     morphology,
+    behaviour,
+    is_malignant,
     is_benign,
     {{ age_years('birth_date', 'diagnosis_date_lower') }} as age_at_diagnosis
 from {{ ref('stg_cancer__tumours') }}

@@ -8,6 +8,7 @@ select
     icd_version,
     code_raw,
     code,
+    code_who,
     is_main,
     {{ age_years('birth_date', 'event_date') }} as age_at_event
 from {{ ref('int_diagnoses_normalised') }}

@@ -35,7 +35,7 @@ restricted as (
 )
 
 select
-    endpoint || '|' || event_id || '|' || code as endpoint_event_id,
+    endpoint || '|' || event_id || '|' || coalesce(code, '') as endpoint_event_id,
     endpoint,
     person_id,
     event_id,

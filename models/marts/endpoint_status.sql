@@ -69,8 +69,8 @@ people as (
     select
         p.person_id, p.sex,
         coalesce(f.followup_end,
-                 least(coalesce(p.death_date_upper, date '{{ var("data_end") }}'), date '{{ var("data_end") }}')) as followup_end,
-        {{ age_years('p.birth_date', "coalesce(f.followup_end, least(coalesce(p.death_date_upper, date '" ~ var('data_end') ~ "'), date '" ~ var('data_end') ~ "'))") }} as age_at_end
+                 least(coalesce(p.death_date, date '{{ var("data_end") }}'), date '{{ var("data_end") }}')) as followup_end,
+        {{ age_years('p.birth_date', "coalesce(f.followup_end, least(coalesce(p.death_date, date '" ~ var('data_end') ~ "'), date '" ~ var('data_end') ~ "'))") }} as age_at_end
     from {{ ref('person') }} as p
     left join (
         select person_id, max(end_date) as followup_end

@@ -1,5 +1,6 @@
 -- depends_on: {{ ref('endpoint_definition') }}
 -- depends_on: {{ ref('omics_measurement') }}
+{{ config(post_hook="{{ gwas_phenotype_column_comments(this) }}") }}
 {%- set endpoints = [] %}
 {%- set traits = [] %}
 {%- if execute %}

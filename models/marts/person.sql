@@ -7,7 +7,8 @@ select
     p.county_of_birth,
     p.is_reused_number,
     p.in_population_register,
-    d.death_date_lower as death_date,
+    d.death_date,
+    d.death_date_lower,
     d.death_date_upper,
     d.death_date_precision,
     {{ normalise_code('d.underlying_cause') }} as underlying_cause

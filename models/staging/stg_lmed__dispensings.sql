@@ -1,3 +1,8 @@
+-- One row per LMED row (dispensings and their correction rows). dispense_date is EDATUM, the
+-- day the pharmacy dispensed (expeditionsdatum), and dates every drug event; prescription_date
+-- is FDATUM, the day the prescription was written (förskrivningsdatum), shared by its refills
+-- and sometimes empty (Socialstyrelsen's variable list; data-contracts/lmed.odcs.yaml). An
+-- empty ANTAL leaves packages NULL: the dispensing still happened.
 select
     'lmed:' || _load_id || ':' || _source_line as record_id,
     person_id,

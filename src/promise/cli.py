@@ -28,7 +28,10 @@ COMMAND_MODULES = (
     "ingest",
     "build",
     "sql",
+    "export",
     "gwas",
+    "endpoints",
+    "study",
     "demo",
 )
 
@@ -37,7 +40,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The typer app with ``command`` registered, or every command when it is not one."""
     app = typer.Typer(
         name="promise",
-        help="Population-omics cohort warehouse: synth, ingest, build, gwas, sql.",
+        help="Population-omics cohort warehouse: synth, ingest, build, sql, export, endpoints, gwas.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

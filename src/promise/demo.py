@@ -189,9 +189,8 @@ def _gwas(
     step(f"promise gwas {names}: starting Hail")
     init_hail(work_dir=root, driver_memory=settings.driver_memory, seed=settings.seed)
     try:
-        mart = cohort.read_mart(summary.warehouse)
-        phenotypes = cohort.warehouse_phenotypes(
-            mart, endpoints=[settings.endpoint], traits=[settings.trait]
+        phenotypes = cohort.load(
+            summary.warehouse, endpoints=[settings.endpoint], traits=[settings.trait]
         )
         out = root / "results"
         result = run_gwas(

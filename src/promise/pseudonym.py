@@ -64,14 +64,14 @@ def load_key(path: Path) -> bytes:
             f"and set {KEY_ENV} to it."
         )
     try:
-        text = path.read_text().strip()
+        text = path.read_bytes().strip()  # hex text as keygen writes it, or raw bytes
     except OSError as exc:
         raise KeyFileError(f"pseudonym key file {path} cannot be read ({exc.strerror}).") from exc
     if not text:
         raise KeyFileError(
             f"pseudonym key file {path} is empty; create one with `promise keygen PATH`."
         )
-    return text.encode()
+    return text
 
 
 def key_from_env(environ: Mapping[str, str] | None = None) -> bytes:

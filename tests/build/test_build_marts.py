@@ -26,7 +26,7 @@ def test_build_ran_every_kind_of_node(tiny_build: tuple[Path, BuildResult]) -> N
     assert result.published and result.failures == []
     assert result.count("unit_test") >= 6
     assert result.count("test") >= 90  # generic key tests plus tests/dbt singular tests
-    assert result.count("model") == 36  # 12 staging, 13 intermediate, 11 marts
+    assert result.count("model") == 37  # 12 staging, 14 intermediate, 11 marts
 
 
 def test_transfer_collapses_into_one_stay(tiny_marts: duckdb.DuckDBPyConnection) -> None:
@@ -136,3 +136,25 @@ def test_gwas_phenotype(tiny_marts: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     # p2's first sample is S2 (2011): LDL_C 3.1, PCSK9 5.5; p1 is male: C3_BREAST excluded
     assert rows == [("S1", "male", 0, 1, None, 2.5, 4.25), ("S2", "female", 1, 1, 0, 3.1, 5.5)]
+
+
+def test_every_mart_column_carries_its_description(tiny_marts: duckdb.DuckDBPyConnection) -> None:
+    # persist_docs writes _marts__models.yml's descriptions as DuckDB comments; gwas_phenotype's
+    # generated endpoint and omics columns get theirs from a post-hook
+    bare = tiny_marts.execute(
+        "select table_name, column_name from duckdb_columns() "
+        "where schema_name = 'marts' and coalesce(comment, '') = ''"
+    ).fetchall()
+    assert bare == []
+    tables = dict(
+        tiny_marts.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall()
+    )
+    assert len(tables) == 11 and all(tables.values())
+    assert "starts at birth" in tables["observation_period"]
+    (ldl,) = tiny_marts.execute(
+        "select comment from duckdb_columns() where table_name = 'gwas_phenotype' "
+        "and column_name = 'LDL_C'"
+    ).fetchone()
+    assert ldl == "nmr LDL_C (mmol/l) of the person's first sample"

@@ -44,3 +44,33 @@ def test_every_landing_source_and_mart_is_documented() -> None:
         "gwas_phenotype",
     ):
         assert f"### `marts.{mart}`" in text
+
+
+def test_every_mart_and_column_has_a_description() -> None:
+    # the descriptions become DuckDB comments (persist_docs) and docs/data-model.md
+    import yaml
+
+    marts = yaml.safe_load(
+        (project_root() / "models" / "marts" / "_marts__models.yml").read_text(encoding="utf-8")
+    )
+    missing = [
+        f"{m['name']}.{c['name']}"
+        for m in marts["models"]
+        for c in m.get("columns", [])
+        if not str(c.get("description", "")).strip()
+    ] + [m["name"] for m in marts["models"] if not str(m.get("description", "")).strip()]
+    assert missing == []
+
+
+def _section(text: str, mart: str) -> str:
+    """The grain paragraph of one mart's section."""
+    return text[text.index(f"### `marts.{mart}`") :].split("\n\n")[1]
+
+
+def test_readme_links_the_data_model_and_the_rate_traps_are_documented() -> None:
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    assert "(docs/data-model.md)" in readme
+    text = render()
+    assert "starts at birth" in _section(text, "observation_period")
+    for mart in ("diagnosis", "drug_dispensing", "endpoint_status"):
+        assert "prevalent cases pile up" in _section(text, mart), mart

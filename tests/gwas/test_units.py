@@ -68,11 +68,20 @@ def test_non_numeric_phenotype_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "coding"),
-    [([0, 1, 1], {0.0: 0.0, 1.0: 1.0}), ([1, 2, 2], {1.0: 0.0, 2.0: 1.0}), ([0.5, 1], None)],
+    ("values", "name", "recode"),
+    [
+        # PLINK 2's reading (checked against plink2 in test_phenotype_conventions.py):
+        # {0, 1, 2} with a 2 is 1 control / 2 case, 0 missing; {0, 1} is the --1 coding
+        ([0, 1, 1], "0/1", {0.0: 0.0, 1.0: 1.0}),
+        ([1, 2, 2], "1/2", {1.0: 0.0, 2.0: 1.0}),
+        ([0, 1, 2], "1/2", {1.0: 0.0, 2.0: 1.0}),
+        ([0.5, 1], None, None),
+        ([1, 2, 3], None, None),
+    ],
 )
-def test_binary_coding(values: list[float], coding: dict[float, float] | None) -> None:
-    assert phenofiles.binary_coding(pl.Series(values, dtype=pl.Float64)) == coding
+def test_binary_coding(values: list[float], name: str | None, recode: dict | None) -> None:
+    coding = traits.binary_coding(pl.Series(values, dtype=pl.Float64))
+    assert (coding and coding.name, coding and coding.recode) == (name, recode)
 
 
 def test_text_covariates_are_one_hot_with_first_level_dropped() -> None:

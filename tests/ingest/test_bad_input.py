@@ -262,6 +262,7 @@ def _run(
 def workdir(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Path:
     folder = tmp_path_factory.mktemp("bad-input")
     (folder / "key").write_bytes(key_file.read_bytes())
+    (folder / "key").chmod(0o600)  # ingestion refuses a key others can read
     return folder
 
 

@@ -31,7 +31,7 @@ from promise.pseudonym import Pseudonymizer, load_key
 from promise.warehouse import connect
 
 from .handmade import bad_check_digit, warehouse_text
-from .test_synth_landing import find_forms, written_forms
+from .scanner import find_forms, written_forms
 
 pytestmark = pytest.mark.integration
 DELIVERY = date(2025, 12, 31)

@@ -18,7 +18,7 @@ import pytest
 from promise.ingest import run_ingest
 from promise.warehouse import connect
 
-from .handmade import warehouse_text
+from .scanner import find_forms, matrix_table_text, scan, tree_text, written_forms
 
 pytestmark = pytest.mark.integration
 REASON_OF_KIND = {
@@ -157,46 +157,33 @@ def landing_numbers(landing: Path) -> set[str]:
     return {v for v in found if re.fullmatch(r"[0-9]{6,8}[-+]?[0-9]{4}", v)}
 
 
-def written_forms(values: set[str]) -> set[str]:
-    """All written forms of each value: 12 and 10 digits, with ``-`` or ``+``, dashed 12 digits."""
-    forms: set[str] = set()
-    for v in values:
-        digits = v.replace("-", "").replace("+", "")
-        ten = digits[-10:]
-        forms.update({ten, f"{ten[:6]}-{ten[6:]}", f"{ten[:6]}+{ten[6:]}"})
-        if len(digits) == 12:
-            forms.update({digits, f"{digits[:8]}-{digits[8:]}"})
-    return forms
-
-
-def find_forms(text: str, forms: set[str]) -> set[str]:
-    """The forms that occur in ``text``, also inside longer digit runs."""
-    hits: set[str] = set()
-    for m in re.finditer(r"[0-9]{10,}", text):
-        run = m.group()
-        for size in (10, 12):
-            hits.update(
-                run[i : i + size] for i in range(len(run) - size + 1) if run[i : i + size] in forms
-            )
-    for m in re.finditer(r"([0-9]{6,})([-+])([0-9]{4,})", text):
-        head, sep, tail = m.groups()
-        hits.update(
-            c for c in (head[-6:] + sep + tail[:4], head[-8:] + sep + tail[:4]) if c in forms
-        )
-    return hits
-
-
 def test_scanner_finds_a_planted_number(tmp_path: Path) -> None:
-    """The scanner itself: a number hidden in a compressed Parquet cell and in a log is found."""
+    """The scanner itself: numbers hidden in a compressed Parquet cell, a log, a gzip file and
+    a file name are found, in every written form."""
+    import gzip
+
     pl.DataFrame({"x": ["a 19121212-1212 b"]}).write_parquet(
         tmp_path / "t.parquet", compression="zstd"
     )
     (tmp_path / "x.log").write_text("id=7198001011234;")
-    forms = written_forms({"191212121212", "198001011234"})
-    # the Parquet cell holds the dashed 12-digit form and, inside it, the dashed 10-digit form;
-    # the log holds the 12-digit form of the second number (and so its 10-digit form) in a longer run
-    expected = {"19121212-1212", "121212-1212", "198001011234", "8001011234"}
-    assert find_forms(warehouse_text(tmp_path), forms) == expected
+    (tmp_path / "y.txt.gz").write_bytes(gzip.compress(b"ref 500505 1236 and 19121212\t1212"))
+    (tmp_path / "z-4404041234").mkdir()
+    forms = written_forms({"191212121212", "198001011234", "195005051236", "194404041234"})
+    expected = {
+        # the Parquet cell: the dashed 12-digit form and, inside it, the dashed 10-digit form
+        "19121212-1212",
+        "121212-1212",
+        # the log: the 12-digit form of the second number (so its 10-digit form) in a longer run
+        "198001011234",
+        "8001011234",
+        # the gzip file: the third number with a blank, the first with a tab (a blank form)
+        "500505 1236",
+        "19121212 1212",
+        "121212 1212",
+        # a folder's name
+        "4404041234",
+    }
+    assert find_forms(tree_text(tmp_path), forms) == expected
 
 
 def test_no_personnummer_anywhere_under_the_warehouse(
@@ -211,9 +198,9 @@ def test_no_personnummer_anywhere_under_the_warehouse(
     )  # every person, in several forms, plus malformed ones
     forms = written_forms(numbers)
     places = [small_warehouse, session_dir / "hail"]
-    text = "\n".join(warehouse_text(p) for p in places if p.is_dir())
-    assert find_forms(text, forms) == set()
+    assert scan(places, forms, hl=hail_session) == set()
     for mt in (small_warehouse / "genotypes").glob("*.mt"):
         keys = set(hail_session.read_matrix_table(str(mt)).s.collect())
         assert not keys & forms
         assert all(re.fullmatch(r"[0-9a-f]{24}", k) for k in keys)
+        assert not find_forms(matrix_table_text(hail_session, mt), forms)

@@ -54,7 +54,7 @@ LAYOUTS: dict[str, tuple[str, str, str | None, str | None, str, str | None, str]
         "icd",
     ),
     "npr_outpatient/par_ov*.txt": ("\t", "latin-1", "PersonNr", "INDATUM", "ymd", "HDIA", "icd"),
-    "lmed/lmed*.csv": (";", "utf-8", "PersonNr", "FDATUM", "ymd", "ATC", "atc"),
+    "lmed/lmed*.csv": (";", "utf-8", "PersonNr", "EDATUM", "ymd", "ATC", "atc"),
     "dors/dors*.csv": (";", "latin-1", "PersonNr", "DODSDAT", "partial", "ULORSAK", "icd"),
     "cancer/cancer*.csv": (";", "latin-1", "PersonNr", "DIADAT", "diadat", "ICDO3", "topo"),
     "biobank/biobank_samples*.csv": (",", "utf-8", "PersonNr", "SamplingDate", "iso", None, ""),

@@ -28,10 +28,19 @@ def _definitions(reference_dir: Path) -> dict[str, dict[str, str]]:
         return {row["NAME"]: row for row in csv.DictReader(handle, delimiter="\t")}
 
 
+def _alternatives(text: str, column: str) -> list[str]:
+    """'|'-separated alternatives ('|' inside brackets is literal). In ICD-9 columns those that
+    need Finland's fifth-position letter (2500A) are dropped: Swedish ICD-9 has no such letter."""
+    while re.search(r"\[[^\]|]*\|", text):
+        text = re.sub(r"(\[[^\]|]*)\|", r"\1", text)
+    out = [a for a in text.split("|") if a and a != "$!$"]
+    return [a for a in out if not re.match(r"[0-9]{4}[A-Z]", a)] if "ICD_9" in column else out
+
+
 def _patterns(defs: dict[str, dict[str, str]], name: str, column: str) -> list[re.Pattern[str]]:
-    """The column's pattern of an endpoint and of every endpoint it INCLUDEs."""
+    """The column's alternatives of an endpoint and of every endpoint it INCLUDEs."""
     row = defs[name]
-    out = [re.compile(f"(?:{row[column]})")] if row[column] and row[column] != "$!$" else []
+    out = [re.compile(f"(?:{a})") for a in _alternatives(row[column], column)]
     for child in filter(None, row["INCLUDE"].split("|")):
         out += _patterns(defs, child, column)
     return out
@@ -42,8 +51,17 @@ def _era(yyyymmdd: str) -> int:
     return 10 if year >= 1997 else 9 if year >= 1987 else 8
 
 
-def _hit(patterns: list[re.Pattern[str]], code: str) -> bool:
+def _who(code: str) -> str:
+    """Swedish ICD-9 (Socialstyrelsen, KS87): fourth-position letters A-H, W, X are WHO's 0-9."""
+    letters = "ABCDEFGHWX"
+    if re.match(r"[0-9]{3}[A-HWX]", code):
+        return code[:3] + str(letters.index(code[3])) + code[4:]
+    return code
+
+
+def _hit(patterns: list[re.Pattern[str]], code: str, version: int = 10) -> bool:
     norm = code.replace(",", "").replace(".", "").upper()
+    norm = _who(norm) if version == 9 else norm
     return bool(norm) and any(p.match(norm) for p in patterns)
 
 
@@ -67,11 +85,13 @@ def _cases(landing: Path, defs: dict[str, dict[str, str]], name: str) -> set[str
             found = row.get("DIAGNOS", "").split(" ") + [
                 v for k, v in row.items() if k == "HDIA" or k.startswith("DIA")
             ]
-            if any(_hit(hd[_era(row["INDATUM"])], c) for c in found):
+            era = _era(row["INDATUM"])
+            if any(_hit(hd[era], c, era) for c in found):
                 cases.add(row["PersonNr"])
     for row in _rows(landing, "dors/dors*.csv"):
         found = [v for k, v in row.items() if k == "ULORSAK" or k.startswith("MORSAK")]
-        if any(_hit(cod[_era(row["DODSDAT"])], c) for c in found):
+        era = int(row["ICD"]) if row["ICD"] else _era(row["DODSDAT"])
+        if any(_hit(cod[era], c, era) for c in found):
             cases.add(row["PersonNr"])
     for row in _rows(landing, "cancer/cancer*.csv"):
         if _hit(topo, row["ICDO3"]):
@@ -123,7 +143,7 @@ def test_background_codes_never_qualify(reference_dir: Path) -> None:
             pats = _patterns(defs, name, f"HD_ICD_{version}") + _patterns(
                 defs, name, f"COD_ICD_{version}"
             )
-            assert not [code for code in pool if _hit(pats, code)], (name, version)
+            assert not [code for code in pool if _hit(pats, code, version)], (name, version)
         atcs = [
             d["atc"]
             for d in c["drugs"]["background"] + c["drugs"]["HYPERTENSION"] + c["drugs"]["ASTHMA"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import struct
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -175,10 +176,14 @@ def test_register_quirks_are_present(small_landing: tuple[Path, dict[str, Any]])
         r for p in sorted((landing / "lmed").glob("*.csv")) for r in valid_rows(p, ";", "utf-8")
     ]
     assert any("," in r["ANTAL"] for r in lmed) and any(r["ANTAL"].startswith("-") for r in lmed)
-    assert (
-        min(r["FDATUM"] for r in lmed) >= "20050701"
-        and min(r["EDATUM"] for r in lmed) >= "20050701"
-    )
+    # EDATUM is the dispensing date (from July 2005), FDATUM the prescribing date: never later,
+    # shared by the refills of one prescription, sometimes empty (Socialstyrelsen's variable list)
+    assert min(r["EDATUM"] for r in lmed) >= "20050701"
+    dated = [r for r in lmed if valid_date(r["EDATUM"], "ymd")]  # not the planted bad dates
+    assert all(r["FDATUM"] <= r["EDATUM"] for r in dated if r["FDATUM"])
+    assert any(not r["FDATUM"] for r in lmed)
+    refills = Counter((r["PersonNr"], r["ATC"], r["FDATUM"]) for r in lmed if r["FDATUM"])
+    assert max(refills.values()) >= 3
     assert (landing / "lmed" / "lmed_2005_2015.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     olink = list(valid_rows(landing / "olink" / "olink_npx.csv", ";", "utf-8"))
     below = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -16,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from promise.demo import DemoSettings, DemoSummary, run_demo
+from promise.demo import DemoSettings, DemoSummary, PlantedHit, run_demo
 
 _DEFAULT = DemoSettings()
 
@@ -41,7 +42,7 @@ def demo(
         seed=seed,
         driver_memory=driver_memory,
     )
-    console = Console()
+    console = output_console()
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -78,7 +79,9 @@ def demo(
 
 
 def print_summary(console: Console, summary: DemoSummary) -> None:
-    """The closing summary: counts, marts, planted loci, where to look next."""
+    """The closing summary: counts, marts, planted loci, where to look next. Lines are never
+    wrapped (soft wrap): a path stays whole for a terminal or a log to show."""
+    console = _unwrapped(console)
     if summary.key_created:
         console.print(
             f"created a pseudonym key of the demo's own: {summary.key_file} (mode 0600, outside the warehouse)"
@@ -95,7 +98,7 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
     table = Table(title="planted causal variants in the GWAS")
     for name in ("trait", "variant", "planted effect", "p-value", "rank"):
         table.add_column(name, justify="left" if name in {"trait", "variant"} else "right")
-    for hit in summary.planted:
+    for hit in sorted_hits(summary.planted):
         p = "not tested" if hit.p_value is None else f"{hit.p_value:.2e}"
         rank = "-" if hit.rank is None else str(hit.rank)
         table.add_row(hit.trait, hit.variant_id, f"{hit.effect:+.3f}", p, rank)
@@ -108,15 +111,34 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
     for name, report in summary.reports.items():
         console.print(f"report ({name}): {report}", highlight=False)
     console.print(
-        f"warehouse: {summary.warehouse}  (logs: {summary.root / 'logs'})", highlight=False
+        f"warehouse: {summary.warehouse}  (logs: {summary.root / 'logs'})",
+        highlight=False,
     )
     console.print("try:", highlight=False)
     console.print(
         f"  promise sql --warehouse {summary.warehouse} "
         '"SELECT endpoint, count(*) FILTER (WHERE is_case) AS cases FROM marts.endpoint_status GROUP BY 1 ORDER BY 2 DESC LIMIT 10"',
         highlight=False,
-        soft_wrap=True,
     )
+
+
+def _unwrapped(console: Console) -> Console:
+    """A console whose ``print`` soft-wraps: long lines stay whole."""
+    console.soft_wrap = True
+    return console
+
+
+def output_console() -> Console:
+    """The terminal's width on a terminal; off one (a log, a pipe, CI) wide enough that no
+    path or count is cut off or wrapped."""
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def sorted_hits(hits: list[PlantedHit]) -> list[PlantedHit]:
+    """Planted variants trait by trait (in the order the run analysed them), each trait's
+    by rank (untested last)."""
+    order = {trait: i for i, trait in enumerate(dict.fromkeys(h.trait for h in hits))}
+    return sorted(hits, key=lambda h: (order[h.trait], h.rank is None, h.rank or 0))
 
 
 def register(app: typer.Typer) -> None:

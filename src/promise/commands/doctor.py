@@ -1,4 +1,4 @@
-"""``promise doctor``: Java, memory, versions, key file, warehouse."""
+"""``promise doctor``: Java, memory, versions, key file, warehouse, disclosure rules."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from promise.commands.options import WAREHOUSE_OPTION
+from promise.commands.options import FOUND_WAREHOUSE_OPTION
 from promise.doctor import run_checks
 
 
-def doctor(warehouse: Path = WAREHOUSE_OPTION) -> None:
+def doctor(warehouse: Path | None = FOUND_WAREHOUSE_OPTION) -> None:
     """Check this machine and configuration; print what to fix."""
     console = Console()
     checks = run_checks(warehouse=warehouse, environ=os.environ)

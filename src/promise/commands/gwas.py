@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -25,6 +26,7 @@ from promise.gwas.options import (
 if TYPE_CHECKING:
     from promise.gwas.inputs import GenotypeFormat, GenotypeSource
     from promise.gwas.pipeline import GwasResult
+    from promise.gwas.preflight import Inspection
     from promise.gwas.traits import Phenotypes
 
 _QC = QcThresholds()
@@ -73,7 +75,15 @@ def gwas(
         None, "--remove", help="Samples to leave out (FID IID per line, or one id per line)."
     ),
     missing_code: list[float] = typer.Option(
-        None, "--missing-code", help="Phenotype value meaning missing (0, -9); NA always is."
+        None,
+        "--missing-code",
+        help="Number meaning missing in phenotypes and covariates (default -9, as PLINK's "
+        "--input-missing-phenotype; repeat for several). NA always is; 0 is in 1/2 coding.",
+    ),
+    no_missing_code: bool = typer.Option(
+        False,
+        "--no-missing-code",
+        help="No number means missing, only NA (PLINK's --no-input-missing-phenotype).",
     ),
     binary: bool = typer.Option(
         False, "--binary", help="Treat traits as binary (default: detected)."
@@ -140,7 +150,10 @@ def gwas(
 
     # started first, so that it imports matplotlib while this process imports the rest
     with PlotWorker() as plotter:
+        from promise.gwas.phenofiles import PLINK_MISSING
         from promise.gwas.pipeline import choose_engine, run_gwas
+        from promise.gwas.preflight import inspect
+        from promise.gwas.progress import StepProgress
         from promise.gwas.session import hail_running, stop_hail
 
         if binary and quantitative:
@@ -170,18 +183,22 @@ def gwas(
             skip_qc=skip_qc,
             engine=cast(Engine, engine),
         )
+        missing = [] if no_missing_code else missing_code or [PLINK_MISSING]
         source, phenotypes = _inputs(
             endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
             pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
-            covar_names=_split(covar_names), missing=missing_code or [], kind=kind, remove=remove,
+            covar_names=_split(covar_names), missing=missing, kind=kind, remove=remove,
             build=build, warehouse=warehouse,
         )  # fmt: skip
-        console = Console(stderr=True)
+        console = Console(stderr=True, width=_width(sys.stderr))
+        inspection = inspect(source, phenotypes, min_cases=min_cases)
+        print_inspection(console, inspection)
+        source, phenotypes = inspection.source, inspection.phenotypes
         # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
         resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
         started_here = resolved == "hail" and not hail_running()
         try:
-            with console.status("promise gwas") as status:
+            with StepProgress(console, "promise gwas") as progress:
                 result = run_gwas(
                     out=out,
                     genotypes=source,
@@ -189,8 +206,9 @@ def gwas(
                     options=options,
                     spark_master=spark_master,
                     driver_memory=driver_memory,
-                    progress=lambda msg: status.update(f"promise gwas: {msg}"),
+                    progress=progress,
                     plotter=plotter,
+                    inspected=True,
                 )
         finally:
             if started_here:
@@ -230,9 +248,8 @@ def _inputs(
             raise GwasUsageError(
                 "--remove applies to own-files mode; filter the warehouse with SQL."
             )
-        mart = cohort.read_mart(warehouse)
-        phen = cohort.warehouse_phenotypes(
-            mart, endpoints=_split(endpoint) or [], traits=_split(trait) or [], kind=kind
+        phen = cohort.load(
+            warehouse, endpoints=_split(endpoint) or [], traits=_split(trait) or [], kind=kind
         )
         return GenotypeSource(kind="warehouse", path=Path(warehouse), build="GRCh38"), phen
     if len(files) != 1:
@@ -254,6 +271,26 @@ def _inputs(
     return source, phen
 
 
+def _width(stream: TextIO | None = None) -> int | None:
+    """None (the terminal's width) when ``stream`` (stdout) is a terminal; else wide enough
+    that no path or count is cut off or wrapped in a log file or a pipe."""
+    return None if (stream or sys.stdout).isatty() else 200
+
+
+def print_inspection(console: Console, inspection: Inspection) -> None:
+    """Each trait's kind, coding and counts, and the samples on one side only."""
+    where = (
+        f"the {inspection.genotyped:,} genotyped samples"
+        if inspection.genotyped is not None
+        else "the genotyped samples"
+    )
+    console.print(f"traits among {where} with every covariate:", highlight=False)
+    for count in inspection.counts:
+        console.print(f"  {count.line()}", highlight=False, soft_wrap=True)
+    for warning in inspection.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
 def _print_summary(result: GwasResult) -> None:
     from promise.gwas.pipeline import safe_name
 
@@ -266,9 +303,9 @@ def _print_summary(result: GwasResult) -> None:
             f"{s.lambda_gc:.3f}", _smallest_p(s.frame["p_value"].min()),
             str(result.out / f"{safe_name(s.trait)}.tsv.gz"),
         )  # fmt: skip
-    console = Console()
+    console = Console(width=_width())
     console.print(table)
-    console.print(f"report: {result.out / 'report.html'}")
+    console.print(f"report: {result.out / 'report.html'}", highlight=False, soft_wrap=True)
 
 
 def _smallest_p(value: object) -> str:

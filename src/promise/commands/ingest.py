@@ -15,6 +15,7 @@ from rich.table import Table
 from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
+from promise.ingest.landing import unread_files
 from promise.pseudonym import KEY_ENV
 
 
@@ -30,7 +31,7 @@ def ingest(
     """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
     key = os.environ.get(KEY_ENV)
     console = Console(width=None if sys.stdout.isatty() else 160)
-    reference = date.fromisoformat(delivery_date) if delivery_date else None
+    reference = _date_option(delivery_date)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -62,7 +63,24 @@ def ingest(
     for result in results:
         for warning in result.warnings:
             console.print(f"[yellow]warning[/] {result.file}: {warning}", highlight=False)
+    for ignored in unread_files(landing):
+        console.print(f"[yellow]not read:[/] {ignored.label} ({ignored.why})", highlight=False)
     console.print(f"warehouse: {warehouse.resolve()}")
+
+
+def _date_option(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadDateError(
+            f"--delivery-date {value} is not a date written YYYY-MM-DD; nothing was loaded."
+        ) from None
+
+
+class BadDateError(PromiseError):
+    """A date option that is not a date."""
 
 
 class EmptyLandingError(PromiseError):

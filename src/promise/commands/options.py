@@ -12,3 +12,10 @@ WAREHOUSE_OPTION = typer.Option(
     envvar="PROMISE_WAREHOUSE",
     help="Warehouse folder (default $PROMISE_WAREHOUSE, else ./warehouse).",
 )
+
+FOUND_WAREHOUSE_OPTION = typer.Option(
+    None,
+    "--warehouse",
+    envvar="PROMISE_WAREHOUSE",
+    help="Warehouse folder (default $PROMISE_WAREHOUSE, else ./warehouse, else demo/warehouse).",
+)

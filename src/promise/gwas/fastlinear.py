@@ -37,11 +37,12 @@ import polars as pl
 from scipy import special
 from threadpoolctl import threadpool_limits
 
-from promise.gwas.inputs import GenotypeInputError, GenotypeSource, contig_recoding
+from promise.gwas.inputs import GenotypeInputError, GenotypeSource, plink_recoding
 from promise.gwas.phenofiles import KEY, read_fields
 from promise.gwas.traits import Phenotypes
 
 BLOCK = 256
+REPORT_EVERY = 64  # blocks between progress reports (16,384 variants)
 BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 Array = np.ndarray[Any, Any]
 T = TypeVar("T")
@@ -237,9 +238,11 @@ def linear_groups(
     frame: pl.DataFrame,
     groups: Sequence[Sequence[str]],
     fam_ids: Sequence[str],
+    within: Callable[[int, int, str], None] | None = None,
 ) -> list[pl.DataFrame]:
     """Regress every group of traits on every variant; one export-layout frame per group.
-    ``fam_ids``: the .fam's sample ids (:func:`read_fam_ids`), which the caller has read."""
+    ``fam_ids``: the .fam's sample ids (:func:`read_fam_ids`), which the caller has read;
+    ``within`` is told the variants done so far, every :data:`REPORT_EVERY` blocks."""
     prefix = source.path
     bim = read_bim(prefix)
     index = {s: i for i, s in enumerate(fam_ids)}
@@ -267,9 +270,11 @@ def linear_groups(
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for _ in bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim)), ahead=2 * workers):
-            pass
-    recode = contig_recoding(source.build)
+        blocks = bounded_map(pool, one_block, bed_blocks(prefix, n, len(bim)), ahead=2 * workers)
+        for done, _ in enumerate(blocks, start=1):
+            if within is not None and (done % REPORT_EVERY == 0 or done * BLOCK >= len(bim)):
+                within(min(done * BLOCK, len(bim)), len(bim), "variants")
+    recode = plink_recoding(source.build)
     meta = pl.DataFrame(
         {
             "contig": bim["chrom"].replace(recode),

@@ -68,6 +68,15 @@ def contig_recoding(build: str) -> dict[str, str]:
     return mapping
 
 
+def plink_recoding(build: str) -> dict[str, str]:
+    """PLINK's numeric codes for the sex chromosomes and mitochondria (23 X, 24 Y, 25 the
+    pseudo-autosomal XY, read as X, 26 MT) in the build's contig names, as PLINK 1.9 writes
+    them in a .bim by default."""
+    names = contig_recoding(build)
+    x, y, mt = ("chrX", "chrY", "chrM") if build == "GRCh38" else ("X", "Y", "MT")
+    return {**names, "23": x, "24": y, "25": x, "XY": x, "26": mt, "M": mt}
+
+
 def _require(path: Path, what: str) -> None:
     if not path.exists():
         raise GenotypeInputError(f"The {what} {path} does not exist: check the path.")
@@ -95,7 +104,7 @@ def _plink(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         bim=f"{prefix}.bim",
         fam=f"{prefix}.fam",
         reference_genome=source.build,
-        contig_recoding=contig_recoding(source.build),
+        contig_recoding=plink_recoding(source.build),
         quant_pheno=True,
         missing="-9",
         a2_reference=True,

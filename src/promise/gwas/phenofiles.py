@@ -1,16 +1,19 @@
 """Phenotype and covariate files a researcher brings, read into one sample-keyed frame.
 
-Accepted layouts (whitespace- or tab-separated, one header line):
+Accepted layouts (whitespace- or tab-separated):
 
-- PLINK 2 / regenie style ``FID IID col ...``: the sample id is ``IID``;
+- PLINK 2 / regenie style ``FID IID col ...`` with a header line: the sample id is ``IID``;
+- the same without a header line (PLINK's own convention: a first line that does not start
+  with ``FID``/``IID`` and holds only values after its first two fields): ``FID IID`` then
+  ``PHENO1``, ``PHENO2``, ... as PLINK 2 names them;
 - a ``Sample`` (or ``IID``, ``s``) column anywhere; else the first column is the id
   (``IND_ID`` in EPACTS files);
 - a PLINK ``.fam`` file (no header): gives ``PHENO`` (column 6) and ``is_female``
   (column 5 == 2; unknown sex 0 is missing).
 
-Missing values are ``NA``, ``NaN``, ``.`` and empty fields; ``missing_codes`` (``0``, ``-9``)
-add codes that mean missing in *phenotype* columns only, because a covariate such as
-``is_female`` legitimately takes the value 0.
+Missing values are ``NA``, ``NaN``, ``.`` and empty fields, and the ``missing_codes``
+(PLINK's ``-9`` by default, :data:`PLINK_MISSING`); a binary trait coded 1/2 also reads 0
+as missing (:func:`binary_coding`), as PLINK 2 does.
 
 Tables are Polars frames whose first column ``s`` is the sample id, with every other
 column as the file's text; :func:`numeric_columns` and :func:`covariate_columns` turn them
@@ -32,6 +35,9 @@ MISSING_STRINGS = ("", "na", "nan", ".", "none", "null")
 ID_COLUMNS = ("sample", "iid", "s")
 FAM_COLUMNS = ("FID", "IID", "PAT", "MAT", "SEX", "PHENO")
 KEY = "s"
+#: PLINK's missing phenotype code (``--input-missing-phenotype``, default -9)
+PLINK_MISSING = -9.0
+BOOLEAN_WORDS = ("true", "false")
 _WHITESPACE = re.compile(r"[ \t\r\f\v]+")
 
 
@@ -123,7 +129,42 @@ def read_sample_table(path: Path) -> pl.DataFrame:
         raise PhenotypeFileError(f"The file {path} does not exist: check the path.")
     if path.suffix == ".fam":
         return _fam_table(path)
+    fields = _first_line(path)
+    if not has_header(fields):
+        names = ["FID", "IID", *(f"PHENO{i}" for i in range(1, len(fields) - 1))]
+        frame = read_fields(path, header=False, names=names)
+        return _unique_samples(frame.select(pl.col("IID").alias(KEY), *names[2:]), path)
     return _keyed_by_sample(read_fields(path, header=True), path)
+
+
+def has_header(fields: Sequence[str]) -> bool:
+    """Whether a file's first line (split in fields) is a header. As PLINK 2 reads it: a
+    line starting with ``FID`` or ``IID`` (``#`` allowed) is one; a line of at least three
+    fields whose fields after the first two are all values (numbers, ``NA``, true/false) is
+    a header-less ``FID IID value ...`` row; anything else names columns."""
+    if not fields or fields[0].lstrip("#").upper() in ("FID", "IID"):
+        return True
+    return len(fields) < 3 or not all(_is_value(f) for f in fields[2:])
+
+
+def _is_value(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in MISSING_STRINGS or lowered in BOOLEAN_WORDS:
+        return True
+    try:
+        float(lowered)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_line(path: Path) -> list[str]:
+    """The fields of the first non-blank line of ``path``."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                return line.split()
+    return []
 
 
 def _fam_table(path: Path) -> pl.DataFrame:
@@ -154,6 +195,9 @@ def fid_iid_aliases(path: Path) -> dict[str, str]:
     """``FID_IID`` -> ``IID`` for a ``FID IID`` file: BGEN files written by PLINK 2 use it."""
     if path.suffix == ".fam":
         frame = read_fields(path, header=False, names=FAM_COLUMNS)
+    elif not has_header(_first_line(path)):
+        names = ["FID", "IID", *(f"V{i}" for i in range(len(_first_line(path)) - 2))]
+        frame = read_fields(path, header=False, names=names)
     else:
         frame = read_fields(path, header=True)
         frame = frame.rename({c: c.lstrip("#").upper() for c in frame.columns})
@@ -206,7 +250,7 @@ def pick_columns(table: pl.DataFrame, names: Sequence[str] | None, *, what: str)
     return list(names)
 
 
-def _is_missing(text: pl.Expr) -> pl.Expr:
+def is_missing(text: pl.Expr) -> pl.Expr:
     return text.is_null() | text.str.to_lowercase().is_in(MISSING_STRINGS)
 
 
@@ -223,7 +267,7 @@ def numeric_columns(
         boolean = pl.when(lowered == "true").then(1.0).when(lowered == "false").then(0.0)
         number = text.cast(pl.Float64, strict=False)  # the file's literal number
         value = pl.coalesce(boolean, number.fill_nan(None))
-        missing = _is_missing(text)
+        missing = is_missing(text)
         # Codes apply to what the file says (a literal 0), not to false mapped to 0.
         dropped = missing | number.is_in(codes) if codes else missing
         bad = (~missing & value.is_null()).arg_true().first()
@@ -241,13 +285,18 @@ def numeric_columns(
     return table.select(KEY, *(pair[0] for pair in pairs))
 
 
-def covariate_columns(table: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+def covariate_columns(
+    table: pl.DataFrame, names: Sequence[str], *, missing_codes: Sequence[float] = ()
+) -> pl.DataFrame:
     """Column ``s`` and the covariates as floats; text covariates one-hot encoded (first
-    level dropped)."""
+    level dropped). ``missing_codes`` (PLINK's -9 for a researcher's files) are missing
+    in numeric covariates, as PLINK reads covariates; 0 never is (``is_female`` is 0/1)."""
     parts: list[pl.Series] = []
+    codes = [float(c) for c in missing_codes]
     for name in names:
         text = pl.col(name).cast(pl.String)
-        given = ~_is_missing(text)
+        coded = text.str.strip_chars().cast(pl.Float64, strict=False).is_in(codes)
+        given = ~(is_missing(text) | coded.fill_null(False))
         columns = table.select(
             given=given,
             text=pl.when(given).then(text),
@@ -267,15 +316,3 @@ def _one_hot(column: pl.Series, name: str) -> list[pl.Series]:
     is null)."""
     levels = sorted(column.drop_nulls().unique().to_list())
     return [(column == level).cast(pl.Float64).rename(f"{name}_{level}") for level in levels[1:]]
-
-
-def binary_coding(values: pl.Series) -> dict[float, float] | None:
-    """How to recode a trait to 0/1 if it is binary (0/1 or PLINK's 1/2), else ``None``."""
-    seen = set(values.drop_nulls().drop_nans().unique().to_list())
-    if not seen or len(seen) > 2:
-        return None
-    if seen <= {0.0, 1.0}:
-        return {0.0: 0.0, 1.0: 1.0}
-    if seen <= {1.0, 2.0}:
-        return {1.0: 0.0, 2.0: 1.0}
-    return None

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from promise.gwas import association, qc, report, results
+from promise.gwas import association, preflight, qc, report, results
 from promise.gwas.inputs import GenotypeSource, load_genotypes
 from promise.gwas.options import Engine, GwasOptions
 from promise.gwas.phenofiles import KEY
-from promise.gwas.plotworker import PlotWorker, trait_points
+from promise.gwas.plotworker import PcaPoints, PlotWorker, trait_points
 from promise.gwas.session import init_hail
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
 
@@ -62,6 +62,12 @@ class StepClock:
         self._step, self._since = message, time.perf_counter()
         self._say(message)
 
+    def within(self, done: int, total: int, unit: str = "") -> None:
+        """How far the current step is, passed on where the receiver shows it."""
+        show = getattr(self._say, "within", None)
+        if show is not None:
+            show(done, total, unit)
+
     def stop(self) -> dict[str, float]:
         """Close the current step; return every step's seconds so far."""
         if self._step is not None:
@@ -82,12 +88,19 @@ def run_gwas(
     title: str | None = None,
     progress: Progress | None = None,
     plotter: PlotWorker | None = None,
+    inspected: bool = False,
 ) -> GwasResult:
     """Run the whole GWAS and write ``out/<trait>.tsv.gz`` (+ meta), plots and ``report.html``.
 
-    ``plotter``: a plotting process the caller started early (the CLI does, before its own
-    imports); by default one is started here."""
+    The inputs are first checked without Hail (:func:`promise.gwas.preflight.inspect`)
+    unless the caller did (``inspected``). ``plotter``: a plotting process the caller
+    started early (the CLI does, before its own imports); by default one is started here.
+    ``progress`` is told each step, and where it has a ``within(done, total, unit)``
+    method, how far a long step is."""
     options = options or GwasOptions()
+    if not inspected:
+        checked = preflight.inspect(genotypes, phenotypes, min_cases=options.association.min_cases)
+        genotypes, phenotypes = checked.source, checked.phenotypes
     say = StepClock(progress or (lambda _msg: None))
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -174,6 +187,7 @@ def _run_hail(
         title=title or f"GWAS of {', '.join(phenotypes.traits)}",
         n_samples=len(samples),
         plotter=plotter,
+        phenotypes=phenotypes,
     )
     n_variants = max((len(s.frame) for s in summaries), default=0)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -243,6 +257,7 @@ def _run_numpy(
         association.aligned(frame, samples),
         [g.traits for g in groups],
         fam_ids,
+        within=say.within,
     )
     summaries = _group_summaries(list(zip(raws, groups, strict=True)), {})
     say("writing summary statistics, plots and report")
@@ -250,7 +265,7 @@ def _run_numpy(
         out=out, summaries=summaries, steps=steps, options=options, build=genotypes.build,
         covariates=list(phenotypes.covariates), pcs=None,
         title=title or f"GWAS of {', '.join(phenotypes.traits)}", n_samples=len(samples),
-        plotter=plotter,
+        plotter=plotter, phenotypes=phenotypes,
     )  # fmt: skip
     return GwasResult(
         out=out, summaries=summaries, qc_steps=steps, files=files, n_samples=len(samples),
@@ -391,6 +406,19 @@ def _shared_texts(frames: list[pl.DataFrame]) -> list[results.SharedText | None]
     return shared
 
 
+def pca_points(pcs: pca.PcaResult | None, phenotypes: Phenotypes) -> PcaPoints | None:
+    """The PCA plot's data: scores, the share of variance of each PC and the samples'
+    batch (and ancestry) labels. The HWE-normalised matrix has a total variance of about
+    the number of samples (each of m variants adds n/m), so a PC explains eigenvalue / n."""
+    if pcs is None:
+        return None
+    groups = None
+    if phenotypes.groups is not None:
+        groups = phenotypes.groups.to_pandas().set_index(KEY)
+    explained = [value / max(1, len(pcs.scores)) for value in pcs.eigenvalues]
+    return PcaPoints(scores=pcs.scores, explained=explained, groups=groups)
+
+
 def _write_outputs(
     *,
     out: Path,
@@ -403,6 +431,7 @@ def _write_outputs(
     title: str,
     n_samples: int,
     plotter: PlotWorker,
+    phenotypes: Phenotypes,
 ) -> list[Path]:
     files: list[Path] = []
     software = software_versions()
@@ -410,8 +439,7 @@ def _write_outputs(
     paths = [out / f"{safe_name(s.trait)}.tsv.gz" for s in summaries]
     # the plots are drawn in the plotting process while the files are written here (Polars
     # and ISA-L work outside the GIL, so two threads write two files at once)
-    points, scores = trait_points(summaries), pcs.scores if pcs else None
-    plotter.draw(points, scores, out)
+    plotter.draw(trait_points(summaries), pca_points(pcs, phenotypes), out)
     frames = [s.frame for s in summaries]
     with ThreadPoolExecutor(max_workers=2) as pool:
         written = pool.map(results.write_ssf, frames, paths, _shared_texts(frames))
@@ -452,6 +480,9 @@ def _write_outputs(
             options=options.as_dict(),
             loci=loci,
             significance=options.significance,
+            build=build,
+            info=phenotypes.info,
+            n_samples=n_samples,
         )
     )
     return files + list(figures.values())

@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN, TICKLEFT
 
-from promise.gwas.plotworker import OTHER_CONTIG, TraitPoints
+from promise.gwas.plotworker import OTHER_CONTIG, PcaPoints, TraitPoints
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -319,52 +319,75 @@ def _save(canvas: Any, path: Path) -> Path:
     return path
 
 
-def pca(scores: pd.DataFrame | None, path: Path, *, groups: pd.Series | None = None) -> Path:
-    """PC1 against PC2 (and PC3 against PC4 when present), coloured by ``groups``."""
-    pairs = [("PC1", "PC2"), ("PC3", "PC4")]
-    if scores is None or "PC2" not in scores.columns:
+def pca(points: PcaPoints | None, path: Path) -> Path:
+    """PC1 against PC2 coloured by each of ``points.groups``' labellings (batch, declared
+    ancestry), and PC3 against PC4 by the first; axes give the share of variance each PC
+    explains."""
+    if points is None or "PC2" not in points.scores.columns:
         fig = Figure(figsize=(5, 2))
         ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, "PCA not run (--pcs 0 or too few samples)", ha="center", va="center")
         fig.savefig(path, dpi=DPI)
         return path
-    pairs = [p for p in pairs if p[1] in scores.columns]
-    fig = Figure(figsize=(5.5 * len(pairs), 5))
-    axes = fig.subplots(1, len(pairs), squeeze=False)
-    labels = groups.reindex(scores.index).fillna("unknown") if groups is not None else None
-    for ax, (a, b) in zip(axes[0], pairs, strict=True):
-        if labels is None:
+    scores = points.scores
+    titles: list[str | None] = list(points.groups.columns) if points.groups is not None else []
+    panels = [("PC1", "PC2", t) for t in titles or [None]]
+    if "PC4" in scores.columns:
+        panels.append(("PC3", "PC4", titles[0] if titles else None))
+    fig = Figure(figsize=(5.2 * len(panels), 4.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    for ax, (a, b, title) in zip(axes[0], panels, strict=True):
+        if title is None or points.groups is None:
             ax.scatter(scores[a], scores[b], s=6, linewidths=0, color=COLOURS[0])
         else:
-            for name in sorted(labels.unique()):
-                mask = labels == name
-                ax.scatter(scores[a][mask], scores[b][mask], s=6, linewidths=0, label=str(name))
-            ax.legend(fontsize=7, frameon=False, markerscale=2)
-        ax.set_xlabel(a)
-        ax.set_ylabel(b)
+            labels = points.groups[title].reindex(scores.index).fillna("unknown")
+            for name in _ordered_levels(labels):
+                mask = (labels == name).to_numpy()
+                ax.scatter(scores[a][mask], scores[b][mask], s=6, linewidths=0, alpha=0.7,
+                           label=f"{name} ({int(mask.sum()):,})")  # fmt: skip
+            ax.legend(title=title, fontsize=7, title_fontsize=8, frameon=False, markerscale=2)
+        ax.set_xlabel(_axis_label(a, points.explained))
+        ax.set_ylabel(_axis_label(b, points.explained))
+        ax.set_title(f"coloured by {title}" if title else "", fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return path
 
 
+def _ordered_levels(labels: pd.Series, most: int = 8) -> list[str]:
+    """The labels by size, the largest first; past ``most`` levels the rest are 'other'."""
+    counts = labels.value_counts()
+    if len(counts) > most:
+        labels.loc[~labels.isin(counts.index[: most - 1])] = "other"
+        counts = labels.value_counts()
+    return [str(v) for v in counts.index]
+
+
+def _axis_label(pc: str, explained: Sequence[float]) -> str:
+    index = int(pc.removeprefix("PC")) - 1
+    if index < len(explained):
+        return f"{pc} ({100 * explained[index]:.2g}% of variance)"
+    return pc
+
+
 def draw_all(
-    traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path
+    traits: Sequence[TraitPoints], pca_points: PcaPoints | None, out: Path
 ) -> dict[str, Path]:
     """The run's three figures under ``out``, by the title the report gives them."""
     return {
         "Manhattan plot": manhattan(traits, out / "manhattan.png"),
         "QQ plot": qq(traits, out / "qq.png"),
-        "Principal components": pca(scores, out / "pca.png"),
+        "Principal components": pca(pca_points, out / "pca.png"),
     }
 
 
 def main() -> None:
     """The plotting process (:class:`promise.gwas.plotworker.PlotWorker`): read the pickled
     data on stdin, draw, write the paths as JSON on stdout."""
-    traits, scores, out = pickle.loads(sys.stdin.buffer.read())
-    drawn = draw_all(traits, scores, out)
+    traits, pca_points, out = pickle.loads(sys.stdin.buffer.read())
+    drawn = draw_all(traits, pca_points, out)
     sys.stdout.write(json.dumps({name: str(path) for name, path in drawn.items()}))
 
 

@@ -66,6 +66,17 @@ def trait_points(summaries: Sequence[TraitSummary]) -> list[TraitPoints]:
     return shown
 
 
+@dataclass(frozen=True)
+class PcaPoints:
+    """What the PCA plot needs: the scores (index ``s``, ``PC1``..), the share of the
+    genotype variance each PC explains, and per-sample labels to colour by (index ``s``,
+    one column per legend title), or no labels."""
+
+    scores: pd.DataFrame
+    explained: list[float]
+    groups: pd.DataFrame | None = None
+
+
 class PlotWorker:
     """One plotting process per run: ``python -m promise.gwas.plots``, started at once.
 
@@ -84,11 +95,11 @@ class PlotWorker:
         )
         self._reply: tuple[bytes, bytes] = (b"", b"")
         self._talk: threading.Thread | None = None
-        self._asked: tuple[list[TraitPoints], pd.DataFrame | None, Path] | None = None
+        self._asked: tuple[list[TraitPoints], PcaPoints | None, Path] | None = None
 
-    def draw(self, traits: Sequence[TraitPoints], scores: pd.DataFrame | None, out: Path) -> None:
+    def draw(self, traits: Sequence[TraitPoints], pca: PcaPoints | None, out: Path) -> None:
         """Start drawing the run's figures into ``out``."""
-        self._asked = (list(traits), scores, out)
+        self._asked = (list(traits), pca, out)
         payload = pickle.dumps(self._asked, protocol=pickle.HIGHEST_PROTOCOL)
         self._talk = threading.Thread(target=self._exchange, args=(payload,), daemon=True)
         self._talk.start()

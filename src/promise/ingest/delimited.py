@@ -1,4 +1,8 @@
-"""Load one delimited landing file: count, decode, split, judge, write, reconcile, publish."""
+"""Load one delimited landing file: count, decode, split, judge, write, reconcile, stage.
+
+The load is written under ``.tmp/<load_id>/`` and handed to :class:`PendingLoads`; the
+runner publishes it with the rest of the delivery.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from promise.ingest.layout import Layout
 from promise.ingest.lines import Chunk, Decoded, count_records, decode_chunk, iter_chunks
 from promise.ingest.results import LOADED, FileResult, Progress, manifest_frame
 from promise.ingest.rows import QUARANTINE_SCHEMA, RowJudge
-from promise.ingest.writer import TableWriter, publish, remove_tree, write_frame
+from promise.ingest.writer import PendingLoads, TableWriter, private_dir, write_frame
 from promise.pseudonym import Pseudonymizer
 from promise.warehouse import tmp_dir
 
@@ -46,9 +50,10 @@ def load_delimited(
     warehouse: Path,
     pseudonymizer: Pseudonymizer,
     reference_date: date,
+    pending: PendingLoads,
     progress: Progress | None = None,
 ) -> FileResult:
-    """Load one file into ``raw/<source>/<load_id>/`` (published by one rename)."""
+    """Write one file's load and stage it for ``raw/<source>/<load_id>/``."""
     job, contract = task.job, task.job.contract
     assert contract is not None
     started = datetime.now(UTC)
@@ -58,9 +63,7 @@ def load_delimited(
     )
     result.warnings += task.layout.warnings
     result.rows_in = task.records if task.records is not None else count_records(task.path)
-    staging = tmp_dir(warehouse) / load_id
-    remove_tree(staging)
-    staging.mkdir(parents=True)
+    staging = private_dir(tmp_dir(warehouse) / load_id)
     judge = RowJudge(
         contract=contract,
         layout=task.layout,
@@ -113,7 +116,7 @@ def load_delimited(
         finished_at=datetime.now(UTC),
     )
     write_frame(staging / "manifest.parquet", manifest)
-    publish(staging, Path(warehouse) / job.target / load_id)
+    pending.add(staging, Path(warehouse) / job.target / load_id)
     return result
 
 

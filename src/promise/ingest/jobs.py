@@ -39,10 +39,14 @@ class Job:
     options: dict[str, Any] | None = None
 
     def files(self, landing: Path) -> list[Path]:
-        """The files of this job present under ``landing``, sorted by name."""
+        """The paths under ``landing`` that this job's patterns name, sorted.
+
+        Folders, FIFOs and unreadable files are included, so that the ingest refuses them in
+        one sentence (:func:`promise.ingest.landing.check_files`) rather than skip them.
+        """
         found: set[Path] = set()
         for pattern in self.patterns:
-            found.update(p for p in landing.glob(pattern) if p.is_file())
+            found.update(landing.glob(pattern))
         return sorted(found)
 
 

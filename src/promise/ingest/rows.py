@@ -18,7 +18,7 @@ from promise.ingest.checks import Failure, check_column, raw_output_types
 from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
-from promise.ingest.masking import MASK, looks_like_personnummer, mask_expr, pseudonymise_text
+from promise.ingest.masking import MASK, holds_personnummer, mask_expr, pseudonymise_text
 from promise.ingest.persons import PERSON_TYPES, PersonIds, PersonLookup, person_failures
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
@@ -69,7 +69,9 @@ class RowJudge:
                 continue
             checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
             if may_hide_personnummer(col):
-                self.failures.append(hidden_personnummer(col.name))
+                self.failures.append(
+                    hidden_personnummer(col.name, reference_date=self.reference_date)
+                )
             self.failures += checked.failures
             self.outputs += checked.outputs
         self.pnr_column = pnr.name if pnr else None
@@ -263,13 +265,14 @@ def may_hide_personnummer(col: Column) -> bool:
     return col.pattern is None and col.valid_values is None
 
 
-def hidden_personnummer(column: str) -> Failure:
-    """A value outside the personnummer column that could hide one is never loaded."""
+def hidden_personnummer(column: str, *, reference_date: date) -> Failure:
+    """A value outside the personnummer column that could hide one is never loaded: the row
+    goes to the quarantine with the value masked in its record (the quarantine note)."""
     return Failure(
         column,
         PNR_IN_FIELD,
         f"{column} holds a value that could be a personnummer",
-        looks_like_personnummer(pl.col(column)),
+        holds_personnummer(pl.col(column), reference_date=reference_date),
     )
 
 

@@ -1,33 +1,50 @@
 """``run_ingest``: every job whose files are present, under the warehouse write lock.
 
 Refusals happen before anything is written: no key, a key other than the warehouse's, a
-file lacking a required column (every header is checked first), another load running.
+file that cannot be read as its job needs or lacks a required column (every file is checked
+first), a malformed ``delivery.yml``, another load or build running. Every load of the run
+is written under ``WAREHOUSE/.tmp`` (private to this user) and published only when the whole
+delivery is written, so a failure (a full disk included) leaves the warehouse as it was; the
+temporary folder is removed on every way out.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import FrameType
 
 import yaml
 
-from promise.errors import ConfigurationError, KeyFileError
+from promise.errors import ConfigurationError, KeyFileError, PromiseError
 from promise.ingest.delimited import FileTask, load_delimited
 from promise.ingest.jobs import Job, load_jobs
+from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records
 from promise.ingest.results import SKIPPED, FileResult, Progress
-from promise.ingest.writer import remove_tree
-from promise.pseudonym import KEY_ENV, Pseudonymizer, load_key
+from promise.ingest.writer import PendingLoads, remove_tree
+from promise.privacy.keys import check_key_matches, checked_key
+from promise.pseudonym import KEY_ENV, Pseudonymizer
 from promise.warehouse import (
+    PRIVATE_UMASK,
     WarehouseLock,
-    check_fingerprint,
+    disk_full,
+    disk_full_error,
     loaded_sha256,
     record_fingerprint,
     tmp_dir,
+    umask,
+    warehouse_modes,
 )
 
-DELIVERY_FILE = "delivery.yml"
+
+class LoadIOError(PromiseError):
+    """Reading a landing file or writing the warehouse failed; nothing was published."""
 
 
 def run_ingest(
@@ -45,58 +62,117 @@ def run_ingest(
     is the delivery date: it decides the century of 10-digit personnummer and which dates
     are in the future.
     """
-    pseudonymizer = Pseudonymizer(_key(key_file))
     landing, warehouse = Path(landing), Path(warehouse)
+    pseudonymizer = Pseudonymizer(_key(key_file, warehouse))
     if not landing.is_dir():
         raise ConfigurationError(f"landing folder {landing} does not exist.")
     reference = reference_date or delivery_date(landing) or date.today()
+    modes = warehouse_modes()
     jobs = load_jobs(jobs_dir)
     plan = [(job, path) for job in jobs for path in job.files(landing)]
+    check_files(plan, landing)
     tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
-    check_fingerprint(warehouse, pseudonymizer.fingerprint)
-    with WarehouseLock(warehouse):
-        check_fingerprint(warehouse, pseudonymizer.fingerprint)
+    check_key_matches(warehouse, pseudonymizer.fingerprint)
+    with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
+        check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
-        record_fingerprint(warehouse, pseudonymizer.fingerprint)
-        known = loaded_sha256(warehouse)
-        results = []
-        for task in tasks:
-            if task.sha256 in known:
-                results.append(_skipped(task.job, task.label, task.sha256))
-                continue
-            results.append(
-                load_delimited(
-                    task,
-                    warehouse=warehouse,
-                    pseudonymizer=pseudonymizer,
-                    reference_date=reference,
-                    progress=progress,
-                )
-            )
-            known.add(task.sha256)
-        if genotype_files:
-            from promise.ingest.genotypes import load_genotypes
-
-            results += load_genotypes(
+        pending = PendingLoads(modes)
+        try:
+            results = _load_all(
+                tasks,
                 genotype_files,
                 landing=landing,
                 warehouse=warehouse,
                 pseudonymizer=pseudonymizer,
-                reference_date=reference,
-                known=known,
+                reference=reference,
+                pending=pending,
+                progress=progress,
             )
-        remove_tree(tmp_dir(warehouse))
+            if pending.moves:
+                record_fingerprint(warehouse, pseudonymizer.fingerprint)
+            pending.publish_all()
+        except OSError as exc:
+            if disk_full(exc):
+                raise disk_full_error(warehouse, "the ingest") from None
+            raise LoadIOError(
+                f"reading or writing {exc.filename or 'a file'} failed ({exc.strerror or exc}); "
+                "nothing of this delivery was published: check the file and the disk and run "
+                "again."
+            ) from None
+        finally:
+            remove_tree(tmp_dir(warehouse))
     return results
 
 
-def _key(key_file: Path | None) -> bytes:
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's time limit) ends the run through its ``finally``
+    blocks, so the temporary folder is removed and nothing is published (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load_all(
+    tasks: list[FileTask],
+    genotype_files: list[tuple[Job, Path]],
+    *,
+    landing: Path,
+    warehouse: Path,
+    pseudonymizer: Pseudonymizer,
+    reference: date,
+    pending: PendingLoads,
+    progress: Progress | None,
+) -> list[FileResult]:
+    known = loaded_sha256(warehouse)
+    results = []
+    for task in tasks:
+        if task.sha256 in known:
+            results.append(_skipped(task.job, task.label, task.sha256))
+            continue
+        results.append(
+            load_delimited(
+                task,
+                warehouse=warehouse,
+                pseudonymizer=pseudonymizer,
+                reference_date=reference,
+                pending=pending,
+                progress=progress,
+            )
+        )
+        known.add(task.sha256)
+    if genotype_files:
+        from promise.ingest.genotypes import load_genotypes
+
+        results += load_genotypes(
+            genotype_files,
+            landing=landing,
+            warehouse=warehouse,
+            pseudonymizer=pseudonymizer,
+            reference_date=reference,
+            known=known,
+            pending=pending,
+        )
+    return results
+
+
+def _key(key_file: Path | None, warehouse: Path) -> bytes:
     if key_file is None:
         raise KeyFileError(
             f"no pseudonym key: set {KEY_ENV} to a key file (create one with `promise keygen PATH`, "
             "outside the warehouse); nothing was loaded."
         )
-    return load_key(Path(key_file))
+    return checked_key(Path(key_file), warehouse=warehouse)
 
 
 def _task(job: Job, path: Path, landing: Path) -> FileTask:
@@ -124,8 +200,25 @@ def delivery_date(landing: Path) -> date | None:
     path = Path(landing) / DELIVERY_FILE
     if not path.is_file():
         return None
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    value = doc.get("delivery_date")
+    bad_date = ConfigurationError(
+        f"delivery_date in {path} is not a date written YYYY-MM-DD; correct it and run again; "
+        "nothing was loaded."
+    )
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except ValueError:  # YAML read an impossible date such as 2025-13-45
+        raise bad_date from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigurationError(
+            f"{path} cannot be read as YAML ({type(exc).__name__}); correct it (delivery_date: "
+            "YYYY-MM-DD) and run again; nothing was loaded."
+        ) from None
+    value = doc.get("delivery_date") if isinstance(doc, dict) else None
     if isinstance(value, date):
         return value
-    return date.fromisoformat(str(value)) if value else None
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_date from None

@@ -2,7 +2,9 @@
 
 The folder ``WAREHOUSE/.tmp/<load_id>/`` receives ``data.parquet``, ``quarantine.parquet``
 and ``manifest.parquet``; every file is flushed to disk before the folder is renamed to
-``raw/<source>/<load_id>/``, so readers see the whole load or nothing of it.
+``raw/<source>/<load_id>/``, so readers see the whole load or nothing of it. A run keeps its
+written loads in :class:`PendingLoads` and publishes them only once every file of the
+delivery is written, so a failure anywhere leaves the warehouse as it was.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Final
@@ -17,6 +20,8 @@ from typing import Final
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from promise.warehouse import Modes, apply_modes, make_dirs
 
 #: DuckDB's own default: cheaper to write than zstd, for files about 1.4x larger
 COMPRESSION: Final = "snappy"
@@ -106,12 +111,56 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def publish(tmp: Path, final: Path) -> None:
-    """Make ``tmp`` visible as ``final`` with one atomic rename (same filesystem)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+def publish(tmp: Path, final: Path, modes: Modes) -> None:
+    """Make ``tmp`` visible as ``final`` with one atomic rename (same filesystem), with the
+    warehouse's permissions (the temporary files were private to this process)."""
+    make_dirs(final.parent, modes)
+    apply_modes(tmp, modes)
     fsync_dir(tmp)
     tmp.rename(final)
     fsync_dir(final.parent)
+
+
+@dataclass
+class PendingLoads:
+    """Loads written under ``.tmp`` and not yet visible, in the order they will be published."""
+
+    modes: Modes
+    moves: list[tuple[Path, Path]] = field(default_factory=list)
+
+    def add(self, tmp: Path, final: Path) -> None:
+        """Publish ``tmp`` as ``final`` when the whole delivery is written."""
+        self.moves.append((tmp, final))
+
+    def staged(self, target: Path) -> list[Path]:
+        """Written but unpublished load folders whose destination is under ``target``."""
+        return [tmp for tmp, final in self.moves if final.parent == target]
+
+    def finals(self) -> list[Path]:
+        """Where each pending load will be published."""
+        return [final for _, final in self.moves]
+
+    def publish_all(self) -> None:
+        """Publish every load, each with one rename (a kill between two leaves whole loads)."""
+        for tmp, final in self.moves:
+            publish(tmp, final, self.modes)
+        self.moves.clear()
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    """Write a temporary text file readable by this user only (mode 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """A fresh folder readable by this user only (mode 0700), emptied if it existed."""
+    remove_tree(path)
+    path.mkdir(parents=True, mode=0o700)
+    path.chmod(0o700)
+    return path
 
 
 def fsync_dir(path: Path) -> None:

@@ -2,9 +2,14 @@
 
 Treated conditions give regular dispensing series after diagnosis (A10B after type 2
 diabetes, C09/C08 after hypertension, R03 after asthma, statins and aspirin after a heart
-attack); background courses fill the rest. Quirks: decimal packages for dose-dispensed
-drugs, negative corrections that cancel an earlier row (never on A10B, so that counting
-dispensings for endpoints is unambiguous), empty DDD per package, 2005 dates on month ends.
+attack); background courses fill the rest. The two dates mean what Socialstyrelsen's variable
+list says: EDATUM is the dispensing date (expeditionsdatum), FDATUM the day the prescription
+was written (förskrivningsdatum). A series is one prescription renewed every year, so its
+refills share an FDATUM; a background course is one prescription written up to a month before
+it is filled. Quirks: decimal packages for dose-dispensed drugs, negative corrections that
+cancel an earlier row (never on A10B, so that counting dispensings for endpoints is
+unambiguous), empty DDD per package, empty FDATUM on 1% of rows, 2005 dispensings piled on
+month ends.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ from promise.synth.model import band_rates, codes, register_start
 from promise.synth.population import NEVER, Persons
 
 CAP = 90
+RENEWED_EVERY = 365
+MISSING_FDATUM = 0.01
 
 
 @dataclass
 class Dispensings:
-    """Dispensing rows before formatting."""
+    """Dispensing rows before formatting: dispensing day and the day its prescription was written."""
 
     rows: np.ndarray
-    fdatum: np.ndarray
+    day: np.ndarray
+    written: np.ndarray
     drug: list[dict[str, str]]
 
 
@@ -44,7 +52,12 @@ def _series(
     days = start[rows] + step * interval + rng.integers(0, interval // 4, rows.size)
     ok = days < stop[rows]
     choice = rng.integers(0, len(options), p.size)
-    return Dispensings(rows[ok], days[ok], [options[choice[r]] for r in rows[ok].tolist()])
+    first_written = start - rng.integers(0, 15, p.size)  # the prescription, renewed yearly
+    renewals = (days - start[rows]) // RENEWED_EVERY
+    written = first_written[rows] + renewals * RENEWED_EVERY
+    return Dispensings(
+        rows[ok], days[ok], written[ok], [options[choice[r]] for r in rows[ok].tolist()]
+    )
 
 
 def dispensings(p: Persons, h: Histories, rng: np.random.Generator) -> Dispensings:
@@ -67,10 +80,12 @@ def dispensings(p: Persons, h: Histories, rng: np.random.Generator) -> Dispensin
     )
     options = d["background"]
     pick = rng.integers(0, len(options), rows.size)
-    parts.append(Dispensings(rows, days, [options[i] for i in pick.tolist()]))
+    written = days - rng.integers(0, 31, rows.size)
+    parts.append(Dispensings(rows, days, written, [options[i] for i in pick.tolist()]))
     return Dispensings(
         np.concatenate([x.rows for x in parts]),
-        np.concatenate([x.fdatum for x in parts]),
+        np.concatenate([x.day for x in parts]),
+        np.concatenate([x.written for x in parts]),
         [drug for x in parts for drug in x.drug],
     )
 
@@ -89,16 +104,19 @@ def format_lmed(
 ) -> tuple[list[str], np.ndarray, list[str]]:
     """Semicolon lines (decimal comma); returns lines, person rows and ATC codes per line.
 
-    Correction rows (negative ANTAL) follow the row they cancel and carry the same ATC.
+    EDATUM is the dispensing day, FDATUM the prescription's (empty on 1% of rows). Correction
+    rows (negative ANTAL) follow the row they cancel and carry the same ATC and dates.
     """
     n = disp.rows.size
-    fdatum = disp.fdatum.copy()
-    month_end = _month_end(fdatum)
-    pile = (year_of(fdatum) == 2005) & (rng.random(n) < 0.3) & (month_end < h.exit[disp.rows])
-    fdatum = np.where(pile, month_end, fdatum)
-    edatum = np.maximum(fdatum - rng.integers(0, 60, n), register_start("lmed"))
+    dispensed = disp.day.copy()
+    month_end = _month_end(dispensed)
+    pile = (year_of(dispensed) == 2005) & (rng.random(n) < 0.3) & (month_end < h.exit[disp.rows])
+    dispensed = np.where(pile, month_end, dispensed)
+    written = np.minimum(disp.written, dispensed)
     pnr = forms.draw(disp.rows, (0.6, 0.3, 0.1), rng)
-    fd, ed, ar = yyyymmdd(fdatum).tolist(), yyyymmdd(edatum).tolist(), year_of(fdatum).tolist()
+    ed, ar = yyyymmdd(dispensed).tolist(), year_of(dispensed).tolist()
+    missing = (rng.random(n) < MISSING_FDATUM).tolist()
+    fd = ["" if m else str(v) for v, m in zip(yyyymmdd(written).tolist(), missing, strict=True)]
     draws = rng.random((n, 2))
     packs = rng.integers(1, 4, n)
     antal = [

@@ -3,7 +3,10 @@
 Semantics of docs/interfaces.md section 4: ``HD_*`` patterns on inpatient and outpatient
 codes (any position), ``COD_*`` on underlying and contributing causes, ``KELA_ATC`` with at
 least 3 dispensings, ``CANC_TOPO`` on the cancer register; the ICD version follows the
-event date; patterns match from the start of the code without dots or commas.
+event date; patterns match from the start of the code without dots or commas. A Swedish
+ICD-9 code meets FinnGen's patterns in WHO form (its fourth-position letter A-H, W, X as the
+digit 0-7, 8, 9: 410X is 4109), and an ICD-9 alternative that needs Finland's fifth-position
+letter (2500A) matches no Swedish code.
 """
 
 from __future__ import annotations
@@ -20,14 +23,26 @@ ENDPOINTS = ("E4_DM2", "I9_MI", "C3_BREAST")
 MIN_DISPENSINGS = 3
 
 
+SWEDISH_LETTER = re.compile(r"^([0-9]{3}|E[0-9]{3}|V[0-9]{2})([A-HWX])")
+FINNISH_FIFTH = re.compile(r"^[0-9]{4}[A-Z]")
+
+
 def normalise(code: str) -> str:
     """Upper case, without dots, commas and spaces."""
     return code.upper().replace(".", "").replace(",", "").replace(" ", "")
 
 
+def who_icd9(code: str) -> str:
+    """A Swedish ICD-9 code with its fourth-position letter as the WHO digit (427D -> 4273)."""
+    return SWEDISH_LETTER.sub(lambda m: m[1] + str("ABCDEFGHWX".index(m[2])), code)
+
+
 @cache
-def _pattern(text: str) -> re.Pattern[str] | None:
-    return None if text in ("", "$!$") else re.compile(f"(?:{text})")
+def _pattern(text: str, version: int) -> re.Pattern[str] | None:
+    alternatives = [a for a in text.split("|") if a and a != "$!$"]
+    if version == 9:
+        alternatives = [a for a in alternatives if not FINNISH_FIFTH.match(a)]
+    return re.compile("|".join(f"(?:{a})" for a in alternatives)) if alternatives else None
 
 
 @cache
@@ -35,8 +50,11 @@ def matches(endpoint: str, source: str, version: int, code: str) -> bool:
     """Whether ``code`` qualifies for ``endpoint`` in ``source`` (hd, cod, atc, canc_topo)."""
     spec = codes()["endpoint_patterns"][endpoint]
     text = spec[source][version] if source in ("hd", "cod") else spec[source]
-    pattern = _pattern(str(text))
-    return pattern is not None and pattern.match(normalise(code)) is not None
+    pattern = _pattern(str(text), version if source in ("hd", "cod") else 0)
+    form = (
+        who_icd9(normalise(code)) if version == 9 and source in ("hd", "cod") else normalise(code)
+    )
+    return pattern is not None and pattern.match(form) is not None
 
 
 @cache

@@ -35,11 +35,11 @@ OUTPATIENT = FileSpec(
 LMED_COLUMNS = ("PersonNr", "ATC", "EDATUM", "FDATUM", "ANTAL", "forpddd", "VNR", "AR")
 LMED_EARLY = FileSpec(
     "lmed/lmed_2005_2015.csv", LMED_COLUMNS, ";", "utf-8", bom=True,
-    pnr_col=0, date_col=3, code_col=1, unknown_code="Q99ZZ99", text_col=6,
+    pnr_col=0, date_col=2, code_col=1, unknown_code="Q99ZZ99", text_col=6,
 )  # fmt: skip
 LMED_LATE = FileSpec(
     "lmed/lmed_2016_2025.csv", LMED_COLUMNS, ";", "utf-8",
-    pnr_col=0, date_col=3, code_col=1, unknown_code="Q99ZZ99", text_col=6,
+    pnr_col=0, date_col=2, code_col=1, unknown_code="Q99ZZ99", text_col=6,
 )  # fmt: skip
 DORS = FileSpec(
     "dors/dors.csv", ("PersonNr", "DODSDAT", "AR", "ICD", "ULORSAK", *MORSAK), ";", "latin-1",
