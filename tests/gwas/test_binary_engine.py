@@ -89,25 +89,29 @@ def test_two_by_two_firth_adds_one_half(cells: tuple[int, int, int, int]) -> Non
     assert np.isnan(wald.p[0, 0]) == (a == 0)
 
 
-def _penalised(beta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+def _penalised(
+    beta: np.ndarray, x: np.ndarray, y: np.ndarray, offset: float | np.ndarray = 0.0
+) -> float:
     """Firth's penalised log-likelihood, written out (the independent reference)."""
-    eta = x @ beta
+    eta = offset + x @ beta
     loglik = -np.sum(np.logaddexp(0, np.where(y > 0, -eta, eta)))
     p = 1 / (1 + np.exp(-eta))
     return float(loglik + 0.5 * np.linalg.slogdet((x * (p * (1 - p))[:, None]).T @ x)[1])
 
 
-def _reference_firth_lrt(g: np.ndarray, y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+def _reference_firth_lrt(
+    g: np.ndarray, y: np.ndarray, x: np.ndarray, offset: float | np.ndarray = 0.0
+) -> tuple[float, float]:
     """Firth beta and penalised-LRT chi2 by a general-purpose optimiser (BFGS)."""
     full = np.column_stack([x, g])
     fit1 = optimize.minimize(
-        lambda b: -_penalised(b, full, y),
+        lambda b: -_penalised(b, full, y, offset),
         np.zeros(full.shape[1]),
         method="BFGS",
         options={"gtol": 1e-9},
     )
     fit0 = optimize.minimize(
-        lambda b: -_penalised(np.r_[b, 0.0], full, y),
+        lambda b: -_penalised(np.r_[b, 0.0], full, y, offset),
         np.zeros(x.shape[1]),
         method="BFGS",
         options={"gtol": 1e-9},
@@ -409,3 +413,38 @@ def test_genotype_equal_to_a_covariate_is_flagged_not_numbered() -> None:
     assert result.method[0, 0] == Method.FIRTH and result.failed[0, 0]
     assert np.isnan([result.beta[0, 0], result.se[0, 0], result.p[0, 0]]).all()
     assert not result.failed[1, 0] and np.isfinite(result.p[1, 0])
+
+
+@pytest.mark.unit
+def test_offset_score_and_firth_against_references() -> None:
+    """A LOCO-like offset in the linear predictor: an offset that is a combination of the
+    covariates changes nothing (the coefficients absorb it); a general one gives the score
+    statistics of ``locobinary``'s NumPy null fit and score (written separately, for
+    regenie's step 2) and the Firth LRT of a BFGS maximisation with that offset."""
+    from promise.gwas.engines.locobinary import fit_offset_null, score_block
+
+    rng = np.random.default_rng(31)
+    n = 500
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    g = rng.binomial(2, [[0.02], [0.2], [0.4]], size=(3, n)).astype(float)
+    loco = 0.6 * rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2.0 + loco + 0.7 * g[0])))).astype(float)
+    options = BinaryOptions(firth_p=1)
+    plain = associate_genotypes(fit_null(y[:, None], x, ["y"]), g, options)
+    absorbed = associate_genotypes(
+        fit_null(y[:, None], x, ["y"], offset=(x @ [0.5, -0.3])[:, None]), g, options
+    )
+    np.testing.assert_allclose(absorbed.chi2, plain.chi2, rtol=1e-7)
+    np.testing.assert_allclose(absorbed.beta, plain.beta, rtol=1e-7)
+    with_offset = fit_null(y[:, None], x, ["y"], offset=loco[:, None])
+    score = associate_genotypes(with_offset, g, BinaryOptions(firth_p=0))
+    reference = fit_offset_null(y, x, loco)
+    assert reference is not None
+    u, v = score_block(g - g.mean(axis=1, keepdims=True), y, reference)
+    np.testing.assert_allclose(score.chi2[:, 0], u * u / v, rtol=1e-7)
+    firth = associate_genotypes(with_offset, g, options)
+    for j in range(3):
+        beta, chi2 = _reference_firth_lrt(g[j], y, x, loco)
+        assert firth.beta[j, 0] == pytest.approx(beta, rel=1e-5, abs=1e-6)
+        assert firth.chi2[j, 0] == pytest.approx(chi2, rel=1e-5, abs=1e-7)
+    assert np.abs(firth.chi2 - plain.chi2).max() > 1e-3  # the offset did change the fits

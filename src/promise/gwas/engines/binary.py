@@ -231,6 +231,7 @@ def _fit_selected(
     firth.fit_pairs(
         null.basis_t,
         null.y_t,
+        null.offset_t,
         null.beta,
         gc,
         variants.astype(np.int64),

@@ -152,15 +152,23 @@ def inverse(lower: Array, p: int, out: Array) -> None:
 
 @numba.njit(nogil=True, cache=True, fastmath=_FAST)
 def _probabilities(
-    x: Array, beta: Array, n: int, eta: Array, expo: Array, prob: Array, v: Array, bits: Array
+    x: Array,
+    offset: Array,
+    beta: Array,
+    n: int,
+    eta: Array,
+    expo: Array,
+    prob: Array,
+    v: Array,
+    bits: Array,
 ) -> None:
-    """eta = X'beta, expo = exp(-eta), prob = 1 / (1 + expo), v = prob (1 - prob).
+    """eta = offset + X'beta, expo = exp(-eta), prob = 1 / (1 + expo), v = prob (1 - prob).
 
     exp by range reduction (2^k e^r, |r| <= ln2 / 2, a degree-11 polynomial: relative error
     under 1e-14), written without branches so that the loop vectorises: a third of the time
     of a libm exp per sample, and exp is a third of an iteration's work."""
     for i in range(n):
-        eta[i] = 0.0
+        eta[i] = offset[i]
     for a in range(x.shape[0]):
         b = beta[a]
         for i in range(n):
@@ -251,6 +259,7 @@ def _log_likelihood(
 def fit(
     x: Array,
     y: Array,
+    offset: Array,
     beta: Array,
     n_free: int,
     firth: bool,
@@ -259,8 +268,9 @@ def fit(
     work: Array,
     careful: bool = False,
 ) -> tuple[int, int, float, float, float]:
-    """Fit one model in place: ``x`` is (predictors x samples), the genotype last; ``beta``
-    the start, overwritten with the estimate; only the first ``n_free`` coefficients move.
+    """Fit one model in place: ``x`` is (predictors x samples), the genotype last; ``offset``
+    (n) is added to the linear predictor; ``beta`` the start, overwritten with the estimate;
+    only the first ``n_free`` coefficients move.
     ``careful``: halve a step (up to :data:`MAX_HALVINGS` times) that lowers the (penalised)
     log-likelihood, as ``logistf`` does; slower (a log per sample and iteration), so used
     only to retry a fit that did not converge without it.
@@ -283,7 +293,7 @@ def fit(
     best = -math.inf
     halvings = 0
     for iteration in range(max_iter):
-        _probabilities(x, beta, n, eta, expo, prob, v, bits)
+        _probabilities(x, offset, beta, n, eta, expo, prob, v, bits)
         weighted_cross(x, v, p, n, info)
         factored = cholesky(info, p, lower)
         if careful:
@@ -381,6 +391,7 @@ def _record(
 def _fit_or_retry(
     x: Array,
     y: Array,
+    offset: Array,
     beta: Array,
     start: Array,
     n_free: int,
@@ -392,12 +403,12 @@ def _fit_or_retry(
     """:func:`fit`; a Firth fit that fails is retried from ``start`` with step halving and
     :data:`RETRY_FACTOR` times the iterations (a plain fit that fails has met separation,
     where no estimate exists, and is left failed as Hail leaves it)."""
-    result = fit(x, y, beta, n_free, firth, max_iter, tol, work)
+    result = fit(x, y, offset, beta, n_free, firth, max_iter, tol, work)
     if result[0] == OK or not firth:
         return result
     beta[:] = start
     outcome, more, fisher, penalised, loglik = fit(
-        x, y, beta, n_free, firth, RETRY_FACTOR * max_iter, tol, work, True
+        x, y, offset, beta, n_free, firth, RETRY_FACTOR * max_iter, tol, work, True
     )
     return outcome, result[1] + more, fisher, penalised, loglik
 
@@ -406,6 +417,7 @@ def _fit_or_retry(
 def fit_pairs(
     basis_t: Array,
     y_t: Array,
+    offset_t: Array,
     beta0: Array,
     geno: Array,
     variants: Array,
@@ -417,8 +429,9 @@ def fit_pairs(
     out: Array,
 ) -> None:
     """Fit every (variant, trait) pair: genotypes ``geno[variants[j]]`` (centred, missing
-    calls at 0), trait ``y_t[traits[j]]``, covariates ``basis_t`` (k x n), starting from the
-    trait's null coefficients ``beta0[t]`` and a genotype coefficient of 0.
+    calls at 0), trait ``y_t[traits[j]]`` with offset ``offset_t[traits[j]]`` in its linear
+    predictor (a LOCO prediction; zeros without), covariates ``basis_t`` (k x n), starting
+    from the trait's null coefficients ``beta0[t]`` and a genotype coefficient of 0.
 
     ``out[j]`` gets (beta, variance from I^-1, variance from H^-1, LRT statistic, outcome,
     iterations); the statistic
@@ -434,6 +447,7 @@ def fit_pairs(
     for j in range(variants.shape[0]):
         x[k] = geno[variants[j]]
         y = y_t[traits[j]]
+        offset = offset_t[traits[j]]
         start[:k] = beta0[traits[j]]
         start[k] = 0.0
         beta[:] = start
@@ -441,13 +455,13 @@ def fit_pairs(
         iterations = 0
         if lrt:
             outcome, iterations, _, _, restricted = _fit_or_retry(
-                x, y, beta, start, k, firth, max_iter, tol, work
+                x, y, offset, beta, start, k, firth, max_iter, tol, work
             )
             if outcome != OK:
                 _record(out, j, math.nan, (math.nan, math.nan), math.nan, outcome, iterations)
                 continue
         outcome, more, fisher, penalised, loglik = _fit_or_retry(
-            x, y, beta, beta.copy(), p, firth, max_iter, tol, work
+            x, y, offset, beta, beta.copy(), p, firth, max_iter, tol, work
         )
         iterations += more
         if outcome != OK:

@@ -44,6 +44,7 @@ class NullModels:
     names: tuple[str, ...]
     basis_t: Array  # k x n: orthonormal basis of the covariates, times sqrt(n), contiguous
     y_t: Array  # T x n float64 0/1, contiguous
+    offset_t: Array  # T x n: added to each trait's linear predictor (zeros: none)
     beta: Array  # T x k null coefficients on the basis
     weights: Array  # n x T: mu (1 - mu)
     # n x (T + T + k T): [y - mu | y | A_1 .. A_T], the right-hand side of the block product
@@ -94,9 +95,13 @@ def check_traits(y: Array, names: Sequence[str]) -> None:
             raise BinaryTraitError(f"Trait {name} has no {'controls' if column[0] else 'cases'}.")
 
 
-def fit_null(y: Array, covariates: Array, names: Sequence[str]) -> NullModels:
+def fit_null(
+    y: Array, covariates: Array, names: Sequence[str], offset: Array | None = None
+) -> NullModels:
     """Fit the null model of every trait: ``y`` is n x T (0/1), ``covariates`` n x k with
-    the intercept among the columns (principal components are just more columns)."""
+    the intercept among the columns (principal components are just more columns),
+    ``offset`` n x T added to each trait's linear predictor (regenie's LOCO prediction for
+    the chromosome tested; None: no offset) and kept for the per-variant fits."""
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2 or y.shape[1] != len(names) or y.shape[0] != covariates.shape[0]:
         raise BinaryTraitError("The traits and covariates do not have one row per sample.")
@@ -104,16 +109,21 @@ def fit_null(y: Array, covariates: Array, names: Sequence[str]) -> NullModels:
     basis_t = covariate_basis(np.asarray(covariates, dtype=np.float64))
     k, n = basis_t.shape
     y_t = np.ascontiguousarray(y.T)
+    offset_t = np.zeros_like(y_t) if offset is None else np.ascontiguousarray(offset.T, dtype=float)
+    if offset_t.shape != y_t.shape or not np.all(np.isfinite(offset_t)):
+        raise BinaryTraitError("The offsets must be finite, one per sample and trait.")
     beta = np.zeros((len(names), k))
     work = np.empty(firth.work_size(n, k))
     for t, name in enumerate(names):
-        outcome, *_ = firth.fit(basis_t, y_t[t], beta[t], k, False, NULL_MAX_ITER, NULL_TOL, work)
+        outcome, *_ = firth.fit(
+            basis_t, y_t[t], offset_t[t], beta[t], k, False, NULL_MAX_ITER, NULL_TOL, work
+        )
         if outcome != firth.OK:
             raise BinaryTraitError(
                 f"The null logistic model of trait {name} did not converge: the covariates "
                 "separate its cases from its controls."
             )
-    mu = 1.0 / (1.0 + np.exp(-(beta @ basis_t)))  # T x n
+    mu = 1.0 / (1.0 + np.exp(-(offset_t + beta @ basis_t)))  # T x n
     weights = np.ascontiguousarray((mu * (1.0 - mu)).T)
     whitened = []
     for t in range(len(names)):
@@ -125,6 +135,7 @@ def fit_null(y: Array, covariates: Array, names: Sequence[str]) -> NullModels:
         names=tuple(names),
         basis_t=basis_t,
         y_t=y_t,
+        offset_t=offset_t,
         beta=beta,
         weights=weights,
         right=np.asarray(right, order="C"),
