@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from promise.gwas import plots
-from promise.gwas.plotworker import TraitPoints
+from promise.gwas.plotdata import TraitPoints
 
 pytestmark = pytest.mark.unit
 

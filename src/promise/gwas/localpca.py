@@ -88,21 +88,21 @@ def standardized(g: Genotypes, rows: Array | None = None) -> tuple[Array, Array]
 
 def ld_prune(g: Genotypes, *, r2: float, window_bp: int) -> Array:
     """Indices of the variants kept by greedy windowed pruning (in input order)."""
-    z, _ = standardized(g)
     keep: list[int] = []
     for contig in pd.unique(g.contigs):
         rows = np.flatnonzero(g.contigs == contig)
         rows = rows[np.argsort(g.positions[rows], kind="stable")]
-        kept: list[int] = []  # rows kept on this contig, in position order
+        z, _ = standardized(g, rows)  # one contig at a time: memory of one contig's rows
+        kept: list[int] = []  # positions in ``rows`` kept on this contig, in position order
         first = 0  # first entry of ``kept`` still inside the window
-        for i in rows:
-            while first < len(kept) and g.positions[kept[first]] < g.positions[i] - window_bp:
+        for at, i in enumerate(rows):
+            while first < len(kept) and g.positions[rows[kept[first]]] < g.positions[i] - window_bp:
                 first += 1
             window = kept[first:]
-            if window and float(np.max((z[window] @ z[i]) ** 2)) >= r2:
+            if window and float(np.max((z[window] @ z[at]) ** 2)) >= r2:
                 continue
-            kept.append(int(i))
-        keep.extend(kept)
+            kept.append(at)
+        keep.extend(int(rows[k]) for k in kept)
     return np.sort(np.array(keep, dtype=np.int64))
 
 

@@ -3,7 +3,8 @@
 GWAS-SSF (the GWAS Catalog's summary-statistics format, v1.0) requires, in this order:
 ``chromosome`` (1-22, X=23, Y=24, MT=25), ``base_pair_location``, ``effect_allele``,
 ``other_allele``, ``beta``, ``standard_error``, ``effect_allele_frequency``, ``p_value``;
-we add ``variant_id`` and ``n``, and ``test`` (``wald``/``firth``/``linear``). Missing and
+we add ``variant_id`` and ``n``, and ``test`` (``score``/``firth``/``wald`` for binary traits,
+``linear``). Missing and
 undefined values (a constant variant's standard error) are written ``NA``.
 """
 
@@ -135,7 +136,9 @@ def ssf_frame(
         **{name: pl.col(col).cast(pl.Float64).fill_nan(None) for name, col in floats.items()},
         n=pl.col(p + "n").cast(pl.Int64),
         test=(
-            pl.when(pl.col(p + "firth").cast(pl.String).str.to_lowercase() == "true")
+            pl.col(p + "test").cast(pl.String)
+            if p + "test" in raw.columns
+            else pl.when(pl.col(p + "firth").cast(pl.String).str.to_lowercase() == "true")
             .then(pl.lit("firth"))
             .otherwise(pl.lit("wald"))
             if kind == "binary"
