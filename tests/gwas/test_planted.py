@@ -75,6 +75,38 @@ def test_planted_quantitative_variants_lead_and_are_significant(
         ]  # fmt: skip
 
 
+def test_planted_binary_variants_on_the_fast_engine_with_qc_and_pcs(
+    built_warehouse: Path, small_landing: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The binary endpoint in warehouse mode on the fast engine (the default, no JVM): QC,
+    10 PCs, score test with Firth where p < 0.05, reading the PLINK copies ingestion wrote.
+
+    Power at this fixture size: 996 samples pass QC, 226 of them cases (a fraction phi of
+    0.23); a planted log OR of 0.45 at allele frequency 0.35 has expected chi-square
+    n * 2pq * beta^2 * phi (1 - phi) = 996 * 0.455 * 0.2025 * 0.175 = 16 (p ~ 6e-5): short
+    of 5e-8, so here each planted variant must beat p < 0.01 with the planted sign; genome-
+    wide significance at the top of the list, with lambda GC, is asserted at 3,000 genotyped
+    persons by tests/acceptance/test_demo.py (the same engine and pipeline)."""
+    truth = small_landing[1]
+    spec = truth["gwas"]["binary"][0]
+    endpoint = spec["endpoint"]
+    out = tmp_path / "results"
+    run_cli(["--endpoint", endpoint, "--warehouse", built_warehouse, "--out", out])
+    result = read_ssf(out / f"{endpoint}.tsv.gz").set_index("variant_id")
+    for c in spec["causal"]:
+        hit = result.loc[c["variant_id"]]
+        assert hit.p_value < 0.01, (c, hit.p_value)
+        assert (hit.beta > 0) == (c["log_or"] > 0), c
+        assert hit.test == "firth"  # score p < 0.05: refitted with Firth
+    meta = yaml.safe_load((out / f"{endpoint}.tsv.gz-meta.yaml").read_text())
+    assert 0.95 <= meta["lambda_gc"] <= 1.10, meta["lambda_gc"]
+    assert meta["covariates"][-1] == "PC10"
+    assert meta["thresholds"]["engine"] == "fast"
+    qc = {(q["on"], q["filter"]): q for q in meta["qc"]}
+    assert qc[("variants", "Hardy-Weinberg")]["rule"].endswith("in controls")
+    assert not (out / "tmp").exists()  # the working copies are gone
+
+
 def test_unknown_endpoint_is_one_sentence(built_warehouse: Path, tmp_path: Path) -> None:
     rc = main(["gwas", "--endpoint", "NO_SUCH_ENDPOINT", "--warehouse", str(built_warehouse),
                "--out", str(tmp_path)])  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
@@ -125,6 +125,8 @@ def run_gwas(
                                   within=say.within)  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        with suppress(OSError):  # the folder itself, unless Hail keeps its files there
+            scratch.parent.rmdir()
     return GwasResult(
         out=out,
         summaries=output.summaries,
