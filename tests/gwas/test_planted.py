@@ -107,6 +107,52 @@ def test_planted_binary_variants_on_the_fast_engine_with_qc_and_pcs(
     assert not (out / "tmp").exists()  # the working copies are gone
 
 
+def test_all_endpoints_share_one_run_and_end_in_a_browser(
+    built_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--all-endpoints``: every evaluated endpoint with >= 50 cases and controls among the
+    genotyped samples, in one run (one QC, one PCA, one pass over the genotypes); those
+    below are skipped with a line; a named endpoint below the minimum is refused in one
+    sentence. Expected counts: the mart's own, read with DuckDB here."""
+    import duckdb
+
+    con = duckdb.connect(str(built_warehouse / "promise.duckdb"), read_only=True)
+    evaluated = {
+        r[0]
+        for r in con.execute(
+            "select name from marts.endpoint_definition where evaluation = 'evaluated'"
+        ).fetchall()
+    }
+    counts = dict(
+        con.execute(
+            "select e.name, count(*) filter (where g.is_female is not null and g.age is not null "
+            "and g.batch is not null and s.is_case) from marts.endpoint_definition e "
+            "join marts.endpoint_status s on s.endpoint = e.name "
+            "join marts.gwas_phenotype g using (person_id) group by 1"
+        ).fetchall()
+    )
+    con.close()  # fmt: skip
+    out = tmp_path / "all"
+    run_cli(["--all-endpoints", "--min-cases", "50", "--pcs", "2", "--warehouse",
+             built_warehouse, "--out", out])  # fmt: skip
+    tested = {p.name.removesuffix(".tsv.gz") for p in out.glob("*.tsv.gz")}
+    assert tested and tested <= evaluated
+    assert all(counts[name] >= 50 for name in tested)
+    rare = sorted(n for n in evaluated if 0 < counts.get(n, 0) < 50)
+    err = capsys.readouterr().err
+    for name in rare:
+        assert f"skipped {name}: {counts[name]:,} cases" in err
+    assert f"testing {len(tested)} endpoints" in err
+    assert len(list(out.glob("*.tsv.gz-meta.yaml"))) == len(tested)
+    assert (out / "top_hits.tsv").is_file() and (out / "browser" / "index.html").is_file()
+    assert (out / "report.html").is_file()
+    assert rare, "the fixture has an endpoint with a few cases"
+    rc = main(["gwas", "--all-endpoints", "--endpoint", rare[0], "--min-cases", "50",
+               "--warehouse", str(built_warehouse), "--out", str(tmp_path / "named")])  # fmt: skip
+    assert rc != 0
+    assert f"Trait {rare[0]!r} has {counts[rare[0]]:,} cases" in capsys.readouterr().err
+
+
 def test_unknown_endpoint_is_one_sentence(built_warehouse: Path, tmp_path: Path) -> None:
     rc = main(["gwas", "--endpoint", "NO_SUCH_ENDPOINT", "--warehouse", str(built_warehouse),
                "--out", str(tmp_path)])  # fmt: skip

@@ -231,6 +231,8 @@ def write_report(
     notes_html = "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)
     loci_sections = []
     for s in summaries:
+        if s.trait not in loci:  # a trait the report does not show (the browser does)
+            continue
         rows = loci_rows(loci[s.trait], kind=s.kind, build=build, significance=significance)
         name = (info.get(s.trait) or TraitInfo()).long_name
         effect = "odds ratio per effect allele" if s.kind == "binary" else "beta per effect allele"
