@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promise.errors import PromiseError
-from promise.ingest.jobs import Job, load_jobs
+from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
+from promise.ingest.statfiles import format_of
 
 DELIVERY_FILE = "delivery.yml"
 #: files beside a genotype file that belong to its batch
@@ -99,8 +100,8 @@ def check_files(plan: list[tuple[Job, Path]], landing: Path) -> None:
                     "(.bed, .bim, .fam) and run again; nothing was loaded."
                 )
             _head(sidecar, sidecar.relative_to(landing).as_posix())
-        if job.format != "delimited":
-            continue
+        if job.format not in TABLE_FORMATS or format_of(path, job.format) != "delimited":
+            continue  # a SAS or Stata file is checked by its own header (statfiles.describe)
         kind = content_kind(head)
         if kind in {"gzip", "zip"}:
             raise LandingFileError(

@@ -22,10 +22,11 @@ import yaml
 
 from promise.errors import ConfigurationError, KeyFileError, PromiseError
 from promise.ingest.delimited import FileTask, load_delimited
-from promise.ingest.jobs import Job, load_jobs
+from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
 from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
-from promise.ingest.lines import sha256_and_records
+from promise.ingest.lines import sha256_and_records, sha256_of
+from promise.ingest.statfiles import bind, describe, format_of
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import PendingLoads, remove_tree
 from promise.privacy.keys import check_key_matches, checked_key
@@ -71,7 +72,7 @@ def run_ingest(
     jobs = load_jobs(jobs_dir)
     plan = [(job, path) for job in jobs for path in job.files(landing)]
     check_files(plan, landing)
-    tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
+    tasks = [_task(job, path, landing) for job, path in plan if job.format in TABLE_FORMATS]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
     check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
@@ -178,6 +179,13 @@ def _key(key_file: Path | None, warehouse: Path) -> bytes:
 def _task(job: Job, path: Path, landing: Path) -> FileTask:
     assert job.contract is not None
     label = path.relative_to(landing).as_posix()
+    kind = format_of(path, job.format)
+    if kind != "delimited":
+        stat = describe(path, label=label, kind=kind, declared_encoding=job.encoding)
+        return FileTask(
+            job=job, path=path, label=label, sha256=sha256_of(path),
+            layout=bind(stat, job.contract), records=stat.rows, stat=stat,
+        )  # fmt: skip
     layout = bind_header(
         path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding
     )
