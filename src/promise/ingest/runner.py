@@ -26,8 +26,8 @@ from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
 from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records, sha256_of
-from promise.ingest.statfiles import bind, describe, format_of
 from promise.ingest.results import SKIPPED, FileResult, Progress
+from promise.ingest.statfiles import bind, describe, format_of
 from promise.ingest.writer import PendingLoads, remove_tree
 from promise.privacy.keys import check_key_matches, checked_key
 from promise.pseudonym import KEY_ENV, Pseudonymizer

@@ -37,11 +37,15 @@ FORMAT_OF_SUFFIX = {
     ".sas7bdat": SAS, ".dta": STATA, ".csv": "delimited", ".txt": "delimited", ".tsv": "delimited",
 }  # fmt: skip
 CHUNK_ROWS = 200_000
-SAS_MAGIC = bytes.fromhex(
-    "000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011"
-)
+SAS_MAGIC = bytes.fromhex("000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011")
 SAS_ENCODING_OFFSET = 70  # the header's character-set code (0: not declared)
-SAS_CHARSETS = {20: "UTF-8", 28: "US-ASCII", 29: "ISO-8859-1", 40: "ISO-8859-15", 62: "WINDOWS-1252"}
+SAS_CHARSETS = {
+    20: "UTF-8",
+    28: "US-ASCII",
+    29: "ISO-8859-1",
+    40: "ISO-8859-15",
+    62: "WINDOWS-1252",
+}
 ICONV_NAMES = {"latin-1": "ISO-8859-1", "cp1252": "WINDOWS-1252", "utf-8": "UTF-8"}
 SAS_DATE_FORMATS = (
     "WEEKDATE", "MMDDYY", "DDMMYY", "YYMMDD", "DATE", "WEEKDATX", "DTDATE", "IS8601DA",
@@ -238,7 +242,7 @@ def _encoding(head: bytes, kind: str, declared: str, warnings: list[str]) -> str
     if code == 0:
         return job
     own = SAS_CHARSETS.get(code)
-    if own is not None and own != job and not (own == "US-ASCII"):
+    if own is not None and own != job and own != "US-ASCII":
         warnings.append(
             f"the file declares its text {own}, the ingest job {job}: read as the file declares"
         )
