@@ -202,16 +202,18 @@ def _as_text(value: pl.Expr, kind: str, col: Column | None) -> pl.Expr:
         return pl.when(stripped != "").then(stripped)
     number = value.cast(pl.Float64)
     number = pl.when(number.is_not_nan()).then(number)
+    as_text = number.cast(pl.Utf8)
     if kind in (DATE, DATETIME_S, DATETIME_MS):
         days = {DATE: number, DATETIME_S: number / 86_400, DATETIME_MS: number / 86_400_000}[kind]
-        day = (days.floor() + EPOCH_1960).cast(pl.Int32).cast(pl.Date)
+        day = (days.floor() + EPOCH_1960).cast(pl.Int32, strict=False).cast(pl.Date)
         fmt = "%Y-%m-%d" if col is not None and col.date_format == "yyyy-MM-dd" else "%Y%m%d"
-        return day.dt.strftime(fmt)
-    whole = number.round(0) == number
-    integral = pl.when(whole & (number.abs() < 2**63)).then(number.cast(pl.Int64).cast(pl.Utf8))
+        # a number no date can be stays as written, so the date check rejects it
+        return pl.when(day.is_not_null()).then(day.dt.strftime(fmt)).otherwise(as_text)
+    whole = (number.round(0) == number) & (number.abs() < 2**63)
+    integral: pl.Expr = number.cast(pl.Int64, strict=False).cast(pl.Utf8)
     if col is not None and col.is_personnummer:  # leading zeros a number cannot keep
         integral = pl.when(number < 10**10).then(integral.str.zfill(10)).otherwise(integral)
-    return pl.when(whole).then(integral).otherwise(number.cast(pl.Utf8))
+    return pl.when(whole).then(integral).otherwise(as_text)
 
 
 def _kind(file_kind: str, readstat_type: str, fmt: str) -> str:
