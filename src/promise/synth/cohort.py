@@ -34,8 +34,8 @@ from promise.synth.identities import (
 from promise.synth.malformed import KINDS
 from promise.synth.omics import eligible_window
 from promise.synth.population import Persons, delivery_reference, draw_persons
-from promise.synth.truth import assemble
 from promise.synth.sasfiles import rewrite_registers
+from promise.synth.truth import assemble
 from promise.synth.writers import Sinks
 
 CHUNK_PERSONS = 20_000
