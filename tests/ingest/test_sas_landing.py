@@ -66,7 +66,9 @@ def test_every_register_file_reconciles_with_truth(
     assert {f.split("/")[0] for f in truth["files"]} == set(REGISTERS)
     manifest = {
         r[0]: r[1:]
-        for r in _query(warehouse, "SELECT file, rows_in, rows_loaded, rows_quarantined FROM manifest")
+        for r in _query(
+            warehouse, "SELECT file, rows_in, rows_loaded, rows_quarantined FROM manifest"
+        )
     }
     reasons: dict[str, dict[str, int]] = {}
     for file, reason, n in _query(
@@ -94,7 +96,7 @@ def test_loaded_rows_equal_those_of_the_text_delivery(
     con = connect(text_wh)
     try:
         for source in REGISTERS:
-            cols = [c for c in con.sql(f"SELECT * FROM raw.{source} LIMIT 0").columns]
+            cols = list(con.sql(f"SELECT * FROM raw.{source} LIMIT 0").columns)
             keep = ", ".join(f'"{c}"' for c in cols if c not in LINEAGE)
             other = f"read_parquet('{other_wh}/raw/{source}/*/data.parquet', union_by_name=true)"
             mine = f"raw.{source}"
@@ -120,6 +122,6 @@ def test_sas_files_carry_latin1_text_and_declare_it(
     assert migration[:32] == SAS_MAGIC and lmed[:32] == SAS_MAGIC
     assert (migration[70], lmed[70]) == (29, 20)
     assert "Österrike".encode("latin-1") in migration
-    assert "Österrike".encode("utf-8") not in migration
+    assert "Österrike".encode() not in migration
     names = {r[0] for r in _query(warehouse, "SELECT DISTINCT country FROM raw.migration")}
     assert "Österrike" in names
