@@ -197,9 +197,8 @@ def iter_frames(stat: StatFile, layout: Layout) -> Iterator[pl.DataFrame]:
 
 def _as_text(value: pl.Expr, kind: str, col: Column | None) -> pl.Expr:
     """One variable as the text a delimited file would hold (empty -> null)."""
-    if kind == TEXT:
-        stripped = value.cast(pl.Utf8).str.strip_chars()
-        return pl.when(stripped != "").then(stripped)
+    if kind == TEXT:  # SAS pads text with blanks; readstat removes them, as SAS does on output
+        return pl.when(value != "").then(value)
     number = value.cast(pl.Float64)
     number = pl.when(number.is_not_nan()).then(number)
     as_text = number.cast(pl.Utf8)
