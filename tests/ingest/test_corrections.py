@@ -134,3 +134,36 @@ def test_resent_corrected_and_renamed_files_count_once(
         "FROM marts.drug_dispensing",
     )
     assert marts == [(8, 8, 0, 1)]
+
+
+def test_cli_shows_the_correction_first_and_refuses_overlap_in_one_sentence(
+    tmp_path: Path,
+    reference_dir: Path,
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from promise.cli import main
+
+    monkeypatch.setenv("PROMISE_PSEUDONYM_KEY_FILE", str(key_file))
+    monkeypatch.setenv("COLUMNS", "250")
+    p = pick_numbers(reference_dir, 6)
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    args = ["ingest", "--landing", str(landing), "--warehouse", str(warehouse)]
+    args += ["--delivery-date", "2025-01-01"]
+    rows = _rows(p)
+    write_lines(landing / NAME, [HEADER, *rows], encoding="utf-8")
+    assert main(args) == 0
+    write_lines(landing / NAME, [HEADER, *rows[:5]], encoding="utf-8")  # the last row withdrawn
+    capsys.readouterr()
+    assert main([*args, "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"correction of {NAME}" in out and "0 row(s) added, 1 removed" in out
+    assert "dry run: nothing was loaded" in out
+    assert _query(warehouse, "SELECT count(*) FROM raw.lmed") == [(6,)]
+    write_lines(landing / "lmed/lmed_2019_copy.csv", [HEADER, *rows[:2]], encoding="utf-8")
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "repeats 2 row(s) already loaded from lmed/lmed_2019.csv" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert _query(warehouse, "SELECT count(*) FROM manifest") == [(1,)]
