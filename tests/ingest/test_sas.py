@@ -310,3 +310,36 @@ def test_text_under_a_sas_name_is_refused(
     ):
         _ingest(landing, tmp_path / "wh", key_file)
     _nothing_loaded(tmp_path / "wh")
+
+
+def test_a_job_declaring_format_sas_reads_other_names_as_sas(
+    tmp_path: Path, reference_dir: Path, key_file: Path
+) -> None:
+    """``format: sas`` in the job: a ``.dat`` file is read as a SAS dataset; a ``.csv`` beside
+    it as delimited text (the extension decides when it names a kind)."""
+    p = pick_numbers(reference_dir, 2)
+    landing = tmp_path / "landing"
+    sas = write_readstat(
+        tmp_path / "made" / "x.sas7bdat", LMED, [[p[0], "C10AA01", "20190105", "", "1", "30", "", "2019"]]
+    )  # fmt: skip
+    (landing / "lmed").mkdir(parents=True)
+    sas.rename(landing / "lmed" / "lmed_2019.dat")
+    write_lines(
+        landing / "lmed" / "lmed_2020.csv",
+        [";".join(LMED), f"{p[1]};A10BA02;20200105;;1;30;;2020"], encoding="utf-8",
+    )  # fmt: skip
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    contract = Path(__file__).resolve().parents[2] / "data-contracts" / "lmed.odcs.yaml"
+    (jobs / "lmed.yml").write_text(
+        f"source: lmed\nfiles: ['lmed/*.dat', 'lmed/*.csv']\nformat: sas\ndelimiter: ';'\n"
+        f"decimal: ','\nencoding: utf-8\ncontract: {contract}\ntarget: raw/lmed\n"
+    )
+    results = run_ingest(
+        landing=landing, warehouse=tmp_path / "wh", key_file=key_file, jobs_dir=jobs,
+        reference_date=REFERENCE,
+    )  # fmt: skip
+    assert sorted((r.file, r.rows_loaded) for r in results) == [
+        ("lmed/lmed_2019.dat", 1),
+        ("lmed/lmed_2020.csv", 1),
+    ]

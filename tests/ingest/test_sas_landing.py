@@ -21,7 +21,8 @@ from promise.synth.layouts import REGISTERS
 from promise.warehouse import connect
 
 from .readstat_files import need_readstat
-from .test_synth_landing import REASON_OF_KIND
+from .scanner import scan, written_forms
+from .test_synth_landing import REASON_OF_KIND, landing_numbers
 
 pytestmark = pytest.mark.integration
 PERSONS, SEED = 1500, 11
@@ -125,3 +126,15 @@ def test_sas_files_carry_latin1_text_and_declare_it(
     assert "Österrike".encode() not in migration
     names = {r[0] for r in _query(warehouse, "SELECT DISTINCT country FROM raw.migration")}
     assert "Österrike" in names
+
+
+@pytest.mark.reliability
+def test_no_personnummer_under_the_sas_and_stata_warehouses(
+    landings: dict[str, tuple[Path, dict[str, Any], Path]],
+) -> None:
+    """Every number written in the text landing of the same seed (the SAS and Stata files hold
+    the same ones), in every written form, is absent from everything under both warehouses."""
+    numbers = landing_numbers(landings["text"][0])
+    assert len(numbers) > PERSONS
+    forms = written_forms(numbers)
+    assert scan([landings["sas"][2], landings["stata"][2]], forms) == set()
