@@ -212,6 +212,7 @@ def test_default_patterns_take_order_names_in_any_case(tmp_path: Path) -> None:
     ignored = {f.label: f.why for f in unread_files(landing)}
     assert set(ignored) == set(unmatched)
     assert "no pattern of ingest/lmed.yml matches its name" in ignored["lmed/readme.txt"]
+    assert "SAS format catalog" in ignored["lmed/formats.sas7bcat"]
 
 
 # ---------------------------------------------------------------- bad input

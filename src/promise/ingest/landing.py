@@ -162,6 +162,8 @@ def _why_ignored(path: Path, source: str | None = None) -> str:
         return f"{kind}-compressed; no ingest job reads compressed files: decompress it"
     if kind == "UTF-16":
         return "UTF-16 text; no ingest job reads this name"
+    if path.suffix.lower() == ".sas7bcat":
+        return "a SAS format catalog (value labels); promise reads the datasets, not catalogs"
     if source is not None:
         return (
             f"in {source}'s folder, but no pattern of ingest/{source}.yml matches its name: "
