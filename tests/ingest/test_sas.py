@@ -344,3 +344,29 @@ def test_a_job_declaring_format_sas_reads_other_names_as_sas(
         ("lmed/lmed_2019.dat", 1),
         ("lmed/lmed_2020.csv", 1),
     ]
+
+
+def test_old_stata_file_is_read_in_the_jobs_encoding(
+    tmp_path: Path, reference_dir: Path, key_file: Path
+) -> None:
+    """Stata format 117 names no encoding (pandas writes it in latin-1): the migration job's
+    declared latin-1 decodes it; format 118 is UTF-8 by definition."""
+    p = pick_numbers(reference_dir, 2)
+    landing = tmp_path / "landing"
+    (landing / "migration").mkdir(parents=True)
+    for version, person, country in ((117, p[0], "Österrike"), (118, p[1], "Åland")):
+        pd.DataFrame(
+            {"PersonNr": [person], "PostTyp": ["Inv"], "Datum": ["20010203"], "Land": [country]}
+        ).to_stata(
+            landing / "migration" / f"rtb_migration_{version}.dta", write_index=False,
+            version=version,
+        )  # fmt: skip
+    assert (
+        "Österrike".encode("latin-1") in (landing / "migration/rtb_migration_117.dta").read_bytes()
+    )
+    _ingest(landing, tmp_path / "wh", key_file)
+    got = _query(tmp_path / "wh", "SELECT _source_file, country FROM raw.migration ORDER BY 1")
+    assert got == [
+        ("migration/rtb_migration_117.dta", "Österrike"),
+        ("migration/rtb_migration_118.dta", "Åland"),
+    ]

@@ -18,6 +18,7 @@ missing value is empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,7 +239,8 @@ def _encoding(head: bytes, kind: str, declared: str, warnings: list[str]) -> str
     """The encoding to read with: the file's own when its header names one, else the job's."""
     job = ICONV_NAMES.get(declared, declared.upper())
     if kind == STATA:  # format 118+ is UTF-8 by definition; older ones name no encoding
-        return None if head.startswith(b"<stata_dta>") else job
+        release = re.search(rb"<release>(\d+)</release>", head[:200])
+        return None if release and int(release.group(1)) >= 118 else job
     code = head[SAS_ENCODING_OFFSET] if len(head) > SAS_ENCODING_OFFSET else 0
     if code == 0:
         return job
