@@ -370,3 +370,23 @@ def test_old_stata_file_is_read_in_the_jobs_encoding(
         ("migration/rtb_migration_117.dta", "Österrike"),
         ("migration/rtb_migration_118.dta", "Åland"),
     ]
+
+
+def test_sas_text_not_in_its_declared_encoding_is_refused(
+    tmp_path: Path, reference_dir: Path, key_file: Path
+) -> None:
+    """Latin-1 bytes in a SAS file whose header says UTF-8 (readstat's own): one sentence."""
+    landing, p = _delivery_with(tmp_path, reference_dir)
+    write_readstat(
+        landing / "migration" / "rtb_migration.sas7bdat", ["PersonNr", "PostTyp", "Datum", "Land"],
+        [[p[1], "Inv", "20010203", "Österrike"]], encoding="latin-1",
+    )  # fmt: skip
+    declare = landing / "migration" / "rtb_migration.sas7bdat"
+    with declare.open("r+b") as handle:  # back to UTF-8 (code 20), bytes still latin-1
+        handle.seek(70)
+        handle.write(bytes([20]))
+    with pytest.raises(
+        PromiseError, match=r"rtb_migration\.sas7bdat holds text that cannot be decoded"
+    ):
+        _ingest(landing, tmp_path / "wh", key_file)
+    _nothing_loaded(tmp_path / "wh")

@@ -184,6 +184,13 @@ def iter_frames(stat: StatFile, layout: Layout) -> Iterator[pl.DataFrame]:
                 how="horizontal",
             )
             first += chunk.height
+    except UnicodeDecodeError:
+        said = stat.encoding or "as its header declares"
+        raise StatFileError(
+            f"{stat.label} holds text that cannot be decoded ({said}) after observation "
+            f"{first - 1}; write it again with its true encoding declared (or set `encoding` in "
+            "its ingest job if its header declares none); nothing was loaded."
+        ) from None
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
         raise StatFileError(
             f"{stat.label} cannot be read past observation {first - 1} ({exc}): it is probably "
