@@ -124,6 +124,9 @@ def test_resent_corrected_and_renamed_files_count_once(
         ("lmed/lmed_2019_extra.csv", 2, False, False, None, None),
     ]
     assert _query(warehouse, "SELECT count(*) FROM raw.lmed") == [(8,)]
+    published = {p.name for p in warehouse.glob("raw/lmed/*/*")}
+    assert published == {"data.parquet", "quarantine.parquet", "manifest.parquet"}
+    assert not (warehouse / ".tmp").exists() or not any((warehouse / ".tmp").iterdir())
 
     # the marts: every dispensing once (6 of the corrected file + 2 new), the old ATC gone
     build(warehouse=warehouse, key_file=key_file, quiet=True)

@@ -33,6 +33,7 @@ from promise.warehouse import manifest_files
 
 LINEAGE = ("_load_id", "_source_file", "_source_line")
 ALREADY_LOADED = "already_loaded"
+MEMORY = "2GB"  # the comparisons' DuckDB limit; larger sets spill to disk
 
 
 class OverlapError(PromiseError):
@@ -133,10 +134,22 @@ def _columns(con: duckdb.DuckDBPyConnection, data: Path, other: Path) -> list[st
     return [f'"{c}"' for c in names(data) if c in theirs and c not in LINEAGE]
 
 
+def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB within bounds on a shared machine, spilling under the private `.tmp` folder."""
+    con = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": MEMORY})
+    con.execute(f"SET temp_directory = '{_sql(spill)}'")
+    return con
+
+
+def _spill(staging: Path) -> Path:
+    """Beside the load's folder under ``.tmp`` (removed with it), never inside what is published."""
+    return staging.parent / f"{staging.name}.spill"
+
+
 def _difference(new: Path, old: Path) -> tuple[int, int]:
     """Rows of ``new`` not in ``old`` and rows of ``old`` not in ``new`` (multisets)."""
-    with duckdb.connect(":memory:") as con:
-        cols = ", ".join(_columns(con, new, old))
+    with _connect(_spill(new.parent)) as con:
+        cols = ", ".join(_columns(con, new, old)) or "1"
         a, b = f"read_parquet('{_sql(new)}')", f"read_parquet('{_sql(old)}')"
         added = con.sql(
             f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})"
@@ -150,9 +163,11 @@ def _difference(new: Path, old: Path) -> tuple[int, int]:
 def _repeats(new: Path, others: list[Load]) -> pl.DataFrame:
     """``line`` of each row of ``new`` equal to a row of an earlier load, and that ``file``."""
     parts = []
-    with duckdb.connect(":memory:") as con:
+    with _connect(_spill(new.parent)) as con:
         for other in others:
             cols = _columns(con, new, other.data)
+            if not cols:  # nothing in common (another layout): no row can repeat
+                continue
             same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in cols)
             parts.append(
                 con.sql(
@@ -172,7 +187,7 @@ def _quarantine_repeats(result: FileResult, staging: Path, repeats: pl.DataFrame
     file is rewritten by DuckDB (bounded memory); only the moved rows are held here."""
     data, quarantine = staging / "data.parquet", staging / "quarantine.parquet"
     kept = staging / "data.kept.parquet"
-    with duckdb.connect(":memory:") as con:
+    with _connect(_spill(staging)) as con:
         con.register("repeats", repeats.to_arrow())
         source = f"read_parquet('{_sql(data)}')"
         moved = con.sql(
