@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import promise
 from promise.build import build
 from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
@@ -83,6 +84,12 @@ def test_resent_corrected_and_renamed_files_count_once(
     assert (fixed.supersedes, fixed.rows_added, fixed.rows_removed) == (resent.load_id, 1, 1)
     atcs = dict(_query(warehouse, "SELECT atc, count(*) FROM raw.lmed GROUP BY 1"))
     assert atcs.get("N02BE51") == 1 and "N02BE01" not in atcs and sum(atcs.values()) == 6
+    # the connection people get (promise sql, promise.connect) leaves the same loads out
+    with promise.connect(warehouse) as con:
+        assert dict(con.sql("SELECT atc, count(*) FROM raw.lmed GROUP BY 1").fetchall()) == atcs
+        assert con.sql(
+            "SELECT count(*) FROM manifest WHERE superseded_by IS NOT NULL"
+        ).fetchall() == [(2,)]
 
     # 3. the corrected file again under a new name, without its final newline (the same
     # bytes under any name are simply skipped): refused in one sentence naming the file
