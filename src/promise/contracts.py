@@ -8,7 +8,14 @@ its privacy class. Checks a value must pass come from ``logicalTypeOptions`` (``
 ``format``, ``minimum``, ``maximum``) and from a property-level ``quality`` rule with metric
 ``invalidValues`` and ``arguments.validValues``. Promise-specific meaning lives in
 ``customProperties`` (``role``, ``presence``, ``partialDate``, ``sixDigitDates``, ``valueMap``, ``trueValues``,
-``unit``, ``splitTokens``) and, at schema level, ``derivedColumns`` and ``reshape``.
+``unit``, ``splitTokens``, ``birthDateColumn``) and, at schema level, ``derivedColumns``,
+``reshape`` and ``rowChecks``.
+
+A source keyed by one person may name others: a column with ``role: relative`` (a parent in
+the Multi-Generation Register) holds another person's personnummer, which ingestion replaces
+by that person's pseudonym (``physicalName``) and, with ``birthDateColumn``, birth date.
+``rowChecks`` reject rows whose columns contradict each other (``rejectWhen``, a SQL
+condition on the raw columns, e.g. a parent born after the child), each with its reason.
 """
 
 from __future__ import annotations
@@ -62,10 +69,27 @@ class Column:
     split_tokens: bool = False
     split_into: dict[str, Any] | None = None
 
+    birth_date_column: str | None = None
+
     @property
     def is_personnummer(self) -> bool:
         """True for the column holding the personal identity number."""
         return self.role == "personnummer"
+
+    @property
+    def is_relative(self) -> bool:
+        """True for a column holding another person's personnummer (a parent's, say)."""
+        return self.role == "relative"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowCheck:
+    """A condition across the raw columns of a row that rejects it with ``reason``."""
+
+    reason: str
+    column: str
+    reject_when: str
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +122,7 @@ class Contract:
     derived: tuple[Derived, ...] = ()
     reshape: Reshape | None = None
     quality: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    row_checks: tuple[RowCheck, ...] = ()
 
     def column(self, name: str) -> Column:
         """The column delivered as ``name`` (case-insensitive)."""
@@ -110,6 +135,11 @@ class Contract:
     def personnummer(self) -> Column | None:
         """The personnummer column, if this source has one."""
         return next((c for c in self.columns if c.is_personnummer), None)
+
+    @property
+    def relatives(self) -> tuple[Column, ...]:
+        """The columns holding other people's personnummer."""
+        return tuple(c for c in self.columns if c.is_relative)
 
 
 def load_contract(path: Path) -> Contract:
@@ -141,6 +171,7 @@ def load_contract(path: Path) -> Contract:
         ),
         reshape=_reshape(custom.get("reshape")),
         quality=tuple(obj.get("quality") or []),
+        row_checks=_row_checks(custom.get("rowChecks"), path),
     )
 
 
@@ -178,6 +209,7 @@ def _column(prop: dict[str, Any], path: Path) -> Column:
         unit=custom.get("unit"),
         split_tokens=bool(custom.get("splitTokens", False)),
         split_into=custom.get("splitInto"),
+        birth_date_column=custom.get("birthDateColumn"),
     )
 
 
@@ -203,3 +235,20 @@ def _reshape(value: Any) -> Reshape | None:
         value_column=value["valueColumn"],
         unit_column=value["unitColumn"],
     )
+
+
+def _row_checks(value: Any, path: Path) -> tuple[RowCheck, ...]:
+    checks = []
+    for item in value or []:
+        missing = {"reason", "column", "rejectWhen", "detail"} - set(item or {})
+        if missing:
+            raise ContractError(f"{path}: a rowChecks entry lacks {', '.join(sorted(missing))}.")
+        checks.append(
+            RowCheck(
+                reason=str(item["reason"]),
+                column=str(item["column"]),
+                reject_when=str(item["rejectWhen"]),
+                detail=str(item["detail"]),
+            )
+        )
+    return tuple(checks)

@@ -126,8 +126,9 @@ ADDED = [*PERSON_TYPES, "_pnr_reason"]  # the columns add_columns adds, in order
 HASH_SEED = 17
 
 
-def person_failures(column: str, *, required: bool) -> list[Failure]:
-    """Rejecting conditions for the personnummer column (reason codes only, never the value)."""
+def person_failures(column: str, *, required: bool, id_column: str = "person_id") -> list[Failure]:
+    """Rejecting conditions for a personnummer column whose pseudonym is ``id_column``
+    (reason codes only, never the value)."""
     value = pl.col(column)
     failures = []
     if required:
@@ -139,7 +140,7 @@ def person_failures(column: str, *, required: bool) -> list[Failure]:
             column,
             INVALID_PNR,
             f"{column} is not a valid personnummer or samordningsnummer",
-            value.is_not_null() & pl.col("person_id").is_null(),
+            value.is_not_null() & pl.col(id_column).is_null(),
         )
     )
     return failures
