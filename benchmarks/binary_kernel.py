@@ -18,7 +18,8 @@ load average before and after.
 
 Measured 2026-12-05 on this 2-core machine, shared (load average 3-4 during the run):
 20 traits 24.2 s against PLINK 2's 300.2 s (0.081x), 1 trait 4.5 s against 10.5 s (0.43x);
-an earlier run at load average 8-9 gave 0.28x and 0.57x.
+an earlier run at load average 8-9 gave 0.28x and 0.57x; the last (final code, load
+average 6 rising to 14) 45.1 s against 885.6 s (0.051x) and 19.9 s against 40.7 s (0.49x).
 
 Usage: ``.venv/bin/python benchmarks/binary_kernel.py [--samples N] [--variants M]
 [--work DIR] [--repeat R]``

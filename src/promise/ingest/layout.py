@@ -51,6 +51,14 @@ def bind_header(
         raise FileContractError(
             f"the header of {label} cannot be split on {delimiter!r}; check the delimiter."
         ) from exc
+    return bind_names(names, label=label, contract=contract, bom=bom, encoding=encoding)
+
+
+def bind_names(
+    names: list[str], *, label: str, contract: Contract, bom: bool = False, encoding: str = ""
+) -> Layout:
+    """Match delivered column names (a header line's, or a SAS/Stata file's variables) to
+    ``contract``, case-insensitively; the same refusals as :func:`bind_header`."""
     names = [n.strip() for n in names]
     lowered = [n.lower() for n in names]
     repeated = sorted({n for n in lowered if lowered.count(n) > 1})
