@@ -221,7 +221,9 @@ def _citations(node: dict[str, Any], path: Path) -> tuple[Citation, ...]:
     out = []
     for item in node.get("authoritativeDefinitions") or []:
         if not isinstance(item, dict) or not item.get("url") or not item.get("type"):
-            raise ContractError(f"{path}: an authoritativeDefinitions entry needs a url and a type.")
+            raise ContractError(
+                f"{path}: an authoritativeDefinitions entry needs a url and a type."
+            )
         out.append(
             Citation(
                 url=str(item["url"]),

@@ -16,6 +16,7 @@ from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
 from promise.ingest.landing import unread_files
+from promise.ingest.linkage import parse_option
 from promise.pseudonym import KEY_ENV
 
 
@@ -27,11 +28,18 @@ def ingest(
     delivery_date: str | None = typer.Option(
         None, "--delivery-date", help="YYYY-MM-DD; default LANDING/delivery.yml, else today."
     ),
+    linkage: list[str] = typer.Option(
+        [],
+        "--linkage",
+        help="ORDER=FILE: the order's linkage file (LopNr -> personnummer, kept outside the "
+        "warehouse) for files keyed by LopNr; once per order.",
+    ),
 ) -> None:
     """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
     key = os.environ.get(KEY_ENV)
     console = Console(width=None if sys.stdout.isatty() else 160)
     reference = _date_option(delivery_date)
+    linkage_files = parse_option(linkage)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -53,6 +61,7 @@ def ingest(
             key_file=Path(key) if key else None,
             progress=progress,
             reference_date=reference,
+            linkage=linkage_files,
         )
     if not results:
         raise EmptyLandingError(

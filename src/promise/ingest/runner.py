@@ -26,6 +26,7 @@ from promise.ingest.jobs import Job, load_jobs
 from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records
+from promise.ingest.linkage import Linkage, read_linkages
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import PendingLoads, remove_tree
 from promise.privacy.keys import check_key_matches, checked_key
@@ -55,8 +56,12 @@ def run_ingest(
     progress: Progress | None = None,
     jobs_dir: Path | None = None,
     reference_date: date | None = None,
+    linkage: dict[str, Path] | None = None,
 ) -> list[FileResult]:
     """Load every landing file not yet in the warehouse; return one result per file.
+
+    ``linkage`` maps an order to its linkage file (LopNr -> personnummer) for files keyed by
+    LopNr (:mod:`promise.ingest.linkage`).
 
     ``reference_date`` (default: ``delivery_date`` in ``LANDING/delivery.yml``, else today)
     is the delivery date: it decides the century of 10-digit personnummer and which dates
@@ -71,7 +76,13 @@ def run_ingest(
     jobs = load_jobs(jobs_dir)
     plan = [(job, path) for job in jobs for path in job.files(landing)]
     check_files(plan, landing)
-    tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
+    keys = read_linkages(
+        linkage or {},
+        contracts=[j.contract for j in jobs if j.contract],
+        warehouse=warehouse,
+        reference_date=reference,
+    )
+    tasks = [_task(job, path, landing, keys) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
     check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
@@ -175,12 +186,13 @@ def _key(key_file: Path | None, warehouse: Path) -> bytes:
     return checked_key(Path(key_file), warehouse=warehouse)
 
 
-def _task(job: Job, path: Path, landing: Path) -> FileTask:
+def _task(job: Job, path: Path, landing: Path, keys: dict[str, Linkage]) -> FileTask:
     assert job.contract is not None
     label = path.relative_to(landing).as_posix()
     layout = bind_header(
-        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding
-    )
+        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding,
+        linkages=keys,
+    )  # fmt: skip
     sha256, records = sha256_and_records(path)
     return FileTask(job=job, path=path, label=label, sha256=sha256, layout=layout, records=records)
 
