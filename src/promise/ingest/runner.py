@@ -27,6 +27,8 @@ from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records
 from promise.ingest.linkage import Linkage, read_linkages
+from promise.ingest.renumbering import FORMAT as CHANGES_FORMAT
+from promise.ingest.renumbering import load_change_files
 from promise.ingest.results import SKIPPED, FileResult, Progress
 from promise.ingest.writer import PendingLoads, remove_tree
 from promise.privacy.keys import check_key_matches, checked_key
@@ -84,13 +86,18 @@ def run_ingest(
     )
     tasks = [_task(job, path, landing, keys) for job, path in plan if job.format == "delimited"]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
+    change_files = [(job, path) for job, path in plan if job.format == CHANGES_FORMAT]
     check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
         check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         pending = PendingLoads(modes)
         try:
-            results = _load_all(
+            results = load_change_files(
+                change_files, landing=landing, warehouse=warehouse, pseudonymizer=pseudonymizer,
+                reference_date=reference, pending=pending, known=loaded_sha256(warehouse),
+            )  # fmt: skip
+            results += _load_all(
                 tasks,
                 genotype_files,
                 landing=landing,
