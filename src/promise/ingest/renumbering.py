@@ -129,9 +129,7 @@ def load_changes(
     ).cast(CHANGE_SCHEMA)  # type: ignore[arg-type]
     quarantine = _quarantine(
         judged.filter(pl.col("_reason").is_not_null()),
-        load_id,
-        job.source,
-        label,
+        (load_id, job.source, label, layout.n_fields),
         pseudonymizer,
         reference_date,
     )
