@@ -26,7 +26,7 @@ def test_build_ran_every_kind_of_node(tiny_build: tuple[Path, BuildResult]) -> N
     assert result.published and result.failures == []
     assert result.count("unit_test") >= 6
     assert result.count("test") >= 90  # generic key tests plus tests/dbt singular tests
-    assert result.count("model") == 37  # 12 staging, 14 intermediate, 11 marts
+    assert result.count("model") == 41  # 15 staging, 15 intermediate, 11 marts
 
 
 def test_transfer_collapses_into_one_stay(tiny_marts: duckdb.DuckDBPyConnection) -> None:
