@@ -57,7 +57,7 @@ class Layout:
 @dataclass(frozen=True)
 class _Match:
     column: Column
-    kind: str  # "name", "alias", "family", "lopnr"
+    kind: str  # "name", "alias", "family", "running_number"
     position: int = 0
     order: str | None = None
 
@@ -145,7 +145,7 @@ def bind_names(
             f"{label} lacks the required column(s) {', '.join(missing)} of contract "
             f"{contract.id} {contract.version}; nothing was loaded."
         )
-    lopnr = [(i, m) for i, m in matches.items() if m.kind == "lopnr"]
+    lopnr = [(i, m) for i, m in matches.items() if m.kind == "running_number"]
     key = _lopnr_key(names[lopnr[0][0]], lopnr[0][1].order, label, linkages) if lopnr else None
     extra = [n for i, n in enumerate(names) if i not in matches]
     warnings = [f"column(s) not in the contract, not loaded: {', '.join(extra)}"] if extra else []
@@ -183,7 +183,7 @@ def _match(name: str, contract: Contract) -> _Match | None:
         for alias in col.lopnr_aliases:
             found = name_pattern(alias).fullmatch(name)
             if found:
-                return _Match(col, "lopnr", order=found.groupdict().get("order"))
+                return _Match(col, "running_number", order=found.groupdict().get("order"))
     return None
 
 
@@ -198,7 +198,7 @@ def _refuse_doubles(names: list[str], matches: dict[int, _Match], label: str) ->
             both = ", ".join(names[i] for i in where)
             what = (
                 "a personnummer and a LopNr column; deliver one key"
-                if "lopnr" in kinds
+                if "running_number" in kinds
                 else "more than one column for one contract column; deliver one"
             )
             raise FileContractError(
