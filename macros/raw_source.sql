@@ -62,7 +62,7 @@
 {#- CTEs reused_numbers, reused_rows and attribution (one row per reused row: the holder its
     date attributes it to, NULL when none or several do) over a CTE rows_in. -#}
 {% macro reused_attribution(event_date, holders) -%}
-    reused_numbers as (select distinct person_id from {{ holders }}),
+    reused_numbers as (select distinct person_id from {{ holders }} where person_id is not null),
     reused_rows as (
         select * from rows_in where person_id in (select person_id from reused_numbers)
     ),
