@@ -15,7 +15,9 @@
   a row keyed by a re-used number is attributed by its date (meta event_date) to the holder
   whose period holds it (rows no period, or more than one, holds are left out; they are listed
   in int_person_rows_unattributed with reason reused_personnummer), and every person_id is
-  replaced by the person's latest one along the changed numbers. The two identity tables
+  replaced by the person's latest one along the changed numbers, and so is every other
+  person's id the row names (meta relative_ids: a Multi-Generation Register row's parents;
+  they follow changed numbers but are not attributed by date). The two identity tables
   themselves are read with resolve=false.
 -#}
 {% macro raw_source(table_name, resolve=true) -%}
@@ -26,7 +28,7 @@
     {%- set rows = raw_rows(table_name) -%}
     {%- set node = raw_node(table_name) -%}
     {%- if execute and resolve and 'person_id' in node.columns -%}
-        ({{ resolved_person_ids(rows, node.config.meta.get('event_date'), holders, current) }})
+        ({{ resolved_person_ids(rows, node.config.meta.get('event_date'), holders, current, node.config.meta.get('relative_ids') or []) }})
     {%- else -%}
         ({{ rows }})
     {%- endif -%}
@@ -43,7 +45,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro resolved_person_ids(rows, event_date, holders, current) -%}
+{% macro resolved_person_ids(rows, event_date, holders, current, relative_ids=[]) -%}
     with rows_in as ({{ rows }}),
     {{ reused_attribution(event_date, holders) }},
     resolved as (
@@ -54,9 +56,17 @@
         join attribution as a using (_load_id, _source_line)
         where a.attributed_person_id is not null
     )
-    select r.* replace (coalesce(c.current_person_id, r.person_id) as person_id)
+    select r.* replace (
+        coalesce(c.current_person_id, r.person_id) as person_id
+        {%- for column in relative_ids %},
+        coalesce(c{{ loop.index }}.current_person_id, r.{{ column }}) as {{ column }}
+        {%- endfor %}
+    )
     from resolved as r
     left join {{ current }} as c on c.person_id = r.person_id
+    {%- for column in relative_ids %}
+    left join {{ current }} as c{{ loop.index }} on c{{ loop.index }}.person_id = r.{{ column }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- CTEs reused_numbers, reused_rows and attribution (one row per reused row: the holder its

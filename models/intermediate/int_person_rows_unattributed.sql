@@ -4,7 +4,7 @@
 -- columns; data-contracts/pnr_reuse.odcs.yaml). The list of person-keyed tables is checked
 -- against the generated sources files by tests/build/test_raw_sources.py.
 {%- set holders = ref('stg_rtb__reused_personnummer') %}
-{%- set tables = ['population', 'migration', 'npr_inpatient', 'npr_outpatient', 'lmed', 'dors',
+{%- set tables = ['population', 'migration', 'multigen', 'npr_inpatient', 'npr_outpatient', 'lmed', 'dors',
                   'cancer', 'biobank', 'genotyped_samples'] %}
 {% for table in tables %}
 {%- set node = raw_node(table) %}

@@ -8,7 +8,8 @@ its privacy class. Checks a value must pass come from ``logicalTypeOptions`` (``
 ``format``, ``minimum``, ``maximum``) and from a property-level ``quality`` rule with metric
 ``invalidValues`` and ``arguments.validValues``. Promise-specific meaning lives in
 ``customProperties`` (``role``, ``presence``, ``partialDate``, ``sixDigitDates``, ``valueMap``, ``trueValues``,
-``unit``, ``splitTokens``) and, at schema level, ``derivedColumns``, ``reshape`` and ``eventDate``.
+``unit``, ``splitTokens``, ``birthDateColumn``) and, at schema level, ``derivedColumns``,
+``reshape``, ``rowChecks`` and ``eventDate``.
 
 Every column says where its meaning comes from: ``businessName`` is the register's own name
 for the variable, ``authoritativeDefinitions`` cite the published variable list that defines
@@ -18,6 +19,12 @@ other years are declared as ``aliases`` (``<n>`` stands for a position: several 
 columns ``OP1``, ``OP2``, ... fill one raw column, joined by blanks), and the personnummer
 column lists in ``lopnrAliases`` the names of an order's running number (``LopNr``;
 ``<order>`` stands for the order's number), which a linkage file turns into a personnummer.
+
+A source keyed by one person may name others: a column with ``role: relative`` (a parent in
+the Multi-Generation Register) holds another person's personnummer, which ingestion replaces
+by that person's pseudonym (``physicalName``) and, with ``birthDateColumn``, birth date.
+``rowChecks`` reject rows whose columns contradict each other (``rejectWhen``, a SQL
+condition on the raw columns, e.g. a parent born after the child), each with its reason.
 """
 
 from __future__ import annotations
@@ -86,10 +93,27 @@ class Column:
     aliases: tuple[str, ...] = ()
     lopnr_aliases: tuple[str, ...] = ()
 
+    birth_date_column: str | None = None
+
     @property
     def is_personnummer(self) -> bool:
         """True for the column holding the personal identity number."""
         return self.role == "personnummer"
+
+    @property
+    def is_relative(self) -> bool:
+        """True for a column holding another person's personnummer (a parent's, say)."""
+        return self.role == "relative"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowCheck:
+    """A condition across the raw columns of a row that rejects it with ``reason``."""
+
+    reason: str
+    column: str
+    reject_when: str
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +149,7 @@ class Contract:
     purpose: str = ""
     event_date: str | None = None
     documents: tuple[Citation, ...] = ()
+    row_checks: tuple[RowCheck, ...] = ()
 
     def column(self, name: str) -> Column:
         """The column delivered as ``name`` (case-insensitive)."""
@@ -137,6 +162,11 @@ class Contract:
     def personnummer(self) -> Column | None:
         """The personnummer column, if this source has one."""
         return next((c for c in self.columns if c.is_personnummer), None)
+
+    @property
+    def relatives(self) -> tuple[Column, ...]:
+        """The columns holding other people's personnummer."""
+        return tuple(c for c in self.columns if c.is_relative)
 
 
 def load_contract(path: Path) -> Contract:
@@ -171,6 +201,7 @@ def load_contract(path: Path) -> Contract:
         purpose=str((doc.get("description") or {}).get("purpose", "")),
         event_date=custom.get("eventDate"),
         documents=_citations(obj, path),
+        row_checks=_row_checks(custom.get("rowChecks"), path),
     )
 
 
@@ -214,6 +245,7 @@ def _column(prop: dict[str, Any], path: Path) -> Column:
         no_source=custom.get("noAuthoritativeSource"),
         aliases=_names(custom.get("aliases"), path, name),
         lopnr_aliases=_names(custom.get("lopnrAliases"), path, name),
+        birth_date_column=custom.get("birthDateColumn"),
     )
 
 
@@ -277,3 +309,20 @@ def _reshape(value: Any) -> Reshape | None:
         value_column=value["valueColumn"],
         unit_column=value["unitColumn"],
     )
+
+
+def _row_checks(value: Any, path: Path) -> tuple[RowCheck, ...]:
+    checks = []
+    for item in value or []:
+        missing = {"reason", "column", "rejectWhen", "detail"} - set(item or {})
+        if missing:
+            raise ContractError(f"{path}: a rowChecks entry lacks {', '.join(sorted(missing))}.")
+        checks.append(
+            RowCheck(
+                reason=str(item["reason"]),
+                column=str(item["column"]),
+                reject_when=str(item["rejectWhen"]),
+                detail=str(item["detail"]),
+            )
+        )
+    return tuple(checks)

@@ -91,6 +91,7 @@ class RawTable:
     description: str
     columns: tuple[RawColumn, ...]
     event_date: str | None = None
+    relative_ids: tuple[str, ...] = ()
 
 
 def raw_tables(jobs: list[Job] | None = None) -> list[RawTable]:
@@ -120,16 +121,22 @@ def _contract_table(job: Job) -> RawTable:
     columns = tuple(RawColumn(n, _duckdb(t), meanings.get(n, "")) for n, t in schema.items())
     if contract.event_date is not None and contract.event_date not in schema:
         raise ValueError(f"{contract.id}: eventDate {contract.event_date} is not a raw column.")
-    return RawTable(name, contract.purpose, columns, contract.event_date)
+    relatives = tuple(c.raw for c in contract.relatives)
+    return RawTable(name, contract.purpose, columns, contract.event_date, relatives)
 
 
 def _meanings(contract: Contract) -> dict[str, str]:
     """Raw column -> where it comes from: the delivered variable, its register name, meaning."""
     out: dict[str, str] = {}
     for col in contract.columns:
-        outputs = [col.raw] if col.is_personnummer else list(raw_output_types(col))
+        if col.is_personnummer or col.is_relative:
+            outputs = [col.raw]
+        else:
+            outputs = list(raw_output_types(col))
         for raw in outputs:
             out.setdefault(raw, _meaning(col, raw))
+        if col.is_relative and col.birth_date_column:
+            out[col.birth_date_column] = f"Birth date encoded in {col.name}."
     if contract.reshape is not None:
         shape = contract.reshape
         out[shape.name_column] = "Measure: the delivered column's name."
@@ -201,7 +208,10 @@ def _sources_doc(tables: list[RawTable]) -> dict[str, object]:
 
 def _table_doc(table: RawTable) -> dict[str, object]:
     doc: dict[str, object] = {"name": table.name, "description": table.description}
-    doc["config"] = {"meta": {"event_date": table.event_date}}
+    meta: dict[str, object] = {"event_date": table.event_date}
+    if table.relative_ids:
+        meta["relative_ids"] = list(table.relative_ids)
+    doc["config"] = {"meta": meta}
     doc["columns"] = [
         {"name": c.name, "data_type": c.data_type, "description": c.description}
         for c in table.columns
@@ -218,11 +228,19 @@ def render_interfaces_table(tables: list[RawTable] | None = None) -> str:
     lines = [DOC_BEGIN, "| source | raw columns |", "| --- | --- |"]
     for table in tables if tables is not None else raw_tables():
         cols = [c for c in table.columns if c.name not in FIXED]
-        text = ", ".join(f"`{c.name}` {c.data_type.upper()}" for c in cols)
+        text = ", ".join(f"`{c.name}` {c.data_type.upper()}{_delivered_as(c)}" for c in cols)
         person = "" if "person_id" in {c.name for c in table.columns} else " (no person columns)"
         lines.append(f"| {table.name} | {text}{person} |")
     lines.append(DOC_END)
     return "\n".join(lines)
+
+
+def _delivered_as(column: RawColumn) -> str:
+    """`` (VAR)``: the delivered variable a raw column comes from, when the name differs."""
+    head = column.description.split(":", 1)[0].split(" (", 1)[0].split(" [", 1)[0]
+    if not head or " " in head or head == column.name or column.description.startswith(head + "."):
+        return ""
+    return f" ({head})"
 
 
 def render_interfaces(text: str, tables: list[RawTable] | None = None) -> str:

@@ -61,6 +61,16 @@ DOC_COLUMNS = {
         "age",
     ],  # fmt: skip
     "biobank": ["sample_id", "sampling_date", "sample_type"],
+    "multigen": [
+        "mother_id",
+        "mother_birth_date",
+        "father_id",
+        "father_birth_date",
+        "adoptive_mother_id",
+        "adoptive_mother_birth_date",
+        "adoptive_father_id",
+        "adoptive_father_birth_date",
+    ],
     "olink": [
         "sample_id",
         "olink_id",
@@ -103,6 +113,8 @@ def test_contracts_declare_pii_and_quality() -> None:
         pnr = contract.personnummer
         if pnr is not None:
             assert pnr.classification == "restricted" and pnr.required
+        for relative in contract.relatives:  # another person's number is just as identifying
+            assert relative.classification == "restricted", (path.name, relative.name)
 
 
 @pytest.mark.parametrize(

@@ -182,18 +182,24 @@ ADDED = [*PERSON_TYPES, "_pnr_reason"]  # the columns add_columns adds, in order
 HASH_SEED = 17
 
 
-def person_failures(column: str, *, required: bool) -> list[Failure]:
-    """Rejecting conditions for the personnummer column (reason codes only, never the value)."""
+def person_failures(column: str, *, required: bool, id_column: str = "person_id") -> list[Failure]:
+    """Rejecting conditions for a personnummer column whose pseudonym is ``id_column``
+    (reason codes only, never the value). The key column of a file keyed by LopNr fails
+    first when its order's linkage lacks the LopNr (``unknown_lopnr``); a relative's LopNr the
+    linkage lacks leaves no pseudonym and fails as ``invalid_personnummer``."""
     value = pl.col(column)
-    unknown = pl.col(UNKNOWN_FLAG)
-    failures = [
-        Failure(
-            column,
-            UNKNOWN_LOPNR,
-            f"{column}: the LopNr is not in its order's linkage file",
-            unknown,
+    is_key = id_column == "person_id"
+    unknown = pl.col(UNKNOWN_FLAG) if is_key else pl.lit(False)
+    failures = []
+    if is_key:
+        failures.append(
+            Failure(
+                column,
+                UNKNOWN_LOPNR,
+                f"{column}: the LopNr is not in its order's linkage file",
+                unknown,
+            )
         )
-    ]
     if required:
         failures.append(
             Failure(column, MISSING, f"{column} is empty but required", value.is_null())
@@ -203,7 +209,7 @@ def person_failures(column: str, *, required: bool) -> list[Failure]:
             column,
             INVALID_PNR,
             f"{column} is not a valid personnummer or samordningsnummer",
-            value.is_not_null() & pl.col("person_id").is_null() & ~unknown,
+            value.is_not_null() & pl.col(id_column).is_null() & ~unknown,
         )
     )
     return failures
