@@ -7,6 +7,7 @@ contract declares (a renamed column) stops the build instead of reaching staging
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -69,6 +70,21 @@ def test_the_hand_made_raw_layer_uses_only_declared_columns(tmp_path: Path) -> N
     declared = {t.name: {c.name for c in t.columns} for t in raw_tables()}
     con = duckdb.connect()
     for data in sorted((warehouse / "raw").glob("*/*/data.parquet")):
+        table = data.parent.parent.name
+        written = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{data}'").fetchall()}
+        assert written <= declared[table], (table, written - declared[table])
+
+
+@pytest.mark.unit
+def test_the_build_benchmarks_raw_layer_uses_only_declared_columns(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("bench_build", ROOT / "benchmarks" / "build.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.write_raw(tmp_path / "w", 200)
+    declared = {t.name: {c.name for c in t.columns} for t in raw_tables()}
+    con = duckdb.connect()
+    for data in sorted((tmp_path / "w" / "raw").glob("*/*/data.parquet")):
         table = data.parent.parent.name
         written = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{data}'").fetchall()}
         assert written <= declared[table], (table, written - declared[table])
