@@ -9,7 +9,8 @@
   a column missing from an older load reads as NULL, a missing source as an empty table, and
   source() is still called for lineage. A Parquet column the sources file does not declare
   (a renamed or new column) stops the build, so a renamed column never reaches staging as
-  silent NULLs.
+  silent NULLs. A load that a correction superseded (its manifest row named in a later load's
+  `supersedes`, promise.ingest.corrections) is left out, so no row is counted twice.
 
   A person-keyed table (config meta resolve_person_ids) then goes through resolved_person_ids:
   a row keyed by a re-used number is attributed by its date (meta event_date) to the holder
@@ -39,7 +40,7 @@
     {%- set typed_empty = raw_typed_empty(table_name) -%}
     {%- if execute and raw_has_files(table_name) -%}
         {%- do raw_check_declared(table_name) -%}
-        {{ typed_empty }} union all by name select * from {{ relation }}
+        {{ typed_empty }} union all by name select * from {{ relation }}{{ raw_live_loads() }}
     {%- else -%}
         {{ typed_empty }}
     {%- endif -%}
@@ -127,4 +128,17 @@
         cast(null as {{ column.data_type }}) as {{ column.name }}{{ "," if not loop.last }}
     {%- endfor %}
     where false
+{%- endmacro %}
+
+{% macro raw_live_loads() -%}
+    {%- set manifests = env_var('PROMISE_WAREHOUSE', 'warehouse') ~ "/raw/*/*/manifest.parquet" -%}
+    {%- set rows = "read_parquet('" ~ manifests ~ "', union_by_name=true)" -%}
+    {#- a raw layer written without manifests (a hand-made one) has no superseded load -#}
+    {%- if run_query("select count(*) from glob('" ~ manifests ~ "')").columns[0].values()[0] == 0 -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set found = run_query("select count(*) from (describe select * from " ~ rows ~ ") where column_name = 'supersedes'") -%}
+    {%- if found.columns[0].values()[0] > 0 -%}
+        {{ " where _load_id not in (select supersedes from " ~ rows ~ " where supersedes is not null)" }}
+    {%- endif -%}
 {%- endmacro %}

@@ -225,3 +225,41 @@ def test_the_cli_refuses_a_bad_linkage_option_in_one_sentence(
     assert words in printed and "Traceback" not in printed
     assert not printed.endswith("exit code 0\n")
     assert not (tmp_path / "w" / "raw").exists()
+
+
+def test_a_sas_delivery_keyed_by_numeric_lopnr_links_too(
+    delivery: IdentityLanding, tmp_path: Path, key_file: Path
+) -> None:
+    """Socialstyrelsen's SAS file, LopNr stored as a number (read back as 731094826.0)."""
+    from .identity_landing import NPR_FILE, NPR_HEADER
+    from .readstat_files import write_readstat
+
+    landing = tmp_path / "landing"
+    shutil.copytree(delivery.landing, landing)
+    text = landing / NPR_FILE
+    rows = [line.split("\t") for line in text.read_text(encoding="latin-1").splitlines()[1:]]
+    text.unlink()
+    write_readstat(
+        landing / "npr_inpatient" / f"ut_r_par_sv_{ORDER}_2024.sas7bdat",
+        NPR_HEADER,
+        [r for r in rows if len(r) == len(NPR_HEADER)],
+        numeric=("LopNr",),
+    )
+    warehouse = tmp_path / "w"
+    run_ingest(landing=landing, warehouse=warehouse, key_file=key_file,
+               linkage={ORDER: delivery.linkage})  # fmt: skip
+    con = connect(warehouse)
+    got = dict(
+        con.execute(
+            "SELECT main_diagnosis, person_id FROM raw.npr_inpatient WHERE main_diagnosis IN "
+            "('I219', 'K359')"
+        ).fetchall()
+    )
+    n = delivery.numbers
+    assert got == {"I219": person_id(key_file, n["A"]), "K359": person_id(key_file, n["B"])}
+    reasons = con.execute(
+        "SELECT reason, count(*) FROM quarantine WHERE source = 'npr_inpatient' GROUP BY 1"
+    ).fetchall()
+    assert reasons == [("unknown_lopnr", 1)]
+    text_out = tree_text(warehouse)
+    assert {v for v in delivery.lopnr.values() if v in text_out} == set()

@@ -34,6 +34,15 @@ def ingest(
         help="ORDER=FILE: the order's linkage file (LopNr -> personnummer, kept outside the "
         "warehouse) for files keyed by LopNr; once per order.",
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read and check everything, say what would change, load nothing."
+    ),
+    allow_overlap: bool = typer.Option(
+        False,
+        "--allow-overlap",
+        help="Load a file that repeats rows another file of its source loaded: the repeated "
+        "rows are quarantined (already_loaded), the rest loaded.",
+    ),
 ) -> None:
     """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
     key = os.environ.get(KEY_ENV)
@@ -62,6 +71,8 @@ def ingest(
             progress=progress,
             reference_date=reference,
             linkage=linkage_files,
+            dry_run=dry_run,
+            allow_overlap=allow_overlap,
         )
     if not results:
         raise EmptyLandingError(
@@ -70,10 +81,15 @@ def ingest(
         )
     console.print(results_table(results))
     for result in results:
+        if result.note and result.status != "skipped":
+            console.print(f"[cyan]{result.status}[/] {result.file}: {result.note}", highlight=False)
+    for result in results:
         for warning in result.warnings:
             console.print(f"[yellow]warning[/] {result.file}: {warning}", highlight=False)
     for ignored in unread_files(landing):
         console.print(f"[yellow]not read:[/] {ignored.label} ({ignored.why})", highlight=False)
+    if dry_run:
+        console.print("dry run: nothing was loaded; run again without --dry-run to load.")
     console.print(f"warehouse: {warehouse.resolve()}")
 
 

@@ -93,20 +93,8 @@ def bind_header(
         raise FileContractError(
             f"the header of {label} cannot be split on {delimiter!r}; check the delimiter."
         ) from exc
-    layout = bind_names(names, label=label, contract=contract, linkages=linkages)
-    warnings = []
-    if bom:
-        warnings.append("file starts with a UTF-8 byte order mark (removed)")
-        if encoding != "utf-8":
-            warnings.append(f"a UTF-8 byte order mark in a file declared {encoding}")
-    return Layout(
-        n_fields=layout.n_fields,
-        bound=layout.bound,
-        absent=layout.absent,
-        bom=bom,
-        warnings=warnings + layout.warnings,
-        joined=layout.joined,
-        key=layout.key,
+    return bind_names(
+        names, label=label, contract=contract, linkages=linkages, bom=bom, encoding=encoding
     )
 
 
@@ -116,8 +104,11 @@ def bind_names(
     label: str,
     contract: Contract,
     linkages: Mapping[str, Linkage] | None = None,
+    bom: bool = False,
+    encoding: str = "",
 ) -> Layout:
-    """Match delivered column names (any reader's) to ``contract``.
+    """Match delivered column names (a header line's, or a SAS/Stata file's variables) to
+    ``contract``.
 
     Raises :class:`FileContractError` when a name repeats, two names fill one column, a
     column the contract needs is missing, or a LopNr-keyed file has no linkage of its order.
@@ -147,14 +138,20 @@ def bind_names(
         )
     lopnr = [(i, m) for i, m in matches.items() if m.kind == "running_number"]
     key = _lopnr_key(names[lopnr[0][0]], lopnr[0][1].order, label, linkages) if lopnr else None
+    warnings = []
+    if bom:
+        warnings.append("file starts with a UTF-8 byte order mark (removed)")
+        if encoding != "utf-8":
+            warnings.append(f"a UTF-8 byte order mark in a file declared {encoding}")
     extra = [n for i, n in enumerate(names) if i not in matches]
-    warnings = [f"column(s) not in the contract, not loaded: {', '.join(extra)}"] if extra else []
+    if extra:
+        warnings.append(f"column(s) not in the contract, not loaded: {', '.join(extra)}")
     absent = tuple(c for c in contract.columns if c.name not in present)
     return Layout(
         n_fields=len(names),
         bound=bound,
         absent=absent,
-        bom=False,
+        bom=bom,
         warnings=warnings,
         joined=joined,
         key=key,
