@@ -16,6 +16,7 @@ from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
 from promise.ingest.landing import unread_files
+from promise.ingest.linkage import parse_option
 from promise.pseudonym import KEY_ENV
 
 
@@ -26,6 +27,12 @@ def ingest(
     warehouse: Path = WAREHOUSE_OPTION,
     delivery_date: str | None = typer.Option(
         None, "--delivery-date", help="YYYY-MM-DD; default LANDING/delivery.yml, else today."
+    ),
+    linkage: list[str] = typer.Option(
+        [],
+        "--linkage",
+        help="ORDER=FILE: the order's linkage file (LopNr -> personnummer, kept outside the "
+        "warehouse) for files keyed by LopNr; once per order.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Read and check everything, say what would change, load nothing."
@@ -41,6 +48,7 @@ def ingest(
     key = os.environ.get(KEY_ENV)
     console = Console(width=None if sys.stdout.isatty() else 160)
     reference = _date_option(delivery_date)
+    linkage_files = parse_option(linkage)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -62,6 +70,7 @@ def ingest(
             key_file=Path(key) if key else None,
             progress=progress,
             reference_date=reference,
+            linkage=linkage_files,
             dry_run=dry_run,
             allow_overlap=allow_overlap,
         )

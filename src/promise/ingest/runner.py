@@ -27,6 +27,9 @@ from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
 from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
 from promise.ingest.lines import sha256_and_records, sha256_of
+from promise.ingest.linkage import Linkage, read_linkages
+from promise.ingest.renumbering import FORMAT as CHANGES_FORMAT
+from promise.ingest.renumbering import load_change_files
 from promise.ingest.results import DRY_RUN, LOADED, SKIPPED, FileResult, Progress
 from promise.ingest.statfiles import bind, describe, format_of
 from promise.ingest.writer import PendingLoads, remove_tree
@@ -59,6 +62,7 @@ def run_ingest(
     reference_date: date | None = None,
     dry_run: bool = False,
     allow_overlap: bool = False,
+    linkage: dict[str, Path] | None = None,
 ) -> list[FileResult]:
     """Load every landing file not yet in the warehouse; return one result per file.
 
@@ -66,7 +70,8 @@ def run_ingest(
     supersedes that load; a file repeating rows another file of its source loaded is refused
     unless ``allow_overlap`` (then those rows are quarantined) (:mod:`promise.ingest.corrections`).
     ``dry_run`` does all of it, says what would happen, and publishes nothing (genotype
-    batches are not read).
+    batches are not read). ``linkage`` maps an order to its linkage file (LopNr ->
+    personnummer) for files keyed by LopNr (:mod:`promise.ingest.linkage`).
 
     ``reference_date`` (default: ``delivery_date`` in ``LANDING/delivery.yml``, else today)
     is the delivery date: it decides the century of 10-digit personnummer and which dates
@@ -81,15 +86,26 @@ def run_ingest(
     jobs = load_jobs(jobs_dir)
     plan = [(job, path) for job in jobs for path in job.files(landing)]
     check_files(plan, landing)
-    tasks = [_task(job, path, landing) for job, path in plan if job.format in TABLE_FORMATS]
+    keys = read_linkages(
+        linkage or {},
+        contracts=[j.contract for j in jobs if j.contract],
+        warehouse=warehouse,
+        reference_date=reference,
+    )
+    tasks = [_task(job, path, landing, keys) for job, path in plan if job.format in TABLE_FORMATS]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
+    change_files = [(job, path) for job, path in plan if job.format == CHANGES_FORMAT]
     check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
         check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         pending = PendingLoads(modes)
         try:
-            results = _load_all(
+            results = load_change_files(
+                change_files, landing=landing, warehouse=warehouse, pseudonymizer=pseudonymizer,
+                reference_date=reference, pending=pending, known=loaded_sha256(warehouse),
+            )  # fmt: skip
+            results += _load_all(
                 tasks,
                 genotype_files,
                 landing=landing,
@@ -207,7 +223,7 @@ def _key(key_file: Path | None, warehouse: Path) -> bytes:
     return checked_key(Path(key_file), warehouse=warehouse)
 
 
-def _task(job: Job, path: Path, landing: Path) -> FileTask:
+def _task(job: Job, path: Path, landing: Path, keys: dict[str, Linkage]) -> FileTask:
     assert job.contract is not None
     label = path.relative_to(landing).as_posix()
     kind = format_of(path, job.format)
@@ -215,11 +231,12 @@ def _task(job: Job, path: Path, landing: Path) -> FileTask:
         stat = describe(path, label=label, kind=kind, declared_encoding=job.encoding)
         return FileTask(
             job=job, path=path, label=label, sha256=sha256_of(path),
-            layout=bind(stat, job.contract), records=stat.rows, stat=stat,
+            layout=bind(stat, job.contract, linkages=keys), records=stat.rows, stat=stat,
         )  # fmt: skip
     layout = bind_header(
-        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding
-    )
+        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding,
+        linkages=keys,
+    )  # fmt: skip
     sha256, records = sha256_and_records(path)
     return FileTask(job=job, path=path, label=label, sha256=sha256, layout=layout, records=records)
 

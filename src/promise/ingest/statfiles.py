@@ -19,7 +19,7 @@ missing value is empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from promise.contracts import Column, Contract
 from promise.errors import PromiseError
 from promise.ingest.fields import field_names
 from promise.ingest.layout import FileContractError, Layout, bind_names
+from promise.ingest.linkage import Linkage
 
 SAS, STATA = "sas", "stata"
 #: the reader a file's name asks for, whatever its job's ``format`` (a folder may hold both)
@@ -136,10 +137,13 @@ def describe(path: Path, *, label: str, kind: str, declared_encoding: str) -> St
     )  # fmt: skip
 
 
-def bind(stat: StatFile, contract: Contract) -> Layout:
-    """Bind the file's variables to the contract; refuse a variable whose kind its column
-    cannot take (a date where the contract wants text or a number, a time of day anywhere)."""
-    layout = bind_names(stat.names, label=stat.label, contract=contract)
+def bind(
+    stat: StatFile, contract: Contract, *, linkages: Mapping[str, Linkage] | None = None
+) -> Layout:
+    """Bind the file's variables to the contract (a LopNr-keyed file through its order's
+    linkage); refuse a variable whose kind its column cannot take (a date where the
+    contract wants text or a number, a time of day anywhere)."""
+    layout = bind_names(stat.names, label=stat.label, contract=contract, linkages=linkages)
     for i, col in layout.bound.items():
         name = stat.names[i]
         kind = stat.kinds[name]
