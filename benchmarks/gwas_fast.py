@@ -56,9 +56,18 @@ HEADER = [
 ]
 
 
+def _data(prefix: Path, samples: int, variants: int) -> list[str]:
+    """The data set at ``prefix``, written unless a finished one is there already."""
+    done = prefix.with_name("written")
+    if not done.is_file():
+        write_data(prefix, samples=samples, variants=variants)
+        done.write_text("ok")
+    return Path(f"{prefix}.pheno").read_text().split("\n", 1)[0].split()[2:]
+
+
 def binary(work: Path, *, samples: int, variants: int) -> list[str]:
     prefix = work / f"binary-{samples}x{variants}" / "data"
-    names = write_data(prefix, samples=samples, variants=variants)
+    names = _data(prefix, samples, variants)
     plink2 = shutil.which("plink2") or "plink2"
     lines = []
     for traits, target in ((names, "<= 0.25"), ([names[4]], "<= 2")):
@@ -78,8 +87,7 @@ def binary(work: Path, *, samples: int, variants: int) -> list[str]:
 
 def scale(work: Path, *, samples: int, variants: int) -> list[str]:
     prefix = work / f"scale-{samples}x{variants}" / "data"
-    if not Path(f"{prefix}.bed").is_file():
-        write_data(prefix, samples=samples, variants=variants)
+    _data(prefix, samples, variants)
     rng = np.random.default_rng(2)
     pheno = Path(f"{prefix}.pheno").read_text().splitlines()
     column = pheno[0].split().index("B5")
