@@ -169,7 +169,7 @@ def gwas(
 
     # started first, so that it imports matplotlib while this process imports the rest
     with PlotWorker() as plotter:
-        from promise.gwas.engines.interface import choose_engine
+        from promise.gwas.engines.interface import choose_engine, fast_applies
         from promise.gwas.phenofiles import PLINK_MISSING
         from promise.gwas.pipeline import run_gwas
         from promise.gwas.preflight import inspect
@@ -222,6 +222,11 @@ def gwas(
         source, phenotypes = inspection.source, inspection.phenotypes
         # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
         resolved = choose_engine(options, source, spark_master=spark_master)
+        why = fast_applies(source)
+        if resolved == "hail" and engine == "auto" and spark_master is None and why:
+            console.print(
+                f"engine: hail, as the fast engine cannot run this: {why}", highlight=False
+            )
         started_here = resolved == "hail" and not hail_running()
         try:
             with StepProgress(console, "promise gwas") as progress:
