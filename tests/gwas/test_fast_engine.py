@@ -163,3 +163,25 @@ def test_endpoint_choice_follows_finngens_rule() -> None:
     assert choose_endpoints(mart, evaluated, min_cases=50, named=["E_RARE"]).chosen == [
         "E_RARE", "E_COMMON"
     ]  # fmt: skip
+
+
+def test_case_allele_frequency_is_counted_over_called_cases(tmp_path: Path) -> None:
+    """``effect_allele_frequency_cases``: A1 copies / (2 x called cases), counted here from
+    the matrix written to the .bed."""
+    rng = np.random.default_rng(4)
+    n = 300
+    geno = rng.binomial(2, 0.3, size=(n, 3))
+    geno[rng.random(geno.shape) < 0.05] = -1
+    write_bfile(tmp_path / "g", geno)
+    case = rng.random(n) < 0.4
+    ids = [f"S{i:04d}" for i in range(n)]
+    (tmp_path / "p.txt").write_text(
+        "FID IID D\n" + "".join(f"{s} {s} {int(c)}\n" for s, c in zip(ids, case, strict=True))
+    )
+    run_cli(["--bfile", tmp_path / "g", "--pheno", tmp_path / "p.txt", "--skip-qc", "--pcs", "0",
+             "--out", tmp_path / "out"])  # fmt: skip
+    result = read_ssf(tmp_path / "out" / "D.tsv.gz")
+    for j in range(3):
+        called = geno[case, j][geno[case, j] >= 0]
+        expected = called.sum() / (2 * len(called))
+        assert result.effect_allele_frequency_cases[j] == pytest.approx(expected, rel=1e-9)
