@@ -13,6 +13,11 @@ Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
   VCF and BGEN input, and whenever asked for with ``--engine hail``.
 
 :func:`choose_engine` decides, :func:`make_engine` builds it.
+
+Prepared for the mixed-model step (issue 19), not wired yet: a sample subset reaches the
+fast engine's association as each group's ``cols`` (:class:`.fastassoc.GroupInput`), and an
+offset per trait and chromosome (regenie's LOCO predictions) as ``fit_null(..., offset=)``
+of the binary engine, one null model per chromosome's stretch of the .bed.
 """
 
 from __future__ import annotations
