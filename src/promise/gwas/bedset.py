@@ -76,31 +76,29 @@ def batches_without_plink(warehouse: Path) -> list[str]:
 
 def variant_keys(bim: pl.DataFrame) -> pl.Series:
     """``chrom:pos:a2:a1`` of each .bim row: the identity batches are joined on."""
-    return (
-        pl.concat_str(
-            [pl.col("chrom"), pl.col("pos").cast(pl.String), pl.col("a2"), pl.col("a1")],
-            separator=":",
-        )
-        .alias("key")
-        .pipe(lambda e: bim.select(e).to_series())
+    key = pl.concat_str(
+        [pl.col("chrom"), pl.col("pos").cast(pl.String), pl.col("a2"), pl.col("a1")],
+        separator=":",
     )
+    return bim.select(key.alias("key")).to_series()
 
 
 def shared_variants(sets: Sequence[BedFiles]) -> list[Array]:
     """Row indices, one array per set, of the variants every set has, in the first set's
     order (an inner join on contig, position and alleles)."""
-    first = sets[0].bim.with_row_index("_r0").with_columns(key=variant_keys(sets[0].bim))
-    joined = first.select("key", "_r0")
-    for i, other in enumerate(sets[1:], start=1):
-        rows = other.bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(other.bim))
+    keyed = []
+    for i, bed in enumerate(sets):
+        rows = bed.bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(bed.bim))
         dup = rows["key"].is_duplicated()
         if dup.any():
             raise GenotypeInputError(
-                f"{other.prefix}.bim lists variant {rows['key'].filter(dup)[0]} twice: the "
+                f"{bed.prefix}.bim lists variant {rows['key'].filter(dup)[0]} twice: the "
                 "batches cannot be aligned."
             )
-        joined = joined.join(rows.select("key", f"_r{i}"), on="key", how="inner",
-                             maintain_order="left")  # fmt: skip
+        keyed.append(rows.select("key", f"_r{i}"))
+    joined = keyed[0]
+    for rows in keyed[1:]:
+        joined = joined.join(rows, on="key", how="inner", maintain_order="left")
     return [joined[f"_r{i}"].to_numpy().astype(np.int64) for i in range(len(sets))]
 
 
