@@ -64,10 +64,15 @@ def plink_recoding(build: str) -> dict[str, str]:
     return {**names, "23": x, "24": y, "25": x, "XY": x, "26": mt, "M": mt}
 
 
-@cache
 def recoding(build: str) -> dict[str, str]:
     """Every alias promise accepts for a contig of ``build``, to the build's name: those of
-    :func:`plink_recoding` and UK Biobank's ``01``..``09`` (with or without ``chr``)."""
+    :func:`plink_recoding` and UK Biobank's ``01``..``09`` (with or without ``chr``); the
+    ``contig_recoding`` every Hail import is given, so that both engines accept the same."""
+    return dict(_recoding(build))
+
+
+@cache
+def _recoding(build: str) -> dict[str, str]:
     mapping = plink_recoding(build)
     prefix = "chr" if build == "GRCh38" else ""
     for i in range(1, 10):
@@ -79,7 +84,7 @@ def recoding(build: str) -> dict[str, str]:
 def recode_contigs(names: pl.Series, build: str) -> pl.Series:
     """``names`` in the build's contig names; a name with no alias is left as it is (and
     refused by :func:`checked_variants` unless the build has it)."""
-    return names.cast(pl.Utf8).replace(recoding(build))
+    return names.cast(pl.Utf8).replace(_recoding(build))
 
 
 def checked_variants(
