@@ -198,8 +198,8 @@ def _gt_counts(record: Any, allele: int, line: int, name: str) -> tuple[Array, A
     second = calls[:, 1] if calls.shape[1] > 1 else np.full(len(calls), -2, dtype=calls.dtype)
     haploid = second == -2
     missing = (first < 0) | (second == -1)
-    counts = np.where(haploid, 2 * (first == allele), (first == allele) + (second == allele))
-    result = counts.astype(np.float64)
+    ones = (first == allele).astype(np.float64)
+    result = np.where(haploid, 2.0 * ones, ones + (second == allele))
     result[missing] = np.nan
     return result, haploid
 
