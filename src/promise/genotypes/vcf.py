@@ -25,6 +25,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import polars as pl
 from cyvcf2 import VCF
+from cyvcf2.cyvcf2 import set_htslib_log_level
 from isal import igzip
 
 from promise.genotypes.contigs import checked_variants
@@ -129,11 +130,18 @@ class VcfReader(BlockReader):
         n_cols = len(self.samples) if cols is None else len(cols)
         buffer = np.empty((min(block, max(len(rows), 1)), n_cols), dtype=np.float64)
         filled, start, at = 0, 0, 0
+        set_htslib_log_level(0)  # htslib's own complaints are replaced by one sentence of ours
         vcf = VCF(str(self.path), lazy=True, threads=2 if is_bgzf(self.path) else None)
+        records, site = iter(vcf), -1
         try:
-            for site, record in enumerate(vcf):
-                if at == len(rows):
+            while at < len(rows):
+                try:
+                    record = next(records)
+                except StopIteration:
                     break
+                except Exception as exc:  # htslib's parse errors surface as a bare Exception
+                    raise self._unparsable(site + 1) from exc
+                site += 1
                 if wanted_sites[at] != site:
                     continue
                 self._check_record(record, site)
@@ -157,10 +165,14 @@ class VcfReader(BlockReader):
     def _check_record(self, record: Any, site: int) -> None:
         """The record htslib read is the site the first pass saw (else lines were lost)."""
         if self._site_pos[site] != record.POS:
-            raise GenotypeFileError(
-                f"Line {int(self._lines[site]):,} of {self.path.name} could not be read by htslib "
-                "as the VCF line it is: fix or drop that line."
-            )
+            raise self._unparsable(site)
+
+    def _unparsable(self, site: int) -> GenotypeFileError:
+        line = f"Line {int(self._lines[site]):,}" if site < len(self._lines) else "A line"
+        return GenotypeFileError(
+            f"{line} of {self.path.name} cannot be parsed as VCF (a GT, DS or other field "
+            "does not fit its FORMAT and header): fix or drop that line."
+        )
 
     def _dosage(self, record: Any, allele: int, site: int) -> Array:
         """Dosage of ALT ``allele`` (1-based) at one record, per sample."""
