@@ -79,3 +79,27 @@ def test_hail_gen_through_bgen_equals_its_probabilities(
     assert reader.samples == [line.split()[1] for line in lines]
     assert len(reader.samples) == probs.shape[1]
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-4)
+
+
+def test_packed_codes_are_the_fast_engines(reference_dir: Path) -> None:
+    """The .bed reader's packed blocks are the codes the fast engine decodes (its tables
+    now live in promise.genotypes.plink, fastlinear's names pointing there): decoded with
+    the count and missing tables they give the reader's dosages."""
+    from promise.genotypes.plink import LUT_COUNT, LUT_MISSING, BedReader, decode
+    from promise.gwas import fastlinear
+
+    assert fastlinear.decode is decode and fastlinear.LUT_COUNT is LUT_COUNT
+    prefix = reference_dir / "regenie_example" / "example"
+    reader = open_genotypes(prefix, "bfile", "GRCh37")
+    assert isinstance(reader, BedReader)
+    with reader:
+        dosages = np.hstack([b for _, b in reader.dosage_blocks(block=300)])
+        n = len(reader.samples)
+        starts, counts = [], []
+        for start, raw in reader.packed_blocks(block=256):
+            starts.append(start)
+            count = decode(raw, LUT_COUNT, n).astype(np.float64)
+            count[decode(raw, LUT_MISSING, n) == 1] = np.nan
+            counts.append(count.T)
+    assert starts == [0, 256, 512, 768]
+    np.testing.assert_array_equal(np.hstack(counts), dosages)
