@@ -9,7 +9,16 @@ its privacy class. Checks a value must pass come from ``logicalTypeOptions`` (``
 ``invalidValues`` and ``arguments.validValues``. Promise-specific meaning lives in
 ``customProperties`` (``role``, ``presence``, ``partialDate``, ``sixDigitDates``, ``valueMap``, ``trueValues``,
 ``unit``, ``splitTokens``, ``birthDateColumn``) and, at schema level, ``derivedColumns``,
-``reshape`` and ``rowChecks``.
+``reshape``, ``rowChecks`` and ``eventDate``.
+
+Every column says where its meaning comes from: ``businessName`` is the register's own name
+for the variable, ``authoritativeDefinitions`` cite the published variable list that defines
+it, and a column no published list could be found for says so in ``customProperties``
+``noAuthoritativeSource`` (never an invented citation). Names a column was delivered under in
+other years are declared as ``aliases`` (``<n>`` stands for a position: several delivered
+columns ``OP1``, ``OP2``, ... fill one raw column, joined by blanks), and the personnummer
+column lists in ``lopnrAliases`` the names of an order's running number (``LopNr``;
+``<order>`` stands for the order's number), which a linkage file turns into a personnummer.
 
 A source keyed by one person may name others: a column with ``role: relative`` (a parent in
 the Multi-Generation Register) holds another person's personnummer, which ingestion replaces
@@ -45,6 +54,15 @@ class ContractError(ConfigurationError):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Citation:
+    """A published document that defines a column (ODCS ``authoritativeDefinitions``)."""
+
+    url: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Column:
     """One delivered column and the raw column it becomes."""
 
@@ -68,6 +86,12 @@ class Column:
     unit: str | None = None
     split_tokens: bool = False
     split_into: dict[str, Any] | None = None
+    description: str = ""
+    business_name: str | None = None
+    citations: tuple[Citation, ...] = ()
+    no_source: str | None = None
+    aliases: tuple[str, ...] = ()
+    lopnr_aliases: tuple[str, ...] = ()
 
     birth_date_column: str | None = None
 
@@ -122,6 +146,9 @@ class Contract:
     derived: tuple[Derived, ...] = ()
     reshape: Reshape | None = None
     quality: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    purpose: str = ""
+    event_date: str | None = None
+    documents: tuple[Citation, ...] = ()
     row_checks: tuple[RowCheck, ...] = ()
 
     def column(self, name: str) -> Column:
@@ -171,6 +198,9 @@ def load_contract(path: Path) -> Contract:
         ),
         reshape=_reshape(custom.get("reshape")),
         quality=tuple(obj.get("quality") or []),
+        purpose=str((doc.get("description") or {}).get("purpose", "")),
+        event_date=custom.get("eventDate"),
+        documents=_citations(obj, path),
         row_checks=_row_checks(custom.get("rowChecks"), path),
     )
 
@@ -209,8 +239,52 @@ def _column(prop: dict[str, Any], path: Path) -> Column:
         unit=custom.get("unit"),
         split_tokens=bool(custom.get("splitTokens", False)),
         split_into=custom.get("splitInto"),
+        description=" ".join(str(prop.get("description", "")).split()),
+        business_name=prop.get("businessName"),
+        citations=_cited(prop, path),
+        no_source=custom.get("noAuthoritativeSource"),
+        aliases=_names(custom.get("aliases"), path, name),
+        lopnr_aliases=_names(custom.get("lopnrAliases"), path, name),
         birth_date_column=custom.get("birthDateColumn"),
     )
+
+
+def _citations(node: dict[str, Any], path: Path) -> tuple[Citation, ...]:
+    out = []
+    for item in node.get("authoritativeDefinitions") or []:
+        if not isinstance(item, dict) or not item.get("url") or not item.get("type"):
+            raise ContractError(
+                f"{path}: an authoritativeDefinitions entry needs a url and a type."
+            )
+        out.append(
+            Citation(
+                url=str(item["url"]),
+                type=str(item["type"]),
+                description=" ".join(str(item.get("description", "")).split()),
+            )
+        )
+    return tuple(out)
+
+
+def _cited(prop: dict[str, Any], path: Path) -> tuple[Citation, ...]:
+    """A column's citations; a column must cite its source or say that none was found."""
+    citations = _citations(prop, path)
+    custom = _custom(prop)
+    if not citations and not str(custom.get("noAuthoritativeSource") or "").strip():
+        raise ContractError(
+            f"{path}: property {prop.get('name')!r} cites no published variable list "
+            "(authoritativeDefinitions) and does not say why (customProperties "
+            "noAuthoritativeSource); say where its meaning comes from."
+        )
+    return citations
+
+
+def _names(value: Any, path: Path, column: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ContractError(f"{path}: aliases of {column!r} must be a list of names.")
+    return tuple(v.strip() for v in value)
 
 
 def _valid_values(prop: dict[str, Any]) -> tuple[str, ...] | None:

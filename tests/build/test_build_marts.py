@@ -26,7 +26,7 @@ def test_build_ran_every_kind_of_node(tiny_build: tuple[Path, BuildResult]) -> N
     assert result.published and result.failures == []
     assert result.count("unit_test") >= 6
     assert result.count("test") >= 90  # generic key tests plus tests/dbt singular tests
-    assert result.count("model") == 41  # 13 staging, 16 intermediate, 12 marts
+    assert result.count("model") == 45  # 16 staging, 17 intermediate, 12 marts
 
 
 def test_transfer_collapses_into_one_stay(tiny_marts: duckdb.DuckDBPyConnection) -> None:

@@ -84,6 +84,7 @@ DOC_COLUMNS = {
         "below_lod",
     ],
     "metabolomics": ["sample_id", "measure", "value", "unit"],
+    "pnr_reuse": ["holder", "valid_from", "valid_to"],
     "npr_inpatient": ["year", "admission_date", "discharge_date", "main_diagnosis"]
     + [f"diagnosis_{i}" for i in range(1, 31)]
     + ["diagnoses"]
@@ -96,7 +97,7 @@ LINEAGE = ["_load_id", "_source_file", "_source_line"]
 
 def test_every_job_has_a_contract_and_the_raw_columns_of_the_interface() -> None:
     jobs = {j.source: j for j in load_jobs()}
-    assert set(DOC_COLUMNS) | {"npr_outpatient", "genotypes"} == set(jobs)
+    assert set(DOC_COLUMNS) | {"npr_outpatient", "genotypes", "pnr_changes"} == set(jobs)
     for source, columns in DOC_COLUMNS.items():
         contract = jobs[source].contract
         assert contract is not None and contract.source == source

@@ -13,10 +13,12 @@ import polars as pl
 
 from promise.contracts import Contract, ContractError, RowCheck
 from promise.ingest.checks import Failure
-from promise.ingest.persons import PersonLookup
+from promise.ingest.persons import LinkedLookup, PersonLookup
 
 
-def add_relatives(rows: pl.DataFrame, contract: Contract, persons: PersonLookup) -> pl.DataFrame:
+def add_relatives(
+    rows: pl.DataFrame, contract: Contract, persons: PersonLookup | LinkedLookup
+) -> pl.DataFrame:
     """Each relative's pseudonym (and birth date) beside the number, which stays only until
     the row is judged."""
     for col in contract.relatives:

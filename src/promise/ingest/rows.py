@@ -19,7 +19,7 @@ from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
 from promise.ingest.masking import MASK, holds_personnummer, mask_expr, pseudonymise_text
-from promise.ingest.persons import PERSON_TYPES, PersonIds, PersonLookup, person_failures
+from promise.ingest.persons import PERSON_TYPES, PersonIds, person_failures, person_lookup
 from promise.ingest.relatives import add_relatives, relative_columns, row_check_failure
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
@@ -80,8 +80,8 @@ class RowJudge:
             self.outputs += checked.outputs
         self.failures += [row_check_failure(c) for c in self.contract.row_checks]
         self.pnr_column = pnr.name if pnr else None
-        self.persons = PersonLookup(
-            PersonIds(self.pseudonymizer), reference_date=self.reference_date
+        self.persons = person_lookup(
+            PersonIds(self.pseudonymizer), reference_date=self.reference_date, key=self.layout.key
         )
         self.schema = raw_schema(self.contract)
         self._build_expressions()
@@ -152,11 +152,7 @@ class RowJudge:
 
     def _named(self, frame: pl.DataFrame) -> pl.DataFrame:
         names = field_names(self.layout.n_fields)
-        columns = [pl.col("_line")]
-        for i, col in self.layout.bound.items():
-            columns.append(pl.col(names[i]).alias(col.name))
-        columns += [pl.lit(None, dtype=pl.Utf8).alias(c.name) for c in self.layout.absent]
-        return frame.select(columns)
+        return frame.select(pl.col("_line"), *self.layout.named_columns(names))
 
     def _apply_failures(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Rows passing every check, and failing rows with ``_reason``, ``_column``, ``_detail``.
@@ -242,8 +238,10 @@ class RowJudge:
         records = [
             json.dumps(
                 {
-                    "text": pseudonymise_text(
-                        t, pseudonymizer=self.pseudonymizer, reference_date=self.reference_date
+                    "text": self.persons.scrub(
+                        pseudonymise_text(
+                            t, pseudonymizer=self.pseudonymizer, reference_date=self.reference_date
+                        )
                     )
                 },
                 ensure_ascii=False,

@@ -37,6 +37,7 @@ from promise.synth.malformed import KINDS
 from promise.synth.omics import eligible_window
 from promise.synth.population import Persons, delivery_reference, draw_persons
 from promise.synth.relatedness import draw_inheritance, relatedness_truth
+from promise.synth.sasfiles import rewrite_registers
 from promise.synth.truth import assemble
 from promise.synth.writers import Sinks
 
@@ -144,6 +145,7 @@ def write_cohort(
     genotyped: int | None = None,
     sources: Collection[str] | None = None,
     numbers_dir: Path | None = None,
+    file_format: str = "text",
 ) -> dict[str, Any]:
     """Write a synthetic landing folder under ``out`` and return ``truth.json``'s content.
 
@@ -159,7 +161,12 @@ def write_cohort(
     numbers_dir:
         Folder holding Skatteverket's ``allPins.json`` and ``allCoords.json`` (default the
         copy shipped with the package, or ``$PROMISE_REFERENCE_DIR/personnummer``).
+    file_format:
+        ``text`` (the registers as delimited files), ``sas`` (``.sas7bdat``) or ``stata``
+        (``.dta``), written with Debian's ``readstat`` (:mod:`promise.synth.sasfiles`).
     """
+    if file_format not in ("text", "sas", "stata"):
+        raise SynthError(f"--format {file_format} is not one of text, sas, stata")
     if persons < 1 or variants < 0 or seed < 0:
         raise SynthError("--persons must be at least 1, and --variants and --seed not negative")
     wanted = frozenset(sources or layouts.SOURCES)
@@ -199,6 +206,9 @@ def write_cohort(
             for source in counts:
                 counts[source] += int((p.source == source).sum())
     files = sinks.truth()
+    if file_format != "text":
+        registers = [s for name, g in layouts.REGISTERS.items() if name in wanted for s in g]
+        files = rewrite_registers(out, files, registers, file_format)
     relatedness = None
     if with_genotypes and ctx.genotyped.id and pedigree is not None:
         g = ctx.genotyped
