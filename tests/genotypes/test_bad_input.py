@@ -122,7 +122,7 @@ GOOD = "1\t100\tv1\tA\tG\t.\t.\t.\tGT\t0/0\t0/1\t1/1"
 
 def _vcf(tmp_path: Path, *lines: str) -> Path:
     path = tmp_path / "bad.vcf"
-    path.write_text(HEADER + "\n".join([GOOD, *lines]) + "\n")
+    path.write_bytes((HEADER + "\n".join([GOOD, *lines]) + "\n").encode("latin-1"))
     return path
 
 
@@ -139,6 +139,9 @@ def _vcf(tmp_path: Path, *lines: str) -> Path:
          "Line 6 of bad.vcf has a DS outside 0..2 (sample column 11): fix or drop that line."),
         ("1\t200\tv2\tA\tG\t.\t.\t.\tGT\t0/0\t0/1/1\t0/0",
          "Line 6 of bad.vcf has a call of ploidy above 2"),
+        ("", "Line 6 of bad.vcf is blank: fix or drop that line."),
+        ("1\t200\tv\xe92\tA\tG\t.\t.\t.\tGT\t0/0\t0/1\t0/0",
+         "Line 6 of bad.vcf is not UTF-8 text in its first five fields"),
         ("HLA\t200\tv2\tA\tG\t.\t.\t.\tGT\t0/0\t0/1\t0/0",
          "Line 6 of bad.vcf (HLA v2 200) names the contig 'HLA', which GRCh37 does not have"),
     ],

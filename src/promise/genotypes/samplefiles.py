@@ -13,7 +13,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from promise.genotypes.errors import GenotypeFileError
 
@@ -52,11 +52,11 @@ def is_bgzf(path: Path) -> bool:
     )
 
 
-def open_text(path: Path) -> IO[str]:
-    """A text file, gunzipped on the fly when it is gzip (BGZF included)."""
+def open_bytes(path: Path) -> IO[bytes]:
+    """A file's bytes, gunzipped on the fly when it is gzip (BGZF included)."""
     if is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def read_vcf_header(path: Path, label: str | None = None) -> VcfHeader:
@@ -65,8 +65,11 @@ def read_vcf_header(path: Path, label: str | None = None) -> VcfHeader:
     label = label or path.name
     meta: list[str] = []
     try:
-        with open_text(path) as handle:
-            for line in handle:
+        with open_bytes(path) as handle:
+            for raw in handle:  # line by line: a data line need not be UTF-8 for the header
+                if not raw.startswith(b"#"):
+                    break
+                line = raw.decode("utf-8")
                 if line.startswith("##"):
                     meta.append(line if line.endswith("\n") else line + "\n")
                 elif line.startswith("#CHROM"):

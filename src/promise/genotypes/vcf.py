@@ -79,7 +79,7 @@ class VcfReader(BlockReader):
     def _scan(self, width: int) -> tuple[pl.DataFrame, Array]:
         """CHROM, POS, ID, REF, ALT of every data line, and its line number; a line without
         ``width`` fields or with a POS that is not a whole number is refused."""
-        columns: list[list[bytes]] = [[], [], [], [], []]
+        columns: list[list[str]] = [[], [], [], [], []]
         numbers: list[int] = []
         try:
             with _open_binary(self.path) as handle:
@@ -91,8 +91,14 @@ class VcfReader(BlockReader):
                     head = line[:cut].split(b"\t")
                     if fields != width or len(head) < 5 or not head[1].strip().isdigit():
                         raise self._malformed(number, fields, width, head)
-                    for column, value in zip(columns, head, strict=False):
-                        column.append(value)
+                    try:
+                        for column, value in zip(columns, head, strict=False):
+                            column.append(value.decode("utf-8"))
+                    except UnicodeDecodeError as exc:
+                        raise GenotypeFileError(
+                            f"Line {number:,} of {self.path.name} is not UTF-8 text in its "
+                            "first five fields: fix or drop that line."
+                        ) from exc
                     numbers.append(number)
         except (OSError, EOFError) as exc:
             raise GenotypeFileError(
@@ -101,17 +107,17 @@ class VcfReader(BlockReader):
             ) from exc
         names = ("chrom", "pos", "id", "ref", "alt")
         frame = pl.DataFrame(
-            {
-                n: pl.Series(c, dtype=pl.Binary).cast(pl.Utf8)
-                for n, c in zip(names, columns, strict=True)
-            }
-        ).with_columns(pl.col("pos").str.strip_chars().cast(pl.Int64))
-        return frame, np.array(numbers, dtype=np.int64)
+            dict(zip(names, columns, strict=True)), schema=dict.fromkeys(names, pl.Utf8)
+        )
+        pos = pl.col("pos").str.strip_chars().cast(pl.Int64)
+        return frame.with_columns(pos), np.array(numbers, dtype=np.int64)
 
     def _malformed(
         self, number: int, fields: int, width: int, head: list[bytes]
     ) -> GenotypeFileError:
-        if fields != width:
+        if not b"".join(head).strip():
+            why = "is blank"
+        elif fields != width:
             why = (
                 f"has {fields:,} tab-separated fields where the header's #CHROM line has {width:,}"
             )
