@@ -62,3 +62,24 @@ def as_a1(values: Array, counted: list[str], a1: list[str], a2: list[str]) -> Ar
         elif allele != a1[j]:
             raise AssertionError(f"variant {j}: plink2 counted {allele}, not {a1[j]} or {a2[j]}")
     return out
+
+
+def dummy(base: Path, samples: int, variants: int, *options: str, on_x: int = 0) -> Path:
+    """``plink2 --dummy`` data as a .pgen set whose positions start at 1,000,100 (--dummy
+    starts at 0, which no build has), the last ``on_x`` variants moved to X and every other
+    sample male (so that PLINK 2 writes their X genotypes haploid); its prefix."""
+    d0 = run(base / "dummy0", "--dummy", str(samples), str(variants), *options, "--make-pgen")
+    pvar = Path(f"{d0}.pvar").read_text().splitlines()
+    rows = [line.split("\t") for line in pvar[1:]]
+    for i, row in enumerate(rows):
+        row[0], row[1] = ("X" if i >= variants - on_x else "1"), str(1_000_100 + 100 * i)
+    d = base / "dummy"
+    Path(f"{d}.pvar").write_text("\n".join([pvar[0], *("\t".join(r) for r in rows)]) + "\n")
+    psam = Path(f"{d0}.psam").read_text().splitlines()
+    sexed = [psam[0]] + [
+        "\t".join([f[0], "1" if i % 2 else "2", *f[2:]])
+        for i, f in enumerate(line.split("\t") for line in psam[1:])
+    ]
+    Path(f"{d}.psam").write_text("\n".join(sexed) + "\n")
+    Path(f"{d}.pgen").write_bytes(Path(f"{d0}.pgen").read_bytes())
+    return d

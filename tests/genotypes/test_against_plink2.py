@@ -14,7 +14,6 @@ haploid in the BGEN and VCF files, so PLINK 2's convention for them (counted as 
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import pytest
 from promise.genotypes import open_genotypes
 from promise.genotypes.samplefiles import read_bgen_header
 
-from .plink2 import as_a1, exported_dosages, run
+from .plink2 import as_a1, dummy, exported_dosages, run
 
 pytestmark = [pytest.mark.reference, pytest.mark.integration]
 Array = np.ndarray[Any, Any]
@@ -37,23 +36,8 @@ DOSAGE_ATOL = 1e-4
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every format of the one data set, written by PLINK 2."""
     base = tmp_path_factory.mktemp("plink2-formats")
-    d0 = run(base / "d0", "--dummy", str(N_SAMPLES), str(N_VARIANTS), "0.05",
-             "dosage-freq=0.5", "acgt", "--seed", "11", "--make-pgen")  # fmt: skip
-    # positions 1,000,100 onwards (--dummy starts at 0, which no build has), the last N_X
-    # variants on X; every other sample male, so that PLINK 2 writes them haploid on X
-    pvar = Path(f"{d0}.pvar").read_text().splitlines()
-    rows = [line.split("\t") for line in pvar[1:]]
-    for i, row in enumerate(rows):
-        row[0], row[1] = ("X" if i >= N_VARIANTS - N_X else "1"), str(1_000_100 + 100 * i)
-    d = base / "d"
-    Path(f"{d}.pvar").write_text("\n".join([pvar[0], *("\t".join(r) for r in rows)]) + "\n")
-    psam = Path(f"{d0}.psam").read_text().splitlines()
-    sexed = [psam[0]] + [
-        "\t".join([f[0], "1" if i % 2 else "2", *f[2:]])
-        for i, f in enumerate(line.split("\t") for line in psam[1:])
-    ]
-    Path(f"{d}.psam").write_text("\n".join(sexed) + "\n")
-    shutil.copy(f"{d0}.pgen", f"{d}.pgen")
+    d = dummy(base, N_SAMPLES, N_VARIANTS, "0.05", "dosage-freq=0.5", "acgt", "--seed", "11",
+              on_x=N_X)  # fmt: skip
     pfile = ("--pfile", str(d))
     run(base / "bed", *pfile, "--make-bed")
     run(base / "b8", *pfile, "--export", "bgen-1.2", "bits=8", "ref-first")
@@ -152,3 +136,21 @@ def test_selected_variants_and_samples_are_the_full_matrix_cut(
     samples = np.arange(N_SAMPLES)[::-3]
     cut = _ours(files[name], kind, variant_index=variants, sample_index=samples)[2]
     np.testing.assert_array_equal(cut, full[np.ix_(samples, variants)])
+
+
+def test_phased_bgen_equals_plink2(tmp_path: Path) -> None:
+    """Phased probabilities (per haplotype P(REF), P(ALT)): the dosage is the sum of the two
+    haplotypes' P(ALT), a haploid male's doubled."""
+    d = dummy(tmp_path, 30, 20, "0.05", "dosage-freq=0.5", "phase-freq=1", "acgt", "--seed", "5",
+              on_x=6)  # fmt: skip
+    bgen = run(
+        tmp_path / "phased", "--pfile", str(d), "--export", "bgen-1.2", "bits=8", "ref-first"
+    )
+    path = Path(f"{bgen}.bgen")
+    import bgen as library
+
+    with library.BgenReader(str(path), delay_parsing=False) as raw:
+        assert all(raw[i].is_phased for i in range(len(raw)))
+    ours = _ours(path, "bgen")
+    theirs = exported_dosages(tmp_path / "x", "--bgen", str(path), "ref-first")
+    _assert_same(ours, theirs, atol=DOSAGE_ATOL)
