@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from promise.profiles.release import FloatArray, rate
 
@@ -98,5 +99,10 @@ def ratio_plot(rows: Sequence[tuple[str, float, float, float]], path: Path) -> P
     ax.set_xlabel("hazard ratio (95% CI)")
     ax.grid(axis="y", visible=False)
     low, high = min(r[2] for r in rows), max(r[3] for r in rows)
-    ax.set_xlim(min(0.5, low / 1.2), max(2.0, high * 1.2) if math.isfinite(high) else 10)
+    left, right = min(0.5, low / 1.2), max(2.0, high * 1.2) if math.isfinite(high) else 10.0
+    ax.set_xlim(left, right)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200) if left <= t <= right]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+    ax.xaxis.set_minor_locator(NullLocator())
     return _save(fig, path)
