@@ -25,7 +25,7 @@ from promise.privacy import audit
 from promise.privacy.policy import load_policy
 from promise.profiles.cohort import Cohort, ProfilesError, date_of, open_marts, read_cohort
 from promise.profiles.hazards import hr_grid
-from promise.profiles.measures import shared
+from promise.profiles.measures import Shared, shared
 from promise.profiles.persontime import person_years, residence
 from promise.profiles.profile import Profile, make_profile, released_cases
 from promise.profiles.release import Rules
@@ -84,7 +84,7 @@ def _check_out(out: Path, warehouse: Path) -> None:
         raise ProfilesError(f"the folder of --out {out} does not exist; create it first.")
 
 
-def _write_pages(cohort: Cohort, common: Any, rules: Rules, folder: Path) -> tuple[list[Profile], SiteFacts]:  # fmt: skip
+def _write_pages(cohort: Cohort, common: Shared, rules: Rules, folder: Path) -> tuple[list[Profile], SiteFacts]:  # fmt: skip
     persons = rules.one(cohort.persons)
     facts = SiteFacts(
         window=(date_of(common.window[0]), date_of(common.window[1] - 1)),
