@@ -201,7 +201,10 @@ def profiles(args: argparse.Namespace) -> int:
     with open("/proc/loadavg") as handle:
         load = handle.read().split()[:3]
     cfg = {"warehouse": str(warehouse), "out": str(root / "site")}
-    done = subprocess.run([sys.executable, "-c", PROFILES, json.dumps(cfg)], capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", PROFILES, json.dumps(cfg)], capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        print(f"promise profiles failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return 1
     result = json.loads(done.stdout[done.stdout.rindex('{"seconds"') :])
     ok = result["seconds"] < TARGET_PROFILE_SECONDS
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, Python {platform.python_version()}, duckdb {duckdb.__version__}, load average before {' '.join(load)}")  # fmt: skip

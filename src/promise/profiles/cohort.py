@@ -58,6 +58,7 @@ class Cohort:
     endpoints: list[Endpoint]
     cases: dict[str, tuple[IntArray, IntArray]]  # endpoint -> (person rows, first event day)
     _dense: dict[str, IntArray] = field(default_factory=dict)
+    kept: dict[object, object] = field(default_factory=dict)  # results reused across endpoints
 
     @property
     def persons(self) -> int:
@@ -122,6 +123,7 @@ def open_marts(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise ProfilesError(f"warehouse {warehouse} has no built marts ({DATABASE_FILE}); run `promise build --warehouse {warehouse}` first.")  # fmt: skip
     con = connect(Path(warehouse))
     try:
+        con.execute("SET enable_progress_bar = false")
         yield con
     except duckdb.Error as exc:
         raise ProfilesError(f"the marts of {warehouse} cannot be read for profiles ({str(exc).splitlines()[0]}); run `promise build` again.") from exc  # fmt: skip

@@ -83,34 +83,54 @@ def death_ratio(cohort: Cohort, window: tuple[int, int], onset: IntArray) -> Rat
     fitted = cox_breslow(entry, exit_, died, X)
     if fitted is None:
         return None
-    return _ratio(float(fitted[0][0]), float(fitted[1][0]), events,
-                  int(np.unique(person[exposed]).size), int(np.unique(person).size))  # fmt: skip
+    return _ratio(float(fitted[0][0]), float(fitted[1][0]), events, _persons(cohort, person[exposed]), _persons(cohort, person))  # fmt: skip
+
+
+def _persons(cohort: Cohort, rows: IntArray) -> int:
+    """Distinct persons among ``rows`` (without sorting them)."""
+    seen = np.zeros(cohort.persons, bool)
+    seen[rows] = True
+    return int(seen.sum())
 
 
 def cox_breslow(entry: FloatArray, exit_: FloatArray, event: FloatArray, X: FloatArray) -> tuple[FloatArray, FloatArray] | None:  # fmt: skip
     """Cox regression with left truncation (at risk at ``t`` when ``entry < t <= exit``),
     Breslow's ties: coefficients and model-based standard errors, or None without
-    convergence. Newton-Raphson with step halving on the log partial likelihood."""
+    convergence. Newton-Raphson with step halving on the log partial likelihood.
+
+    The sums over a risk set, ``S(t) = sum over exit >= t - sum over entry >= t`` of
+    ``r``, ``r x`` and ``r x x'`` (``r = exp(x'b)``), are differences of cumulative sums in
+    exit and in entry order, read at each event time.
+    """
     times, deaths = np.unique(exit_[event == 1], return_counts=True)
-    by_exit, by_entry = np.argsort(exit_), np.argsort(entry)
-    exit_at = np.searchsorted(exit_[by_exit], times, side="left")
-    entry_at = np.searchsorted(entry[by_entry], times, side="left")
+    p = X.shape[1]
+    pairs = [(j, k) for j in range(p) for k in range(j, p)]
+    orders = []
+    for values in (exit_, entry):
+        order = np.argsort(values, kind="stable")
+        at = np.searchsorted(values[order], times, side="left")
+        orders.append((X[order], at))
     x_events = X[event == 1].sum(axis=0)
-    beta = np.zeros(X.shape[1])
 
     def terms(b: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        eta = X @ b
-        risk = np.exp(eta - eta.max())
-        weighted = np.column_stack([risk, risk[:, None] * X, (risk[:, None, None] * X[:, :, None] * X[:, None, :]).reshape(len(risk), -1)])  # fmt: skip
-        s = _suffix(weighted[by_exit])[exit_at] - _suffix(weighted[by_entry])[entry_at]
-        p = X.shape[1]
-        s0, s1, s2 = s[:, 0], s[:, 1 : p + 1], s[:, p + 1 :].reshape(-1, p, p)
-        mean = s1 / s0[:, None]
-        loglik = float(eta[event == 1].sum() - (deaths * (np.log(s0) + eta.max())).sum())
+        shift = float((X @ b).max())
+        s = np.zeros((times.size, 1 + p + len(pairs)))
+        for sign, (xs, at) in zip((1.0, -1.0), orders, strict=True):
+            r = np.exp(xs @ b - shift)
+            columns = [r, *(r * xs[:, j] for j in range(p)), *(r * xs[:, j] * xs[:, k] for j, k in pairs)]  # fmt: skip
+            for c, v in enumerate(columns):
+                cs = np.concatenate([[0.0], np.cumsum(v)])
+                s[:, c] += sign * (cs[-1] - cs[at])
+        s0, mean = s[:, 0], s[:, 1 : p + 1] / s[:, :1]
+        s2 = np.zeros((times.size, p, p))
+        for c, (j, k) in enumerate(pairs):
+            s2[:, j, k] = s2[:, k, j] = s[:, 1 + p + c] / s0
+        loglik = float(x_events @ b - (deaths * (np.log(s0) + shift)).sum())
         score = x_events - (deaths[:, None] * mean).sum(axis=0)
-        info = (deaths[:, None, None] * (s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :])).sum(axis=0)  # fmt: skip
+        info = (deaths[:, None, None] * (s2 - mean[:, :, None] * mean[:, None, :])).sum(axis=0)
         return loglik, score, info
 
+    beta = np.zeros(p)
     loglik, score, info = terms(beta)
     for _ in range(MAX_STEPS):
         try:
@@ -135,13 +155,6 @@ def cox_breslow(entry: FloatArray, exit_: FloatArray, event: FloatArray, X: Floa
     return beta, se
 
 
-def _suffix(values: FloatArray) -> FloatArray:
-    """Sums from each row to the last, with a row of zeros appended (index n: nothing)."""
-    out = np.zeros((values.shape[0] + 1, values.shape[1]))
-    out[:-1] = np.cumsum(values[::-1], axis=0)[::-1]
-    return out
-
-
 def _ratio(coef: float, se: float, events: tuple[int, int], exposed: int, persons: int) -> Ratio | None:  # fmt: skip
     if not (math.isfinite(coef) and math.isfinite(se)):
         return None
@@ -157,12 +170,18 @@ def hr_grid(window: tuple[int, int]) -> Grid:
     return Grid(HR_BANDS, (window[0],))
 
 
-def following_ratio(cohort: Cohort, window: tuple[int, int], everyone: FloatArray, exposure: IntArray, outcome: IntArray) -> Ratio | None:  # fmt: skip
+def after_years(cohort: Cohort, window: tuple[int, int], outcome: IntArray) -> FloatArray:
+    """Person-years on :func:`hr_grid` from the first ``outcome`` event on (no longer at risk)."""
+    spans = residence(cohort, window)
+    return person_years(cohort, spans.of(outcome < NEVER).from_day(outcome), hr_grid(window))
+
+
+def following_ratio(cohort: Cohort, window: tuple[int, int], everyone: FloatArray, exposure: IntArray, outcome: IntArray, after_outcome: FloatArray) -> Ratio | None:  # fmt: skip
     """Hazard ratio of a first ``outcome`` event after the first ``exposure`` event
-    (dense first-event days per person), from ``everyone``'s person-time on :func:`hr_grid`."""
+    (dense first-event days per person), from ``everyone``'s person-time on :func:`hr_grid`
+    less ``after_outcome`` (:func:`after_years`)."""
     grid = hr_grid(window)
     spans = residence(cohort, window)
-    after_outcome = person_years(cohort, spans.of(outcome < NEVER).from_day(outcome), grid)
     at_risk = everyone - after_outcome
     exposed_from = np.where(exposure < NEVER, exposure + 1, NEVER)
     exposed_spans = spans.of(exposure < NEVER).from_day(exposed_from).until_day(outcome)
@@ -179,7 +198,7 @@ def following_ratio(cohort: Cohort, window: tuple[int, int], everyone: FloatArra
     if fit is None:
         return None
     counts = (int(events[1].sum()), int(events[0].sum()))
-    return _ratio(fit[0], fit[1], counts, int(np.unique(exposed_spans.person).size), cohort.persons)  # fmt: skip
+    return _ratio(fit[0], fit[1], counts, _persons(cohort, exposed_spans.person), cohort.persons)
 
 
 def piecewise_poisson(events: IntArray, years: FloatArray) -> tuple[float, float] | None:

@@ -63,10 +63,15 @@ class Grid:
 
 
 def residence(cohort: Cohort, window: tuple[int, int]) -> Intervals:
-    """Every residence spell, clipped to ``window`` (``[first day, day after the last)``)."""
-    start = np.maximum(cohort.spell_start, window[0])
-    end = np.minimum(cohort.spell_end + 1, window[1])
-    return Intervals(cohort.spell_person, start, end).keep(np.ones(start.size, bool))
+    """Every residence spell, clipped to ``window`` (``[first day, day after the last)``);
+    kept on the cohort, since every endpoint starts from it."""
+    found = cohort.kept.get(("residence", window))
+    if not isinstance(found, Intervals):
+        start = np.maximum(cohort.spell_start, window[0])
+        end = np.minimum(cohort.spell_end + 1, window[1])
+        found = Intervals(cohort.spell_person, start, end).keep(np.ones(start.size, bool))
+        cohort.kept[("residence", window)] = found
+    return found
 
 
 def person_years(cohort: Cohort, spans: Intervals, grid: Grid) -> FloatArray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from promise.profiles.cohort import DEATH, Cohort, Endpoint, family
-from promise.profiles.hazards import Ratio, death_ratio, following_ratio, follows
+from promise.profiles.hazards import Ratio, after_years, death_ratio, following_ratio, follows
 from promise.profiles.measures import Counts, Shared, counts
 from promise.profiles.pages import Following
 from promise.profiles.persontime import FloatArray
@@ -99,7 +99,10 @@ def _following(cohort: Cohort, common: Shared, rules: Rules, endpoint: str, page
         persons = rules.one(n)
         if not persons:
             continue
-        hr = following_ratio(cohort, common.window, everyone5, cohort.onset(endpoint), cohort.onset(other))  # fmt: skip
+        after = cohort.kept.get(("after", other))
+        if not isinstance(after, np.ndarray):
+            after = cohort.kept[("after", other)] = after_years(cohort, common.window, cohort.onset(other))  # fmt: skip
+        hr = following_ratio(cohort, common.window, everyone5, cohort.onset(endpoint), cohort.onset(other), after)  # fmt: skip
         found.append(Following(other, persons, rules.ratio(hr), other in pages))
         if len(found) == TOP_FOLLOWING:
             break
