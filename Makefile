@@ -31,6 +31,7 @@ check: setup
 
 test: check
 	bash scripts/ensure-plink2.sh
+	bash scripts/ensure-readstat.sh
 	bash scripts/ensure-chromium.sh
 	$(RUN) pytest
 

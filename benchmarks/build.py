@@ -97,7 +97,7 @@ def raw_queries(n: int) -> dict[str, str]:
             "30.0 as ddd_per_package, '123456' as product_number",
             0.4,
         ),
-        "dors": "select setseed(0.5) as s; create or replace temp table q as select p.*, d as death_date_lower, d as death_date_upper, "
+        "dors": "select setseed(0.5) as s; create or replace temp table q as select p.* exclude (d), d as death_date_lower, d as death_date_upper, "
         f"'day' as death_date_precision, 10 as icd_version, {code} as underlying_cause, {code} as contributing_cause_1 "
         f"from (select *, {event} as d from people as p) as p where random() < 0.39",
         "cancer": sample(
@@ -128,7 +128,7 @@ def write_raw(warehouse: Path, n: int) -> None:
         else:
             body = f"select * exclude (i) from ({sql})"
         if source == "npr_inpatient":
-            body = "select * exclude (_d), least(admission_date + cast(floor(random() * 8) as integer), date '2025-12-31') as discharge_date from q"
+            body = "select * exclude (_d, i), least(admission_date + cast(floor(random() * 8) as integer), date '2025-12-31') as discharge_date from q"
         if source == "genotyped_samples":
             body = sql
         _copy(con, warehouse, source, f"select {lineage(source)}, * from ({body})")

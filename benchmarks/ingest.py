@@ -1,16 +1,19 @@
-"""Ingestion speed and memory against DuckDB's own CSV -> Parquet copy of the same file.
+"""Ingestion speed and memory against a plain read of the same file to Parquet.
 
 Writes one inpatient file (PAR SV layout, tab-separated, latin-1; default 10 million rows,
 Skatteverket test numbers in mixed written forms), then measures in separate processes, in
 the same run on the same file:
 
-- reference: ``COPY (SELECT * FROM read_csv(FILE, ...)) TO 'x.parquet'`` in DuckDB;
-- promise: ``run_ingest`` on a landing folder holding only that file.
+- text: DuckDB's ``COPY (SELECT * FROM read_csv(FILE, ...)) TO 'x.parquet'`` against
+  ``run_ingest`` on a landing folder holding only that file;
+- sas: the same rows as a SAS dataset written by Debian's ``readstat`` (CSV -> .dta ->
+  .sas7bdat, every variable text as in the delimited file), pyreadstat reading it in chunks
+  to Parquet (pyarrow) against ``run_ingest`` of it.
 
 Prints wall time, peak resident memory (max RSS of the child) and the ratios, and records
-the table in docs/benchmarks.md between the ``ingest`` markers.
+each table in docs/benchmarks.md between its markers (``ingest``, ``ingest-sas``).
 
-Usage: ``python benchmarks/ingest.py [--rows N] [--dir DIR]``.
+Usage: ``python benchmarks/ingest.py [--rows N] [--dir DIR] [--formats text,sas]``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from promise.settings import test_numbers_dir
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- ingest:begin -->", "<!-- ingest:end -->"
+SAS_BEGIN, SAS_END = "<!-- ingest-sas:begin -->", "<!-- ingest-sas:end -->"
 ICD10 = [
     "I219",
     "E119",
@@ -123,6 +127,15 @@ con = duckdb.connect(config={"threads": 2, "memory_limit": "4GB", "temp_director
 con.execute("SET enable_progress_bar = false")
 con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', delim='\\t', header=true, encoding='latin-1')) TO '{sys.argv[2]}' (FORMAT parquet)")
 """
+PYREADSTAT_CHILD = """
+import sys, pyreadstat, pyarrow.parquet as pq
+writer = None
+for chunk, _ in pyreadstat.read_file_in_chunks(pyreadstat.read_sas7bdat, sys.argv[1], chunksize=200_000, output_format="polars"):
+    table = chunk.to_arrow()
+    writer = writer or pq.ParquetWriter(sys.argv[2], table.schema, compression="snappy")
+    writer.write_table(table)
+writer.close()
+"""
 PROMISE_CHILD = """
 import sys
 from datetime import date
@@ -151,11 +164,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--dir", type=Path, default=ROOT / "target" / "bench-ingest")
+    parser.add_argument("--formats", default="text,sas", help="text, sas or both (text,sas)")
     args = parser.parse_args()
     work: Path = args.dir
     shutil.rmtree(work, ignore_errors=True)
-    landing = work / "landing"
-    source = landing / "npr_inpatient" / "par_sv_bench.txt"
+    source = work / "text" / "npr_inpatient" / "par_sv_bench.txt"
     start = time.monotonic()
     write_inpatient(source, args.rows)
     print(
@@ -164,18 +177,27 @@ def main() -> None:
     from promise.pseudonym import write_new_key
 
     key = write_new_key(work / "keys" / "bench.key")
+    formats = args.formats.split(",")
+    if "text" in formats:
+        _record(bench_text(work, source, key, args.rows), BEGIN, END)
+    if "sas" in formats:
+        _record(bench_sas(work, source, key, args.rows), SAS_BEGIN, SAS_END)
+
+
+def bench_text(work: Path, source: Path, key: Path, rows: int) -> str:
+    """DuckDB's CSV -> Parquet copy against promise on the delimited file."""
     (work / "duckdb-tmp").mkdir()
     ref_s, ref_gib, _ = measure(
         DUCKDB_CHILD, str(source), str(work / "x.parquet"), str(work / "duckdb-tmp")
     )
     ours_s, ours_gib, counts = measure(
-        PROMISE_CHILD, str(landing), str(work / "warehouse"), str(key)
+        PROMISE_CHILD, str(work / "text"), str(work / "warehouse-text"), str(key)
     )
     rows_in, loaded, quarantined = (int(x) for x in counts.split())
-    assert rows_in == args.rows and loaded + quarantined == rows_in, counts
+    assert rows_in == rows and loaded + quarantined == rows_in, counts
     lines = [
-        f"Ingestion benchmark ({args.rows:,}-row inpatient file, {source.stat().st_size / 2**30:.2f} GiB), "
-        f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, `python benchmarks/ingest.py --rows {args.rows}`",
+        f"Ingestion benchmark ({rows:,}-row inpatient file, {source.stat().st_size / 2**30:.2f} GiB), "
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, `python benchmarks/ingest.py --rows {rows}`",
         "",
         "| step | wall time (s) | peak memory (GiB) |",
         "| --- | ---: | ---: |",
@@ -186,15 +208,65 @@ def main() -> None:
         f"rows in {rows_in:,}, loaded {loaded:,}, quarantined {quarantined:,}",
     ]
     print("\n".join(lines))
-    _record("\n".join(lines))
+    return "\n".join(lines)
 
 
-def _record(text: str) -> None:
-    block = f"{BEGIN}\n{text}\n{END}"
+def write_sas(source: Path, target: Path) -> float:
+    """The delimited file as a SAS dataset, by readstat (CSV -> .dta -> .sas7bdat), in bounded
+    memory: Polars streams the tab-separated text to a comma-separated copy, readstat streams
+    the rest. Returns the seconds taken."""
+    start = time.monotonic()
+    work = target.parent / ".sas-work"
+    work.mkdir(parents=True, exist_ok=True)
+    columns = source.open("rb").readline().decode("latin-1").rstrip("\n").split("\t")
+    csv, meta, dta = work / "rows.csv", work / "rows.json", work / "rows.dta"
+    pl.scan_csv(
+        source, separator="\t", infer_schema=False, encoding="utf8-lossy", quote_char=None
+    ).sink_csv(csv)
+    meta.write_text(
+        json.dumps({"type": "STATA", "variables": [{"type": "STRING", "name": c} for c in columns]})
+    )
+    for args in ((csv, meta, dta), (dta, target)):
+        subprocess.run(["readstat", "-f", *map(str, args)], check=True, capture_output=True)
+    shutil.rmtree(work)
+    return time.monotonic() - start
+
+
+def bench_sas(work: Path, source: Path, key: Path, rows: int) -> str:
+    """pyreadstat reading the SAS dataset to Parquet against promise ingesting it."""
+    target = work / "sas" / "npr_inpatient" / "ut_r_par_sv_12345_bench.sas7bdat"
+    written = write_sas(source, target)
+    size = target.stat().st_size / 2**30
+    print(f"wrote the SAS dataset ({size:.2f} GiB) in {written:.0f} s")
+    ref_s, ref_gib, _ = measure(PYREADSTAT_CHILD, str(target), str(work / "sas.parquet"))
+    ours_s, ours_gib, counts = measure(
+        PROMISE_CHILD, str(work / "sas"), str(work / "warehouse-sas"), str(key)
+    )
+    rows_in, loaded, quarantined = (int(x) for x in counts.split())
+    assert rows_in == rows and loaded + quarantined == rows_in, counts
+    lines = [
+        f"SAS ingestion benchmark ({rows:,}-row inpatient `.sas7bdat` written by readstat, {size:.2f} GiB; "
+        f"writing it took {written:.0f} s), {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"`python benchmarks/ingest.py --rows {rows} --formats sas`",
+        "",
+        "| step | wall time (s) | peak memory (GiB) |",
+        "| --- | ---: | ---: |",
+        f"| pyreadstat read_file_in_chunks -> Parquet | {ref_s:.1f} | {ref_gib:.2f} |",
+        f"| promise ingest (header count, chunked read, validate, pseudonymise, quarantine, Parquet) | {ours_s:.1f} | {ours_gib:.2f} |",
+        f"| ratio promise / pyreadstat | {ours_s / ref_s:.2f} (target <= {TARGET_RATIO}) | peak under {TARGET_GIB} GiB: {'yes' if ours_gib < TARGET_GIB else 'no'} |",
+        "",
+        f"rows in {rows_in:,}, loaded {loaded:,}, quarantined {quarantined:,}",
+    ]
+    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _record(text: str, begin: str, end: str) -> None:
+    block = f"{begin}\n{text}\n{end}"
     current = DOC.read_text() if DOC.is_file() else "# Benchmarks\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + block + rest.split(END, 1)[1]
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1]
     else:
         current = current.rstrip("\n") + "\n\n## Ingestion\n" + block + "\n"
     DOC.write_text(current)

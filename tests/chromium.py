@@ -20,7 +20,14 @@ import pytest
 ATTEMPTS = 3
 
 
+#: Debian's browser binary; its launcher script /usr/bin/chromium breaks where /dev/shm is
+#: mounted twice (its ``findmnt`` then prints two numbers and ``[`` fails, seen here)
+DEBIAN_BINARY = Path("/usr/lib/chromium/chromium")
+
+
 def chromium() -> str:
+    if DEBIAN_BINARY.is_file():
+        return str(DEBIAN_BINARY)
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         if os.environ.get("CI", "").lower() == "true":

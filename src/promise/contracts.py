@@ -8,7 +8,23 @@ its privacy class. Checks a value must pass come from ``logicalTypeOptions`` (``
 ``format``, ``minimum``, ``maximum``) and from a property-level ``quality`` rule with metric
 ``invalidValues`` and ``arguments.validValues``. Promise-specific meaning lives in
 ``customProperties`` (``role``, ``presence``, ``partialDate``, ``sixDigitDates``, ``valueMap``, ``trueValues``,
-``unit``, ``splitTokens``) and, at schema level, ``derivedColumns`` and ``reshape``.
+``unit``, ``splitTokens``, ``birthDateColumn``) and, at schema level, ``derivedColumns``,
+``reshape``, ``rowChecks`` and ``eventDate``.
+
+Every column says where its meaning comes from: ``businessName`` is the register's own name
+for the variable, ``authoritativeDefinitions`` cite the published variable list that defines
+it, and a column no published list could be found for says so in ``customProperties``
+``noAuthoritativeSource`` (never an invented citation). Names a column was delivered under in
+other years are declared as ``aliases`` (``<n>`` stands for a position: several delivered
+columns ``OP1``, ``OP2``, ... fill one raw column, joined by blanks), and the personnummer
+column lists in ``lopnrAliases`` the names of an order's running number (``LopNr``;
+``<order>`` stands for the order's number), which a linkage file turns into a personnummer.
+
+A source keyed by one person may name others: a column with ``role: relative`` (a parent in
+the Multi-Generation Register) holds another person's personnummer, which ingestion replaces
+by that person's pseudonym (``physicalName``) and, with ``birthDateColumn``, birth date.
+``rowChecks`` reject rows whose columns contradict each other (``rejectWhen``, a SQL
+condition on the raw columns, e.g. a parent born after the child), each with its reason.
 """
 
 from __future__ import annotations
@@ -38,6 +54,15 @@ class ContractError(ConfigurationError):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Citation:
+    """A published document that defines a column (ODCS ``authoritativeDefinitions``)."""
+
+    url: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Column:
     """One delivered column and the raw column it becomes."""
 
@@ -61,11 +86,34 @@ class Column:
     unit: str | None = None
     split_tokens: bool = False
     split_into: dict[str, Any] | None = None
+    description: str = ""
+    business_name: str | None = None
+    citations: tuple[Citation, ...] = ()
+    no_source: str | None = None
+    aliases: tuple[str, ...] = ()
+    lopnr_aliases: tuple[str, ...] = ()
+
+    birth_date_column: str | None = None
 
     @property
     def is_personnummer(self) -> bool:
         """True for the column holding the personal identity number."""
         return self.role == "personnummer"
+
+    @property
+    def is_relative(self) -> bool:
+        """True for a column holding another person's personnummer (a parent's, say)."""
+        return self.role == "relative"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowCheck:
+    """A condition across the raw columns of a row that rejects it with ``reason``."""
+
+    reason: str
+    column: str
+    reject_when: str
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +146,10 @@ class Contract:
     derived: tuple[Derived, ...] = ()
     reshape: Reshape | None = None
     quality: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    purpose: str = ""
+    event_date: str | None = None
+    documents: tuple[Citation, ...] = ()
+    row_checks: tuple[RowCheck, ...] = ()
 
     def column(self, name: str) -> Column:
         """The column delivered as ``name`` (case-insensitive)."""
@@ -110,6 +162,11 @@ class Contract:
     def personnummer(self) -> Column | None:
         """The personnummer column, if this source has one."""
         return next((c for c in self.columns if c.is_personnummer), None)
+
+    @property
+    def relatives(self) -> tuple[Column, ...]:
+        """The columns holding other people's personnummer."""
+        return tuple(c for c in self.columns if c.is_relative)
 
 
 def load_contract(path: Path) -> Contract:
@@ -141,6 +198,10 @@ def load_contract(path: Path) -> Contract:
         ),
         reshape=_reshape(custom.get("reshape")),
         quality=tuple(obj.get("quality") or []),
+        purpose=str((doc.get("description") or {}).get("purpose", "")),
+        event_date=custom.get("eventDate"),
+        documents=_citations(obj, path),
+        row_checks=_row_checks(custom.get("rowChecks"), path),
     )
 
 
@@ -178,7 +239,52 @@ def _column(prop: dict[str, Any], path: Path) -> Column:
         unit=custom.get("unit"),
         split_tokens=bool(custom.get("splitTokens", False)),
         split_into=custom.get("splitInto"),
+        description=" ".join(str(prop.get("description", "")).split()),
+        business_name=prop.get("businessName"),
+        citations=_cited(prop, path),
+        no_source=custom.get("noAuthoritativeSource"),
+        aliases=_names(custom.get("aliases"), path, name),
+        lopnr_aliases=_names(custom.get("lopnrAliases"), path, name),
+        birth_date_column=custom.get("birthDateColumn"),
     )
+
+
+def _citations(node: dict[str, Any], path: Path) -> tuple[Citation, ...]:
+    out = []
+    for item in node.get("authoritativeDefinitions") or []:
+        if not isinstance(item, dict) or not item.get("url") or not item.get("type"):
+            raise ContractError(
+                f"{path}: an authoritativeDefinitions entry needs a url and a type."
+            )
+        out.append(
+            Citation(
+                url=str(item["url"]),
+                type=str(item["type"]),
+                description=" ".join(str(item.get("description", "")).split()),
+            )
+        )
+    return tuple(out)
+
+
+def _cited(prop: dict[str, Any], path: Path) -> tuple[Citation, ...]:
+    """A column's citations; a column must cite its source or say that none was found."""
+    citations = _citations(prop, path)
+    custom = _custom(prop)
+    if not citations and not str(custom.get("noAuthoritativeSource") or "").strip():
+        raise ContractError(
+            f"{path}: property {prop.get('name')!r} cites no published variable list "
+            "(authoritativeDefinitions) and does not say why (customProperties "
+            "noAuthoritativeSource); say where its meaning comes from."
+        )
+    return citations
+
+
+def _names(value: Any, path: Path, column: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ContractError(f"{path}: aliases of {column!r} must be a list of names.")
+    return tuple(v.strip() for v in value)
 
 
 def _valid_values(prop: dict[str, Any]) -> tuple[str, ...] | None:
@@ -203,3 +309,20 @@ def _reshape(value: Any) -> Reshape | None:
         value_column=value["valueColumn"],
         unit_column=value["unitColumn"],
     )
+
+
+def _row_checks(value: Any, path: Path) -> tuple[RowCheck, ...]:
+    checks = []
+    for item in value or []:
+        missing = {"reason", "column", "rejectWhen", "detail"} - set(item or {})
+        if missing:
+            raise ContractError(f"{path}: a rowChecks entry lacks {', '.join(sorted(missing))}.")
+        checks.append(
+            RowCheck(
+                reason=str(item["reason"]),
+                column=str(item["column"]),
+                reject_when=str(item["rejectWhen"]),
+                detail=str(item["detail"]),
+            )
+        )
+    return tuple(checks)

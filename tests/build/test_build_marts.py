@@ -26,7 +26,7 @@ def test_build_ran_every_kind_of_node(tiny_build: tuple[Path, BuildResult]) -> N
     assert result.published and result.failures == []
     assert result.count("unit_test") >= 6
     assert result.count("test") >= 90  # generic key tests plus tests/dbt singular tests
-    assert result.count("model") == 37  # 12 staging, 14 intermediate, 11 marts
+    assert result.count("model") == 45  # 16 staging, 17 intermediate, 12 marts
 
 
 def test_transfer_collapses_into_one_stay(tiny_marts: duckdb.DuckDBPyConnection) -> None:
@@ -151,7 +151,7 @@ def test_every_mart_column_carries_its_description(tiny_marts: duckdb.DuckDBPyCo
             "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
         ).fetchall()
     )
-    assert len(tables) == 11 and all(tables.values())
+    assert len(tables) == 12 and all(tables.values())
     assert "starts at birth" in tables["observation_period"]
     (ldl,) = tiny_marts.execute(
         "select comment from duckdb_columns() where table_name = 'gwas_phenotype' "

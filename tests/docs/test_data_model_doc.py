@@ -29,6 +29,7 @@ def test_every_landing_source_and_mart_is_documented() -> None:
         "biobank",
         "olink",
         "metabolomics",
+        "multigen",
     ):
         assert f"### `{source}`" in text
     for mart in (
@@ -38,6 +39,7 @@ def test_every_landing_source_and_mart_is_documented() -> None:
         "drug_dispensing",
         "cancer",
         "omics_measurement",
+        "family_relation",
         "endpoint_definition",
         "endpoint_event",
         "endpoint_status",

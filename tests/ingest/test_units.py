@@ -61,6 +61,16 @@ DOC_COLUMNS = {
         "age",
     ],  # fmt: skip
     "biobank": ["sample_id", "sampling_date", "sample_type"],
+    "multigen": [
+        "mother_id",
+        "mother_birth_date",
+        "father_id",
+        "father_birth_date",
+        "adoptive_mother_id",
+        "adoptive_mother_birth_date",
+        "adoptive_father_id",
+        "adoptive_father_birth_date",
+    ],
     "olink": [
         "sample_id",
         "olink_id",
@@ -74,6 +84,7 @@ DOC_COLUMNS = {
         "below_lod",
     ],
     "metabolomics": ["sample_id", "measure", "value", "unit"],
+    "pnr_reuse": ["holder", "valid_from", "valid_to"],
     "npr_inpatient": ["year", "admission_date", "discharge_date", "main_diagnosis"]
     + [f"diagnosis_{i}" for i in range(1, 31)]
     + ["diagnoses"]
@@ -86,7 +97,7 @@ LINEAGE = ["_load_id", "_source_file", "_source_line"]
 
 def test_every_job_has_a_contract_and_the_raw_columns_of_the_interface() -> None:
     jobs = {j.source: j for j in load_jobs()}
-    assert set(DOC_COLUMNS) | {"npr_outpatient", "genotypes"} == set(jobs)
+    assert set(DOC_COLUMNS) | {"npr_outpatient", "genotypes", "pnr_changes"} == set(jobs)
     for source, columns in DOC_COLUMNS.items():
         contract = jobs[source].contract
         assert contract is not None and contract.source == source
@@ -102,6 +113,8 @@ def test_contracts_declare_pii_and_quality() -> None:
         pnr = contract.personnummer
         if pnr is not None:
             assert pnr.classification == "restricted" and pnr.required
+        for relative in contract.relatives:  # another person's number is just as identifying
+            assert relative.classification == "restricted", (path.name, relative.name)
 
 
 @pytest.mark.parametrize(

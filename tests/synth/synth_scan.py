@@ -57,6 +57,7 @@ LAYOUTS: dict[str, tuple[str, str, str | None, str | None, str, str | None, str]
     "lmed/lmed*.csv": (";", "utf-8", "PersonNr", "EDATUM", "ymd", "ATC", "atc"),
     "dors/dors*.csv": (";", "latin-1", "PersonNr", "DODSDAT", "partial", "ULORSAK", "icd"),
     "cancer/cancer*.csv": (";", "latin-1", "PersonNr", "DIADAT", "diadat", "ICDO3", "topo"),
+    "multigen/mgr*.csv": (";", "latin-1", "PersonNr", None, "", None, ""),
     "biobank/biobank_samples*.csv": (",", "utf-8", "PersonNr", "SamplingDate", "iso", None, ""),
     "olink/olink_npx*.csv": (";", "utf-8", None, None, "", None, ""),
     "metabolomics/nmr_metabolomics*.tsv": ("\t", "utf-8", None, None, "", None, ""),

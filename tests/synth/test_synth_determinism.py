@@ -27,7 +27,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
     second = write_cohort(tmp_path / "b", persons=700, variants=300, seed=11)
     assert first == second
     a, b = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert len(a) == 18 and a == b  # 12 delimited files, 4 genotype files, truth.json, delivery.yml
+    assert len(a) == 19 and a == b  # 13 delimited files, 4 genotype files, truth.json, delivery.yml
     write_cohort(tmp_path / "c", persons=700, variants=300, seed=12)
     other = _digests(tmp_path / "c")
     assert all(other[k] != a[k] for k in a if k not in ("delivery.yml",))

@@ -63,7 +63,7 @@ def test_every_file_is_in_truth(small_landing: tuple[Path, dict[str, Any]]) -> N
     sources = {p.name for p in landing.iterdir() if p.is_dir()}
     assert sources == {
         "population", "migration", "npr_inpatient", "npr_outpatient", "lmed", "dors", "cancer",
-        "biobank", "olink", "metabolomics", "genotypes",
+        "biobank", "olink", "metabolomics", "genotypes", "multigen",
     }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from promise.commands.options import WAREHOUSE_OPTION
 from promise.errors import PromiseError
 from promise.ingest import FileResult, run_ingest
 from promise.ingest.landing import unread_files
+from promise.ingest.linkage import parse_option
 from promise.pseudonym import KEY_ENV
 
 
@@ -27,11 +28,27 @@ def ingest(
     delivery_date: str | None = typer.Option(
         None, "--delivery-date", help="YYYY-MM-DD; default LANDING/delivery.yml, else today."
     ),
+    linkage: list[str] = typer.Option(
+        [],
+        "--linkage",
+        help="ORDER=FILE: the order's linkage file (LopNr -> personnummer, kept outside the "
+        "warehouse) for files keyed by LopNr; once per order.",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read and check everything, say what would change, load nothing."
+    ),
+    allow_overlap: bool = typer.Option(
+        False,
+        "--allow-overlap",
+        help="Load a file that repeats rows another file of its source loaded: the repeated "
+        "rows are quarantined (already_loaded), the rest loaded.",
+    ),
 ) -> None:
     """Validate, pseudonymise and load landing files (key from $PROMISE_PSEUDONYM_KEY_FILE)."""
     key = os.environ.get(KEY_ENV)
     console = Console(width=None if sys.stdout.isatty() else 160)
     reference = _date_option(delivery_date)
+    linkage_files = parse_option(linkage)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -53,6 +70,9 @@ def ingest(
             key_file=Path(key) if key else None,
             progress=progress,
             reference_date=reference,
+            linkage=linkage_files,
+            dry_run=dry_run,
+            allow_overlap=allow_overlap,
         )
     if not results:
         raise EmptyLandingError(
@@ -61,10 +81,15 @@ def ingest(
         )
     console.print(results_table(results))
     for result in results:
+        if result.note and result.status != "skipped":
+            console.print(f"[cyan]{result.status}[/] {result.file}: {result.note}", highlight=False)
+    for result in results:
         for warning in result.warnings:
             console.print(f"[yellow]warning[/] {result.file}: {warning}", highlight=False)
     for ignored in unread_files(landing):
         console.print(f"[yellow]not read:[/] {ignored.label} ({ignored.why})", highlight=False)
+    if dry_run:
+        console.print("dry run: nothing was loaded; run again without --dry-run to load.")
     console.print(f"warehouse: {warehouse.resolve()}")
 
 

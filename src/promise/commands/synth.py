@@ -24,14 +24,21 @@ def synth(
     genotyped: int | None = typer.Option(
         None, "--genotyped", help="Genotyped persons (default a third)."
     ),
+    file_format: str = typer.Option(
+        "text",
+        "--format",
+        help="Registers as delimited text, SAS datasets (sas: .sas7bdat) or Stata files "
+        "(stata: .dta), the latter two written with readstat.",
+    ),
 ) -> None:
     """Write a synthetic cohort in the landing formats plus DIR/truth.json with every planted effect."""
     console = Console()
     started = time.perf_counter()
     with console.status(f"writing {persons:,} persons to {out}"):
         truth = write_cohort(
-            out, persons=persons, variants=variants, seed=seed, genotyped=genotyped
-        )
+            out, persons=persons, variants=variants, seed=seed, genotyped=genotyped,
+            file_format=file_format,
+        )  # fmt: skip
     table = Table(title=f"synthetic cohort in {out.resolve()}")
     table.add_column("file")
     table.add_column("rows", justify="right")

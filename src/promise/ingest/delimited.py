@@ -1,4 +1,8 @@
-"""Load one delimited landing file: count, decode, split, judge, write, reconcile, stage.
+"""Load one tabular landing file: count, decode, split, judge, write, reconcile, stage.
+
+Delimited text is read in chunks of lines here; SAS and Stata files arrive as the same
+frames of text fields from :mod:`promise.ingest.statfiles`, with ``rows_in`` from their
+header, and go through the same judge, writers and reconciliation.
 
 The load is written under ``.tmp/<load_id>/`` and handed to :class:`PendingLoads`; the
 runner publishes it with the rest of the delivery.
@@ -23,6 +27,7 @@ from promise.ingest.layout import Layout
 from promise.ingest.lines import Chunk, Decoded, count_records, decode_chunk, iter_chunks
 from promise.ingest.results import LOADED, FileResult, Progress, manifest_frame
 from promise.ingest.rows import QUARANTINE_SCHEMA, RowJudge
+from promise.ingest.statfiles import StatFile, iter_frames
 from promise.ingest.writer import PendingLoads, TableWriter, private_dir, write_frame
 from promise.pseudonym import Pseudonymizer
 from promise.warehouse import tmp_dir
@@ -42,6 +47,7 @@ class FileTask:
     sha256: str
     layout: Layout
     records: int | None = None  # the independent record count, when taken with the sha256
+    stat: StatFile | None = None  # a SAS or Stata file's header (None: delimited text)
 
 
 def load_delimited(
@@ -82,15 +88,15 @@ def load_delimited(
         TableWriter(staging / "data.parquet", judge.schema) as data,
         TableWriter(staging / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine,
     ):
-        for chunk, decoded, frame in _prefetched(task, job):
-            utf8_like += decoded.utf8_like
+        for n_lines, chunk_utf8_like, frame in _prefetched(task, job):
+            utf8_like += chunk_utf8_like
             loaded, rejected, n_loaded = judge.judge(frame)
             data.write(loaded)
             quarantine.write(rejected)
             reasons.update(rejected["reason"].to_list())
             result.rows_loaded += n_loaded
             result.rows_quarantined += rejected.height
-            seen_lines += chunk.n_lines
+            seen_lines += n_lines
             if progress:
                 progress(task.label, seen_lines, result.rows_in)
         data.close()
@@ -120,23 +126,27 @@ def load_delimited(
     return result
 
 
-def _prefetched(task: FileTask, job: Job) -> Iterator[tuple[Chunk, Decoded, pl.DataFrame]]:
-    """Chunks read, decoded and split one step ahead on a thread, while the last is judged.
+def _prefetched(task: FileTask, job: Job) -> Iterator[tuple[int, int, pl.DataFrame]]:
+    """Chunks read, decoded and split one step ahead on a thread, while the last is judged:
+    (records, lines that look UTF-8 in a file declared otherwise, frame of fields).
 
-    Polars releases the GIL, so splitting the next chunk overlaps judging this one; at most
-    two chunks are in memory.
+    Polars (and pyreadstat) release the GIL, so preparing the next chunk overlaps judging
+    this one; at most two chunks are in memory.
     """
+    if task.stat is not None:
+        yield from _prefetched_stat(task.stat, task.layout)
+        return
 
-    def prepare(chunk: Chunk) -> tuple[Chunk, Decoded, pl.DataFrame]:
-        decoded = decode_chunk(chunk, job.encoding)
+    def prepare(chunk: Chunk) -> tuple[int, int, pl.DataFrame]:
+        decoded: Decoded = decode_chunk(chunk, job.encoding)
         frame = split_lines(
             decoded, first_line=chunk.first_line, delimiter=job.delimiter,
             n_fields=task.layout.n_fields,
         )  # fmt: skip
-        return chunk, decoded, frame
+        return chunk.n_lines, decoded.utf8_like, frame
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future[tuple[Chunk, Decoded, pl.DataFrame]] | None = None
+        pending: Future[tuple[int, int, pl.DataFrame]] | None = None
         for chunk in iter_chunks(task.path):
             following = pool.submit(prepare, chunk)
             if pending is not None:
@@ -144,6 +154,18 @@ def _prefetched(task: FileTask, job: Job) -> Iterator[tuple[Chunk, Decoded, pl.D
             pending = following
         if pending is not None:
             yield pending.result()
+
+
+def _prefetched_stat(stat: StatFile, layout: Layout) -> Iterator[tuple[int, int, pl.DataFrame]]:
+    """A SAS or Stata file's frames, the next one read on a thread while this one is judged."""
+    frames = iter_frames(stat, layout)
+    done = object()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        following = pool.submit(next, frames, done)
+        while (frame := following.result()) is not done:
+            following = pool.submit(next, frames, done)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame.height, 0, frame
 
 
 def _reconcile(result: FileResult, parsed_lines: int) -> None:

@@ -13,6 +13,8 @@ from promise.errors import ConfigurationError
 from promise.settings import project_root
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: formats read row by row against a contract (the file's extension may pick another of them)
+TABLE_FORMATS = ("delimited", "sas", "stata")
 
 ENCODINGS = {
     "latin-1": "latin-1",
@@ -41,13 +43,30 @@ class Job:
     def files(self, landing: Path) -> list[Path]:
         """The paths under ``landing`` that this job's patterns name, sorted.
 
+        Patterns match case-insensitively (``PAR_SV_2019.SAS7BDAT`` as ``par_sv*.sas7bdat``).
         Folders, FIFOs and unreadable files are included, so that the ingest refuses them in
         one sentence (:func:`promise.ingest.landing.check_files`) rather than skip them.
         """
         found: set[Path] = set()
         for pattern in self.patterns:
-            found.update(landing.glob(pattern))
+            found.update(landing.glob(case_insensitive(pattern)))
         return sorted(found)
+
+
+def case_insensitive(pattern: str) -> str:
+    """A glob pattern whose letters match either case (``a`` -> ``[aA]``; Python 3.11's glob
+    has no ``case_sensitive``); letters already inside ``[...]`` are left as they are."""
+    out, depth = [], 0
+    for char in pattern:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(depth - 1, 0)
+        if depth == 0 and char.isalpha() and char.lower() != char.upper():
+            out.append(f"[{char.lower()}{char.upper()}]")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def default_jobs_dir() -> Path:
@@ -81,7 +100,7 @@ def load_job(path: Path) -> Job:
             f"ingest job {path}: files without a header line are not supported (header: true)."
         )
     target = str(doc.get("target", f"raw/{doc['source']}"))
-    if str(doc.get("format", "delimited")) == "delimited" and not (
+    if str(doc.get("format", "delimited")) in TABLE_FORMATS and not (
         target.startswith("raw/") and target.count("/") == 1
     ):
         raise ConfigurationError(

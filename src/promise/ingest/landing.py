@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promise.errors import PromiseError
-from promise.ingest.jobs import Job, load_jobs
+from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
+from promise.ingest.statfiles import format_of
 
 DELIVERY_FILE = "delivery.yml"
 #: files beside a genotype file that belong to its batch
@@ -99,8 +100,8 @@ def check_files(plan: list[tuple[Job, Path]], landing: Path) -> None:
                     "(.bed, .bim, .fam) and run again; nothing was loaded."
                 )
             _head(sidecar, sidecar.relative_to(landing).as_posix())
-        if job.format != "delimited":
-            continue
+        if job.format not in TABLE_FORMATS or format_of(path, job.format) != "delimited":
+            continue  # a SAS or Stata file is checked by its own header (statfiles.describe)
         kind = content_kind(head)
         if kind in {"gzip", "zip"}:
             raise LandingFileError(
@@ -114,8 +115,17 @@ def check_files(plan: list[tuple[Job, Path]], landing: Path) -> None:
             )
 
 
-def ignored_files(landing: Path, plan: list[tuple[Job, Path]]) -> list[IgnoredFile]:
-    """Every file under ``landing`` that no job reads (sidecars and delivery.yml aside)."""
+def ignored_files(
+    landing: Path, plan: list[tuple[Job, Path]], jobs: list[Job] | None = None
+) -> list[IgnoredFile]:
+    """Every file under ``landing`` that no job reads (sidecars and delivery.yml aside); one
+    in a source's folder (``lmed/``) is said to be there, unmatched by that job's patterns."""
+    folders = {
+        pattern.split("/", 1)[0].lower(): job.source
+        for job in jobs or [job for job, _ in plan]
+        for pattern in job.patterns
+        if "/" in pattern
+    }
     claimed = {Path(p) for _, p in plan}
     for _, path in plan:
         claimed.update(path.with_suffix(ext) for ext in SIDECARS.get(path.suffix, ()))
@@ -124,7 +134,8 @@ def ignored_files(landing: Path, plan: list[tuple[Job, Path]]) -> list[IgnoredFi
         if path in claimed or path.is_dir() or path == Path(landing) / DELIVERY_FILE:
             continue
         label = path.relative_to(landing).as_posix()
-        out.append(IgnoredFile(label, _why_ignored(path)))
+        source = folders.get(label.split("/", 1)[0].lower()) if "/" in label else None
+        out.append(IgnoredFile(label, _why_ignored(path, source)))
     return out
 
 
@@ -133,11 +144,12 @@ def unread_files(landing: Path, jobs_dir: Path | None = None) -> list[IgnoredFil
     landing = Path(landing)
     if not landing.is_dir():
         return []
-    plan = [(job, path) for job in load_jobs(jobs_dir) for path in job.files(landing)]
-    return ignored_files(landing, plan)
+    jobs = load_jobs(jobs_dir)
+    plan = [(job, path) for job in jobs for path in job.files(landing)]
+    return ignored_files(landing, plan, jobs)
 
 
-def _why_ignored(path: Path) -> str:
+def _why_ignored(path: Path, source: str | None = None) -> str:
     try:
         mode = path.stat().st_mode
         if not stat.S_ISREG(mode):
@@ -150,4 +162,11 @@ def _why_ignored(path: Path) -> str:
         return f"{kind}-compressed; no ingest job reads compressed files: decompress it"
     if kind == "UTF-16":
         return "UTF-16 text; no ingest job reads this name"
+    if path.suffix.lower() == ".sas7bcat":
+        return "a SAS format catalog (value labels); promise reads the datasets, not catalogs"
+    if source is not None:
+        return (
+            f"in {source}'s folder, but no pattern of ingest/{source}.yml matches its name: "
+            "rename it or add a pattern"
+        )
     return "no ingest job reads this name (patterns in ingest/*.yml)"

@@ -1,16 +1,22 @@
 """Replace the personnummer by ``person_id`` (keyed pseudonym) and what it tells: birth date, sex.
 
-This module and :mod:`promise.ingest.masking` are the only ingest modules that see a
-personnummer in clear; nothing they return contains one.
+This module, :mod:`promise.ingest.masking` and :mod:`promise.ingest.linkage` are the only
+ingest modules that see a personnummer in clear; nothing they return contains one. A file
+keyed by an order's running number (LopNr) is looked up through that order's linkage first
+(:class:`LinkedLookup`), so its rows get the ``person_id`` the personnummer would give; a
+LopNr the linkage lacks is quarantined (``unknown_lopnr``) and never written.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
 
 from promise.ingest.checks import INVALID_PNR, MISSING, Failure
+from promise.ingest.linkage import LopNrKey
+from promise.ingest.masking import MASK
 from promise.pnr import parse_column
 from promise.pseudonym import Pseudonymizer
 
@@ -86,7 +92,13 @@ class PersonLookup:
             looked = keyed.join(
                 self._cache.unique("_pnr_value"), on="_pnr_value", how="left", maintain_order="left"
             )
-        return frame.hstack(looked.select(ADDED).get_columns())
+        return frame.hstack(looked.select(ADDED).get_columns()).with_columns(
+            pl.lit(False).alias(UNKNOWN_FLAG)
+        )
+
+    def scrub(self, text: str) -> str:
+        """A structural quarantine line as it may be written (nothing to add for personnummer)."""
+        return text
 
     def _add_new(self, candidates: pl.DataFrame, keyed: pl.DataFrame) -> None:
         """Look up the distinct values of ``candidates`` (all of ``keyed``'s when the cache
@@ -116,6 +128,50 @@ class PersonLookup:
         ).cast(LOOKUP_SCHEMA)  # type: ignore[arg-type]
 
 
+class LinkedLookup:
+    """Person columns for a file keyed by LopNr: LopNr -> personnummer -> :class:`PersonLookup`.
+
+    The frame keeps its LopNr column (it is masked wherever a record is written); the added
+    ``_lopnr_unknown`` flags the rows whose LopNr the order's linkage lacks.
+    """
+
+    def __init__(self, persons: PersonLookup, key: LopNrKey) -> None:
+        self.persons = persons
+        self.key = key
+
+    def add_columns(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        """As :meth:`PersonLookup.add_columns`, plus ``_lopnr_unknown``."""
+        lopnr = frame[column]
+        pnr = self.key.linkage.personnummer(lopnr)
+        looked = self.persons.add_columns(pl.DataFrame({column: pnr}), column)
+        unknown = lopnr.is_not_null() & pnr.is_null()
+        return frame.hstack(looked.select(ADDED).get_columns()).with_columns(
+            unknown.alias(UNKNOWN_FLAG)
+        )
+
+    def scrub(self, text: str) -> str:
+        """A line with every digit run that is a LopNr of the linkage masked."""
+        runs = [m.group() for m in _DIGITS.finditer(text)]
+        if not runs:
+            return text
+        known = set(
+            pl.Series(runs, dtype=pl.Utf8).filter(self.key.linkage.known(pl.Series(runs))).to_list()
+        )
+        return _DIGITS.sub(lambda m: MASK if m.group() in known else m.group(), text)
+
+
+def person_lookup(
+    person_ids: PersonIds, *, reference_date: date, key: LopNrKey | None = None
+) -> PersonLookup | LinkedLookup:
+    """The lookup for a file keyed by personnummer, or by LopNr through ``key``'s linkage."""
+    persons = PersonLookup(person_ids, reference_date=reference_date)
+    return persons if key is None else LinkedLookup(persons, key)
+
+
+_DIGITS = re.compile(r"(?<![0-9])[0-9]+(?:\.0+)?(?![0-9])")
+UNKNOWN_FLAG = "_lopnr_unknown"
+UNKNOWN_LOPNR = "unknown_lopnr"
+
 LOOKUP_SCHEMA: dict[str, pl.DataType] = {
     "_pnr_value": pl.Utf8(),
     **PERSON_TYPES,
@@ -126,10 +182,24 @@ ADDED = [*PERSON_TYPES, "_pnr_reason"]  # the columns add_columns adds, in order
 HASH_SEED = 17
 
 
-def person_failures(column: str, *, required: bool) -> list[Failure]:
-    """Rejecting conditions for the personnummer column (reason codes only, never the value)."""
+def person_failures(column: str, *, required: bool, id_column: str = "person_id") -> list[Failure]:
+    """Rejecting conditions for a personnummer column whose pseudonym is ``id_column``
+    (reason codes only, never the value). The key column of a file keyed by LopNr fails
+    first when its order's linkage lacks the LopNr (``unknown_lopnr``); a relative's LopNr the
+    linkage lacks leaves no pseudonym and fails as ``invalid_personnummer``."""
     value = pl.col(column)
+    is_key = id_column == "person_id"
+    unknown = pl.col(UNKNOWN_FLAG) if is_key else pl.lit(False)
     failures = []
+    if is_key:
+        failures.append(
+            Failure(
+                column,
+                UNKNOWN_LOPNR,
+                f"{column}: the LopNr is not in its order's linkage file",
+                unknown,
+            )
+        )
     if required:
         failures.append(
             Failure(column, MISSING, f"{column} is empty but required", value.is_null())
@@ -139,7 +209,7 @@ def person_failures(column: str, *, required: bool) -> list[Failure]:
             column,
             INVALID_PNR,
             f"{column} is not a valid personnummer or samordningsnummer",
-            value.is_not_null() & pl.col("person_id").is_null(),
+            value.is_not_null() & pl.col(id_column).is_null() & ~unknown,
         )
     )
     return failures

@@ -36,7 +36,11 @@ def raw_schema(contract: Contract) -> dict[str, pl.DataType]:
         schema[shape.unit_column] = pl.Utf8()
         return schema
     for col in contract.columns:
-        if not col.is_personnummer:
+        if col.is_relative:
+            schema[col.raw] = pl.Utf8()
+            if col.birth_date_column:
+                schema[col.birth_date_column] = pl.Date()
+        elif not col.is_personnummer:
             schema.update(raw_output_types(col))
     for derived in contract.derived:
         schema[derived.name] = POLARS_TYPES[derived.physical_type]

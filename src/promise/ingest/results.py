@@ -10,6 +10,7 @@ import polars as pl
 
 LOADED = "loaded"
 SKIPPED = "skipped"
+DRY_RUN = "dry run (not loaded)"
 
 #: progress(file label, records done, records in the file)
 Progress = Callable[[str, int, int], None]
@@ -26,6 +27,10 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "key_fingerprint": pl.Utf8(),
     "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
+    # a correction: the load it supersedes (same file name, other bytes) and what changed
+    "supersedes": pl.Utf8(),
+    "rows_added": pl.Int64(),
+    "rows_removed": pl.Int64(),
 }
 
 
@@ -44,6 +49,9 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     load_id: str | None = None
     note: str | None = None
+    supersedes: str | None = None  # load_id of the earlier load of the same file name
+    rows_added: int | None = None
+    rows_removed: int | None = None
 
     def reconciles(self) -> bool:
         """rows_in = rows_loaded + rows_quarantined."""
@@ -71,5 +79,8 @@ def manifest_frame(
         "key_fingerprint": key_fingerprint,
         "started_at": started_at,
         "finished_at": finished_at,
+        "supersedes": result.supersedes,
+        "rows_added": result.rows_added,
+        "rows_removed": result.rows_removed,
     }
     return pl.DataFrame([row], schema=MANIFEST_SCHEMA)

@@ -19,7 +19,8 @@ from promise.ingest.duplicates import SeenLines, mark_duplicates
 from promise.ingest.fields import BAD_QUOTING, RAGGED, UNDECODABLE, field_names
 from promise.ingest.layout import Layout
 from promise.ingest.masking import MASK, holds_personnummer, mask_expr, pseudonymise_text
-from promise.ingest.persons import PERSON_TYPES, PersonIds, PersonLookup, person_failures
+from promise.ingest.persons import PERSON_TYPES, PersonIds, person_failures, person_lookup
+from promise.ingest.relatives import add_relatives, relative_columns, row_check_failure
 from promise.ingest.reshape import apply_hooks, raw_schema
 from promise.pseudonym import Pseudonymizer
 
@@ -67,6 +68,9 @@ class RowJudge:
             if col.is_personnummer:
                 self.failures += person_failures(col.name, required=col.required)
                 continue
+            if col.is_relative:
+                self.failures += person_failures(col.name, required=col.required, id_column=col.raw)
+                continue
             checked = check_column(col, decimal=self.decimal, reference_date=self.reference_date)
             if may_hide_personnummer(col):
                 self.failures.append(
@@ -74,9 +78,10 @@ class RowJudge:
                 )
             self.failures += checked.failures
             self.outputs += checked.outputs
+        self.failures += [row_check_failure(c) for c in self.contract.row_checks]
         self.pnr_column = pnr.name if pnr else None
-        self.persons = PersonLookup(
-            PersonIds(self.pseudonymizer), reference_date=self.reference_date
+        self.persons = person_lookup(
+            PersonIds(self.pseudonymizer), reference_date=self.reference_date, key=self.layout.key
         )
         self.schema = raw_schema(self.contract)
         self._build_expressions()
@@ -113,7 +118,8 @@ class RowJudge:
             pl.col(f"{OUT}{out.meta.output_name()}").alias(out.meta.output_name())
             for out in self.outputs
         ]
-        self._raw_select = [*self._lineage(), *person, *outputs]
+        relatives = [pl.col(name) for name in relative_columns(self.contract)]
+        self._raw_select = [*self._lineage(), *person, *relatives, *outputs]
         self._raw_cast = [pl.col(name).cast(dtype) for name, dtype in self.schema.items()]
 
     def judge(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -123,6 +129,7 @@ class RowJudge:
         rows = self._named(frame.filter(pl.col("_status").is_null()))
         if self.pnr_column:
             rows = self.persons.add_columns(rows, self.pnr_column)
+        rows = add_relatives(rows, self.contract, self.persons)
         good, bad = self._apply_failures(rows)
         loaded = self._raw_rows(good)
         parts = []
@@ -145,11 +152,7 @@ class RowJudge:
 
     def _named(self, frame: pl.DataFrame) -> pl.DataFrame:
         names = field_names(self.layout.n_fields)
-        columns = [pl.col("_line")]
-        for i, col in self.layout.bound.items():
-            columns.append(pl.col(names[i]).alias(col.name))
-        columns += [pl.lit(None, dtype=pl.Utf8).alias(c.name) for c in self.layout.absent]
-        return frame.select(columns)
+        return frame.select(pl.col("_line"), *self.layout.named_columns(names))
 
     def _apply_failures(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Rows passing every check, and failing rows with ``_reason``, ``_column``, ``_detail``.
@@ -208,6 +211,13 @@ class RowJudge:
                     .otherwise(pl.col("person_id").fill_null(pl.lit(MASK)))
                 )
                 fields.append(masked.alias("person_id"))
+            elif col.is_relative:
+                masked = (
+                    pl.when(pl.col(col.name).is_null())
+                    .then(None)
+                    .otherwise(pl.col(col.raw).fill_null(pl.lit(MASK)))
+                )
+                fields.append(masked.alias(col.raw))
             else:
                 fields.append(mask_expr(pl.col(col.name)))
         return pl.struct(fields).struct.json_encode()
@@ -228,8 +238,10 @@ class RowJudge:
         records = [
             json.dumps(
                 {
-                    "text": pseudonymise_text(
-                        t, pseudonymizer=self.pseudonymizer, reference_date=self.reference_date
+                    "text": self.persons.scrub(
+                        pseudonymise_text(
+                            t, pseudonymizer=self.pseudonymizer, reference_date=self.reference_date
+                        )
                     )
                 },
                 ensure_ascii=False,

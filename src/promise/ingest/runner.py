@@ -21,12 +21,17 @@ from types import FrameType
 import yaml
 
 from promise.errors import ConfigurationError, KeyFileError, PromiseError
+from promise.ingest.corrections import Settlement, rewrite_manifest, settlement
 from promise.ingest.delimited import FileTask, load_delimited
-from promise.ingest.jobs import Job, load_jobs
+from promise.ingest.jobs import TABLE_FORMATS, Job, load_jobs
 from promise.ingest.landing import DELIVERY_FILE, check_files
 from promise.ingest.layout import bind_header
-from promise.ingest.lines import sha256_and_records
-from promise.ingest.results import SKIPPED, FileResult, Progress
+from promise.ingest.lines import sha256_and_records, sha256_of
+from promise.ingest.linkage import Linkage, read_linkages
+from promise.ingest.renumbering import FORMAT as CHANGES_FORMAT
+from promise.ingest.renumbering import load_change_files
+from promise.ingest.results import DRY_RUN, LOADED, SKIPPED, FileResult, Progress
+from promise.ingest.statfiles import bind, describe, format_of
 from promise.ingest.writer import PendingLoads, remove_tree
 from promise.privacy.keys import check_key_matches, checked_key
 from promise.pseudonym import KEY_ENV, Pseudonymizer
@@ -55,8 +60,18 @@ def run_ingest(
     progress: Progress | None = None,
     jobs_dir: Path | None = None,
     reference_date: date | None = None,
+    dry_run: bool = False,
+    allow_overlap: bool = False,
+    linkage: dict[str, Path] | None = None,
 ) -> list[FileResult]:
     """Load every landing file not yet in the warehouse; return one result per file.
+
+    A file under the name of an earlier load but with other bytes is a correction that
+    supersedes that load; a file repeating rows another file of its source loaded is refused
+    unless ``allow_overlap`` (then those rows are quarantined) (:mod:`promise.ingest.corrections`).
+    ``dry_run`` does all of it, says what would happen, and publishes nothing (genotype
+    batches are not read). ``linkage`` maps an order to its linkage file (LopNr ->
+    personnummer) for files keyed by LopNr (:mod:`promise.ingest.linkage`).
 
     ``reference_date`` (default: ``delivery_date`` in ``LANDING/delivery.yml``, else today)
     is the delivery date: it decides the century of 10-digit personnummer and which dates
@@ -71,15 +86,26 @@ def run_ingest(
     jobs = load_jobs(jobs_dir)
     plan = [(job, path) for job in jobs for path in job.files(landing)]
     check_files(plan, landing)
-    tasks = [_task(job, path, landing) for job, path in plan if job.format == "delimited"]
+    keys = read_linkages(
+        linkage or {},
+        contracts=[j.contract for j in jobs if j.contract],
+        warehouse=warehouse,
+        reference_date=reference,
+    )
+    tasks = [_task(job, path, landing, keys) for job, path in plan if job.format in TABLE_FORMATS]
     genotype_files = [(job, path) for job, path in plan if job.format == "genotypes"]
+    change_files = [(job, path) for job, path in plan if job.format == CHANGES_FORMAT]
     check_key_matches(warehouse, pseudonymizer.fingerprint)
     with umask(PRIVATE_UMASK), WarehouseLock(warehouse), _terminate_cleanly():
         check_key_matches(warehouse, pseudonymizer.fingerprint)
         remove_tree(tmp_dir(warehouse))
         pending = PendingLoads(modes)
         try:
-            results = _load_all(
+            results = load_change_files(
+                change_files, landing=landing, warehouse=warehouse, pseudonymizer=pseudonymizer,
+                reference_date=reference, pending=pending, known=loaded_sha256(warehouse),
+            )  # fmt: skip
+            results += _load_all(
                 tasks,
                 genotype_files,
                 landing=landing,
@@ -88,10 +114,17 @@ def run_ingest(
                 reference=reference,
                 pending=pending,
                 progress=progress,
+                settled=settlement(warehouse, allow_overlap=allow_overlap),
+                dry_run=dry_run,
             )
-            if pending.moves:
-                record_fingerprint(warehouse, pseudonymizer.fingerprint)
-            pending.publish_all()
+            if dry_run:
+                for result in results:
+                    if result.status == LOADED:
+                        result.status = DRY_RUN
+            else:
+                if pending.moves:
+                    record_fingerprint(warehouse, pseudonymizer.fingerprint)
+                pending.publish_all()
         except OSError as exc:
             if disk_full(exc):
                 raise disk_full_error(warehouse, "the ingest") from None
@@ -133,6 +166,8 @@ def _load_all(
     reference: date,
     pending: PendingLoads,
     progress: Progress | None,
+    settled: Settlement,
+    dry_run: bool,
 ) -> list[FileResult]:
     known = loaded_sha256(warehouse)
     results = []
@@ -140,18 +175,31 @@ def _load_all(
         if task.sha256 in known:
             results.append(_skipped(task.job, task.label, task.sha256))
             continue
-        results.append(
-            load_delimited(
-                task,
-                warehouse=warehouse,
-                pseudonymizer=pseudonymizer,
-                reference_date=reference,
-                pending=pending,
-                progress=progress,
-            )
+        result = load_delimited(
+            task,
+            warehouse=warehouse,
+            pseudonymizer=pseudonymizer,
+            reference_date=reference,
+            pending=pending,
+            progress=progress,
         )
+        staging = tmp_dir(warehouse) / str(result.load_id)
+        settled.settle(result, staging)
+        rewrite_manifest(staging, result)
+        results.append(result)
         known.add(task.sha256)
-    if genotype_files:
+    if genotype_files and dry_run:
+        results += [
+            FileResult(
+                source=job.source,
+                file=path.relative_to(landing).as_posix(),
+                sha256="",
+                status=DRY_RUN,
+                note="genotype batches are not read in a dry run",
+            )  # fmt: skip
+            for job, path in genotype_files
+        ]
+    elif genotype_files:
         from promise.ingest.genotypes import load_genotypes
 
         results += load_genotypes(
@@ -175,12 +223,20 @@ def _key(key_file: Path | None, warehouse: Path) -> bytes:
     return checked_key(Path(key_file), warehouse=warehouse)
 
 
-def _task(job: Job, path: Path, landing: Path) -> FileTask:
+def _task(job: Job, path: Path, landing: Path, keys: dict[str, Linkage]) -> FileTask:
     assert job.contract is not None
     label = path.relative_to(landing).as_posix()
+    kind = format_of(path, job.format)
+    if kind != "delimited":
+        stat = describe(path, label=label, kind=kind, declared_encoding=job.encoding)
+        return FileTask(
+            job=job, path=path, label=label, sha256=sha256_of(path),
+            layout=bind(stat, job.contract, linkages=keys), records=stat.rows, stat=stat,
+        )  # fmt: skip
     layout = bind_header(
-        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding
-    )
+        path, label=label, contract=job.contract, delimiter=job.delimiter, encoding=job.encoding,
+        linkages=keys,
+    )  # fmt: skip
     sha256, records = sha256_and_records(path)
     return FileTask(job=job, path=path, label=label, sha256=sha256, layout=layout, records=records)
 

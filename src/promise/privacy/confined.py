@@ -152,10 +152,16 @@ def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     for name in ("manifest", "quarantine"):
         files = sorted(raw.glob(f"*/*/{name}.parquet"))
         if files:
-            con.register(name, table_scan(files, name))
+            con.register(f"{SCAN_PREFIX}{name}", table_scan(files, name))
         else:
-            con.execute(f"CREATE TEMP VIEW {name} AS {empty_views()[name]}")
+            con.execute(f"CREATE TEMP VIEW {SCAN_PREFIX}{name} AS {empty_views()[name]}")
+    con.execute(f"CREATE TEMP VIEW quarantine AS SELECT * FROM {SCAN_PREFIX}quarantine")
+    superseded = _superseded(con)
+    con.execute(f"CREATE TEMP VIEW manifest AS {_manifest_view(con)}")
     for source, files in source_files(raw).items():
+        files = [f for f in files if f.parent.name not in superseded]
+        if not files:
+            continue
         scan = f"{SCAN_PREFIX}{source}"
         con.register(scan, table_scan(files, f"raw.{source}"))
         con.execute(f'CREATE VIEW raw."{source}" AS SELECT * FROM "{scan}"')
@@ -180,6 +186,28 @@ def _publish_studies(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
         scan = f"{STUDY_SCAN_PREFIX}{view}"
         con.register(scan, table_scan([path], f"study.{view}"))
         con.execute(f'CREATE VIEW study."{view}" AS SELECT * FROM "{scan}"')
+
+
+def _superseded(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Load ids a correction superseded (promise.ingest.corrections): their rows stay out of
+    ``raw.<source>``, as they stay out of the marts, so nothing is counted twice."""
+    if "supersedes" not in con.sql(f"SELECT * FROM {SCAN_PREFIX}manifest LIMIT 0").columns:
+        return set()
+    rows = con.sql(
+        f"SELECT DISTINCT supersedes FROM {SCAN_PREFIX}manifest WHERE supersedes IS NOT NULL"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _manifest_view(con: duckdb.DuckDBPyConnection) -> str:
+    """The manifest, with ``superseded_by`` naming the load that replaced a corrected one."""
+    scan = f"{SCAN_PREFIX}manifest"
+    if "supersedes" not in con.sql(f"SELECT * FROM {scan} LIMIT 0").columns:
+        return f"SELECT *, NULL::VARCHAR AS superseded_by FROM {scan}"
+    return (
+        f"SELECT m.*, s.load_id AS superseded_by FROM {scan} m LEFT JOIN (SELECT load_id, "
+        f"supersedes FROM {scan} WHERE supersedes IS NOT NULL) s ON s.supersedes = m.load_id"
+    )
 
 
 def is_confined(con: duckdb.DuckDBPyConnection) -> bool:

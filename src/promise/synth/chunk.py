@@ -13,14 +13,28 @@ from promise.synth.diseases import Histories, simulate
 from promise.synth.drugs import dispensings, format_lmed
 from promise.synth.endpoints import Tally
 from promise.synth.events import Forms
-from promise.synth.identities import has_turned_100, written_form_table
+from promise.synth.families import Pedigree
+from promise.synth.identities import SerialCounter, has_turned_100, written_form_table
 from promise.synth.model import codes
+from promise.synth.multigen import multigen_lines
 from promise.synth.omics import biobank_lines, draw_samples, nmr_lines, olink_lines
 from promise.synth.population import NEVER, Persons, delivery_reference
 from promise.synth.registers import diagnos_cutoff, format_npr, inpatient_events, outpatient_events
 from promise.synth.writers import Sinks
 
-STREAMS = ("base", "disease", "npr", "drugs", "deaths", "omics", "defects", "forms", "pick")
+# appended, never reordered: a stream's seed is its position
+STREAMS = (
+    "base",
+    "disease",
+    "npr",
+    "drugs",
+    "deaths",
+    "omics",
+    "defects",
+    "forms",
+    "pick",
+    "family",
+)
 
 
 def streams(seed: int, chunk: int) -> dict[str, np.random.Generator]:
@@ -38,6 +52,7 @@ class Genotyped:
     """What the genotype writer needs about the genotyped persons, gathered across chunks."""
 
     id: list[str] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)  # global person index
     batch: list[int] = field(default_factory=list)
     ancestry: list[int] = field(default_factory=list)
     sex: list[int] = field(default_factory=list)
@@ -52,6 +67,8 @@ class Context:
     tally: Tally
     genotyped: Genotyped
     sources: frozenset[str]
+    parent_serials: SerialCounter
+    pedigree: Pedigree | None = None
     plates: int = 0
 
 
@@ -138,6 +155,9 @@ def write_chunk(
     ctx.tally.finish(p.sex)
     if "biobank" in ctx.sources:
         _omics(ctx, p, h, selected, forms, rng)
+    if "multigen" in ctx.sources:  # last, with its own stream: the other files stay as they were
+        lines = multigen_lines(p, forms, ctx.pedigree, ctx.parent_serials, rng["family"])
+        ctx.sinks[layouts.MULTIGEN.path].write(lines, rng["family"])
 
 
 def _lmed(
@@ -216,6 +236,7 @@ def _omics(
     for j, i in enumerate(gt.tolist()):
         person = s.rows[i]
         ctx.genotyped.id.append(vcf_form[j] if batch[j] == 1 else s.first_id[i])
+        ctx.genotyped.index.append(int(p.index[person]))
         ctx.genotyped.batch.append(int(batch[j]))
         ctx.genotyped.ancestry.append(int(p.ancestry[person]))
         ctx.genotyped.sex.append(int(p.sex[person]))

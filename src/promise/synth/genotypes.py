@@ -1,8 +1,9 @@
 """Genotypes of the genotyped subset: bgzipped VCF (batch 1) and PLINK bed/bim/fam (batch 2).
 
 Balding-Nichols model: each variant has an ancestral frequency ``p ~ U(0.05, 0.5)`` and
-ancestry frequencies ``Beta(p(1-F)/F, (1-p)(1-F)/F)`` with ``F`` = Fst; genotypes are
-binomial in the sample's ancestry, with a few missing calls. Causal variants carry the
+ancestry frequencies ``Beta(p(1-F)/F, (1-p)(1-F)/F)`` with ``F`` = Fst; unrelated people's
+haplotypes are Bernoulli in their ancestry's frequency, family members' are inherited
+(:mod:`promise.synth.inheritance`), with a few missing calls. Causal variants carry the
 genotypes drawn for each person in the person pass. Variants are written in position
 order, in chunks, so memory grows with the number of samples times the chunk only.
 """
@@ -16,14 +17,9 @@ import numpy as np
 
 from promise.synth.bgzf import BgzfWriter
 from promise.synth.genetics import causal_variants
+from promise.synth.inheritance import CHROM_LENGTHS, OFFSETS, Inheritance
 from promise.synth.model import model
 
-# GRCh38 chromosome lengths (Genome Reference Consortium, GCA_000001405.15)
-CHROM_LENGTHS = (
-    248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973, 145138636,
-    138394717, 133797422, 135086622, 133275309, 114364328, 107043718, 101991189, 90338345,
-    83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
-)  # fmt: skip
 BASES = np.array(list("ACGT"))
 CHUNK = 1000
 VCF_GT = np.array(
@@ -100,15 +96,24 @@ def _positions(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def genotype_chunk(
-    lay: Layout, rows: slice, ancestry: np.ndarray, causal: np.ndarray, rng: np.random.Generator
+    lay: Layout,
+    rows: slice,
+    inheritance: Inheritance,
+    causal: np.ndarray,
+    swaps: list[tuple[int, int]],
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Alt-allele counts (int8, -1 = missing) for a slice of variants x all samples."""
-    freq = lay.freq[rows][:, ancestry]
-    g = rng.binomial(2, freq).astype(np.int8)
+    """Alt-allele counts (int8, -1 = missing) for a slice of variants x all samples:
+    inherited through the pedigree, a few calls missing, the planted causal variants as drawn
+    for each person, and the swapped samples' columns exchanged."""
+    coords = OFFSETS[lay.chrom[rows] - 1] + lay.pos[rows]
+    g = inheritance.genotypes(lay.freq[rows], coords, rng)
     g[rng.random(g.shape) < float(model()["ancestry"]["missing_call_rate"])] = -1
     col = lay.causal[rows]
     for r in np.flatnonzero(col >= 0).tolist():
         g[r] = causal[:, col[r]]
+    for a, b in swaps:
+        g[:, [a, b]] = g[:, [b, a]]
     return g
 
 
@@ -154,13 +159,17 @@ def bed_records(g: np.ndarray) -> bytes:
 
 
 def write_genotypes(
-    out: Path, lay: Layout, samples: dict[str, np.ndarray | list[str]], rng: np.random.Generator
+    out: Path,
+    lay: Layout,
+    samples: dict[str, np.ndarray | list[str]],
+    inheritance: Inheritance,
+    swaps: list[tuple[int, int]],
+    rng: np.random.Generator,
 ) -> dict[str, int]:
     """Write batch1.vcf.bgz and batch2.bed/.bim/.fam; returns the samples in each batch's main file."""
     folder = out / "genotypes"
     folder.mkdir(parents=True, exist_ok=True)
     batch = np.asarray(samples["batch"])
-    ancestry = np.asarray(samples["ancestry"])
     causal = np.asarray(samples["causal"])
     ids = list(samples["id"])
     sex = np.asarray(samples["sex"])
@@ -175,7 +184,7 @@ def write_genotypes(
         bed.write(bytes([0x6C, 0x1B, 0x01]))
         for start in range(0, total, CHUNK):
             rows = slice(start, min(start + CHUNK, total))
-            g = genotype_chunk(lay, rows, ancestry, causal, rng)
+            g = genotype_chunk(lay, rows, inheritance, causal, swaps, rng)
             if one.size:
                 vcf.write(vcf_records(lay, rows, g[:, one]))
             bed.write(bed_records(g[:, two]))

@@ -86,12 +86,16 @@ class SerialCounter:
     """Hands out unused serial numbers per birth date and sex for generated numbers.
 
     Serials are a fixed permutation of the 500 per sex, offset by the date, so that a
-    date's numbers look scattered; test numbers and serial 000 are skipped. Memory grows
-    with the number of distinct birth dates (at most ~50,000), not with the cohort.
+    date's numbers look scattered; test numbers and serial 000 are skipped. The cohort's
+    counter walks the permutation from its start and the one for parents outside the cohort
+    (``from_end``) from its end, each at most half of it, so the two never hand out the same
+    number. Memory grows with the number of distinct birth dates (at most ~50,000), not with
+    the cohort.
     """
 
-    def __init__(self, reserved: set[str]) -> None:
+    def __init__(self, reserved: set[str], *, from_end: bool = False) -> None:
         self.reserved = reserved
+        self.from_end = from_end
         self.count: dict[tuple[str, int], int] = {}
 
     def next(self, yyyymmdd: str, sex: int) -> str:
@@ -101,9 +105,10 @@ class SerialCounter:
         digits = FEMALE_DIGITS if sex else MALE_DIGITS
         offset = int(yyyymmdd) % SERIALS_PER_SEX
         while True:
-            if k >= SERIALS_PER_SEX:
+            if k >= SERIALS_PER_SEX // 2:
                 raise ConfigurationError("too many persons born on one day: lower --persons")
-            j = (k * 263 + offset) % SERIALS_PER_SEX
+            step = SERIALS_PER_SEX - 1 - k if self.from_end else k
+            j = (step * 263 + offset) % SERIALS_PER_SEX
             serial = f"{j // 5:02d}{digits[j % 5]}"
             k += 1
             nine = yyyymmdd[2:] + serial

@@ -49,6 +49,11 @@ CANCER = FileSpec(
     "cancer/cancer.csv", ("PersonNr", "DIADAT", "AR", "ICD7", "ICDO3", "SNOMED3", "BEN", "KON", "ALDER"),
     ";", "latin-1", pnr_col=0, date_col=1, date_style="diadat", code_col=4,
 )  # fmt: skip
+MULTIGEN = FileSpec(
+    "multigen/mgr.csv",
+    ("PersonNr", "PersonNrMor", "PersonNrFar", "PersonNrAdoptivMor", "PersonNrAdoptivFar"), ";", "latin-1",
+    pnr_col=0,
+)  # fmt: skip
 BIOBANK = FileSpec(
     "biobank/biobank_samples.csv", ("SampleID", "PersonNr", "SamplingDate", "SampleType"), ",", "utf-8",
     pnr_col=1, date_col=2, date_style="iso", text_col=3,
@@ -72,6 +77,7 @@ REGISTERS = {
     "lmed": (LMED_EARLY, LMED_LATE),
     "dors": (DORS,),
     "cancer": (CANCER,),
+    "multigen": (MULTIGEN,),
 }
 OMICS = {"biobank": (BIOBANK,), "olink": (OLINK,), "metabolomics": (NMR,)}
 SOURCES = (*REGISTERS, *OMICS, "genotypes")

@@ -144,7 +144,7 @@ def gwas() -> dict[str, Any]:
 
 def assemble(
     *, seed: int, persons: int, variants: int, identities: dict[int, int], files: dict[str, Any],
-    genotyped: Genotyped, tally: Tally,
+    genotyped: Genotyped, tally: Tally, relatedness: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The whole ``truth.json`` document."""
     spec = model()
@@ -180,6 +180,7 @@ def assemble(
                 "batch2": "biobank SampleID",
             },
         },
+        "relatedness": relatedness or {},
         "gwas": gwas(),
         "incidence": incidence(),
         "hazard_ratios": hazard_ratios(),

@@ -1,0 +1,168 @@
+"""Whole-genome regression (step 1) against step 2 on the same data, in the same run.
+
+One synthetic data set (default 5,000 samples x 100,000 variants on 22 chromosomes, PLINK 1
+bed/bim/fam, 20 quantitative phenotypes with five causal variants each, 2 covariates; the
+writer of ``benchmarks/gwas.py``) is written once. Binary traits are the same phenotypes cut
+at their 80th percentile (20% cases). Each measurement runs in a fresh process whose whole
+process tree is sampled for resident memory (``benchmarks/gwas.py``'s ``measure``):
+
+- step 1, quantitative: :func:`promise.gwas.engines.step1.fit_step1_bed`, 20 traits;
+- step 2, quantitative: :func:`promise.gwas.fastlinear.linear_groups`, the same 20 traits
+  (promise's in-process linear regression engine);
+- step 1, binary: the same with ``binary=True`` (5-fold: 5,000 samples is not below regenie's
+  leave-one-out threshold);
+- step 2, binary: :func:`promise.gwas.engines.binary.associate_bed` (score test, Firth below
+  p 0.05) when that engine is in this tree; otherwise reported as missing.
+
+Each child reports its time from reading the phenotype files to the results (imports
+excluded); the ratio step 1 / step 2 uses those. Target (issue 19): step 1 at most 2x step 2
+for 20 traits, peak memory under 8 GiB. Prints the load average before and after: the
+machine is shared, so run it when ``uptime`` is quiet.
+
+Usage: ``.venv/bin/python benchmarks/step1.py [--samples N] [--variants M] [--block B]
+[--work DIR] [--repeat R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+TRAITS = 20
+TARGET_RATIO = 2.0
+TARGET_GIB = 8.0
+
+READ = r"""
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from promise.gwas import traits
+from promise.gwas.association import aligned
+from promise.gwas.fastlinear import read_bim, read_fam_ids
+prefix, names, binary, block = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
+start = time.perf_counter()
+ph = traits.from_files(pheno=[Path(f"{prefix}.pheno")], covar=[Path(f"{prefix}.covar")],
+                       pheno_names=names, kind="quantitative")
+fam_ids = read_fam_ids(prefix)
+frame = aligned(ph.frame, fam_ids)
+y = frame.select(names).to_numpy().astype(float)
+if binary:
+    y = (y > np.quantile(y, 0.8, axis=0)).astype(float)
+x = np.column_stack([np.ones(len(y)), frame.select(ph.covariates).to_numpy().astype(float)])
+"""
+
+STEP1 = (
+    READ
+    + r"""
+from promise.gwas.engines.step1 import Step1Options, fit_step1_bed
+bim = read_bim(prefix)
+result = fit_step1_bed(prefix, y=y, covariates=x, names=names, binary=binary, n_fam=len(fam_ids),
+                       chromosomes=bim["chrom"].to_list(), options=Step1Options(block=block))
+print(json.dumps({"seconds": time.perf_counter() - start, "cv": result.cv,
+                  "not_converged": list(result.not_converged), "h2": result.h2.tolist()}))
+"""
+)
+
+STEP2_LINEAR = (
+    READ
+    + r"""
+from promise.gwas.fastlinear import linear_groups
+from promise.gwas.inputs import GenotypeSource
+linear_groups(GenotypeSource(kind="bfile", path=prefix), ph, frame, [names], fam_ids)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+)
+
+STEP2_BINARY = (
+    READ
+    + r"""
+from promise.gwas.engines.binary import BinaryOptions, associate_bed
+from promise.gwas.engines.nullmodel import fit_null
+null = fit_null(y, x, names)
+out = associate_bed(prefix, null, n_fam=len(fam_ids), n_variants=len(read_bim(prefix)),
+                    sample_cols=None, options=BinaryOptions())
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+)
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module of this folder (``gwas.py``: its data writer and process-tree measurement)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _binary_engine_present() -> bool:
+    return importlib.util.find_spec("promise.gwas.engines.binary") is not None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--variants", type=int, default=100_000)
+    parser.add_argument("--block", type=int, default=1000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/promise-step1"))
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    gwas = _sibling("gwas")
+    print(f"load average before: {os.getloadavg()}")
+    prefix = args.work / "data"
+    marker = args.work / f"written-{args.samples}x{args.variants}"
+    if not marker.is_file():
+        gwas.write_data(prefix, samples=args.samples, variants=args.variants)
+        marker.write_text("")
+    names = json.dumps([f"Y{k + 1}" for k in range(TRAITS)])
+
+    def run(code: str, binary: bool) -> dict[str, float]:
+        cmd = [
+            sys.executable,
+            "-c",
+            code,
+            str(prefix),
+            names,
+            "1" if binary else "0",
+            str(args.block),
+        ]
+        return gwas.best_of(args.repeat, lambda: gwas.measure(cmd))  # type: ignore[no-any-return]
+
+    if _binary_engine_present():  # compile the engine's numba functions on tiny data first
+        tiny = args.work / "tiny"
+        if not (args.work / "written-tiny").is_file():
+            gwas.write_data(tiny, samples=300, variants=500)
+            (args.work / "written-tiny").write_text("")
+        gwas.measure([sys.executable, "-c", STEP2_BINARY, str(tiny), names, "1", str(args.block)])
+    rows = []
+    peaks = []
+    for kind, binary in (("quantitative", False), ("binary", True)):
+        step1 = run(STEP1, binary)
+        peaks.append(step1["peak_gib"])
+        if binary and not _binary_engine_present():
+            print(f"{kind}: step 1 {step1['inner']:.1f} s (peak {step1['peak_gib']:.2f} GiB); "
+                  "step 2: promise.gwas.engines.binary is not in this tree, not measured")  # fmt: skip
+            continue
+        step2 = run(STEP2_BINARY if binary else STEP2_LINEAR, binary)
+        ratio = step1["inner"] / step2["inner"]
+        rows.append((kind, step1, step2, ratio))
+        print(
+            f"{kind}, {TRAITS} traits, {args.samples:,} x {args.variants:,}, block {args.block}: "
+            f"step 1 {step1['inner']:.1f} s (wall {step1['wall']:.1f} s, peak "
+            f"{step1['peak_gib']:.2f} GiB); step 2 {step2['inner']:.1f} s (wall "
+            f"{step2['wall']:.1f} s, peak {step2['peak_gib']:.2f} GiB); ratio {ratio:.2f} "
+            f"(target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+        )
+    peak = max(peaks)
+    print(f"highest peak memory of step 1: {peak:.2f} GiB (target < {TARGET_GIB})")
+    print(f"load average after: {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
