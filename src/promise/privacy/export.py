@@ -207,8 +207,42 @@ def sql_table(
     if len(split_statements(query)) != 1:
         raise DisclosureError("export one SQL statement at a time.")
     frame = _run(warehouse, query)
-    return Table(frame=frame, layout=sql_layout(frame, by, person_time), derived={},
-                 query=query, kind="sql")  # fmt: skip
+    layout = sql_layout(frame, by, person_time)
+    check_dimensions(frame, layout.dimensions)
+    return Table(frame=frame, layout=layout, derived={}, query=query, kind="sql")
+
+
+#: a dimension named like a key of persons, samples, pairs or deliveries
+_KEY_NAME = re.compile(r"(^|_)(id|lopnr|personnr|pnr|iid|fid)$", re.IGNORECASE)
+#: a value shaped like a person_id (96-bit keyed pseudonym, promise.pseudonym)
+_PSEUDONYM = re.compile(r"^[0-9a-f]{24}$")
+
+
+def check_dimensions(frame: pl.DataFrame, dimensions: Sequence[str]) -> None:
+    """Refuse groups that name people rather than categories: a key column (``person_id``,
+    ``sample_id``, ``lopnr``, ...), values shaped like pseudonyms, or exact dates (a day of
+    birth or death is a quasi-identifier). Suppression hides a small group's counts, not
+    the label of its row, so such a label would leave with the table."""
+    for name in dimensions:
+        column = frame[name]
+        if _KEY_NAME.search(name):
+            raise DisclosureError(
+                f"column {name} names individual records, not categories: aggregate over it."
+            )
+        if column.dtype == pl.Utf8 and column.drop_nulls().str.contains(_PSEUDONYM.pattern).any():
+            raise DisclosureError(
+                f"column {name} holds person keys, not categories: aggregate over it."
+            )
+        if column.dtype in (pl.Date, pl.Datetime) and _has_days(column):
+            raise DisclosureError(
+                f"column {name} holds exact dates: group by year or month "
+                "(date_trunc('month', ...)) instead."
+            )
+
+
+def _has_days(column: pl.Series) -> bool:
+    days = column.drop_nulls().cast(pl.Date).dt.day()
+    return bool((days != 1).any())
 
 
 def sql_layout(frame: pl.DataFrame, by: Sequence[str], person_time: Sequence[str]) -> Layout:
