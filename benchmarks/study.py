@@ -1,4 +1,4 @@
-"""Time and peak memory of ``promise study build`` on 10^6 persons.
+"""Time and peak memory of ``promise study build`` and ``promise profiles`` on 10^6 persons.
 
 The marts are synthesised directly (DuckDB SQL, seeded) with the marts' column names and
 types into ``WORK/warehouse/promise.duckdb``: 10^6 persons with residence spells and
@@ -11,9 +11,14 @@ fresh Python process, so its peak RSS is its own.
 
 Target (issue 20): under 60 s and under 8 GiB.
 
-Usage: ``.venv/bin/python benchmarks/study.py [--persons N] [--work DIR] [--fit] [--reuse]``
-(``--reuse`` keeps the marts of an earlier run, so the timed build can wait for a quiet
-machine).
+``--profiles`` times ``promise profiles`` instead, on a real 10^6-person build: ``promise
+synth`` (registers, no genotypes) + ``promise ingest`` + ``promise build`` into
+``WORK/profiles/warehouse`` (about 10 minutes, not timed; ``--reuse`` keeps it), then the
+profiles of every evaluated endpoint in a fresh process. Target: under 15 minutes.
+
+Usage: ``.venv/bin/python benchmarks/study.py [--persons N] [--work DIR] [--fit] [--reuse]
+[--profiles]`` (``--reuse`` keeps the marts of an earlier run, so the timed step can wait
+for a quiet machine).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +37,7 @@ import duckdb
 
 TARGET_SECONDS = 60.0
 TARGET_GIB = 8.0
+TARGET_PROFILE_SECONDS = 900.0
 
 STUDY = """\
 population:
@@ -144,6 +151,69 @@ print(json.dumps(out))
 """
 
 
+PROFILES = """
+import json, resource, shutil, sys, time
+from pathlib import Path
+from promise.profiles import write_profiles
+cfg = json.loads(sys.argv[1])
+shutil.rmtree(cfg["out"], ignore_errors=True)
+start = time.perf_counter()
+result = write_profiles(warehouse=Path(cfg["warehouse"]), out=Path(cfg["out"]))
+print(json.dumps({"seconds": time.perf_counter() - start, "pages": result.pages,
+                  "evaluated": result.evaluated, "cells": result.cells, "suppressed": result.suppressed,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def real_build(root: Path, persons: int) -> Path:
+    """``promise synth`` (registers and omics) + ingest + build of ``persons`` into
+    ``root/warehouse``; each step's time is printed (not a target)."""
+    from promise.build import build
+    from promise.ingest import run_ingest
+    from promise.pseudonym import write_new_key
+    from promise.synth import layouts, write_cohort
+
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    steps = {}
+    started = time.perf_counter()
+    sources = [s for s in layouts.SOURCES if s != "genotypes"]
+    write_cohort(root / "landing", persons=persons, variants=0, seed=20, sources=sources)
+    steps["synth"] = time.perf_counter() - started
+    key = write_new_key(root / "keys" / "pseudonym.key")
+    started = time.perf_counter()
+    run_ingest(landing=root / "landing", warehouse=root / "warehouse", key_file=key)
+    steps["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    build(warehouse=root / "warehouse", quiet=True)
+    steps["build"] = time.perf_counter() - started
+    shutil.rmtree(root / "landing", ignore_errors=True)
+    print("prepared: " + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()), flush=True)
+    return root / "warehouse"
+
+
+def profiles(args: argparse.Namespace) -> int:
+    """Time ``promise profiles`` on a real build of ``--persons``."""
+    root = args.work / "profiles"
+    warehouse = root / "warehouse"
+    if not (args.reuse and (warehouse / "promise.duckdb").is_file()):
+        real_build(root, args.persons)
+    with open("/proc/loadavg") as handle:
+        load = handle.read().split()[:3]
+    cfg = {"warehouse": str(warehouse), "out": str(root / "site")}
+    done = subprocess.run([sys.executable, "-c", PROFILES, json.dumps(cfg)], capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        print(f"promise profiles failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return 1
+    result = json.loads(done.stdout[done.stdout.rindex('{"seconds"') :])
+    ok = result["seconds"] < TARGET_PROFILE_SECONDS
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, Python {platform.python_version()}, duckdb {duckdb.__version__}, load average before {' '.join(load)}")  # fmt: skip
+    print(f"promise profiles: {args.persons:,} persons, {result['pages']} pages of {result['evaluated']} evaluated endpoints, "
+          f"{result['suppressed']:,} of {result['cells']:,} counts suppressed; {result['seconds']:.0f} s, "
+          f"peak RSS {result['peak_mib'] / 1024:.2f} GiB (target < {TARGET_PROFILE_SECONDS:.0f} s: {'met' if ok else 'NOT met'})")  # fmt: skip
+    return 0 if ok else 1
+
+
 def synthesise_marts(warehouse: Path, persons: int) -> dict[str, int]:
     """Write ``warehouse/promise.duckdb`` with the marts a study reads; return row counts."""
     warehouse.mkdir(parents=True, exist_ok=True)
@@ -180,7 +250,10 @@ def main() -> int:
         "--fit", action="store_true", help="Also time a Cox fit of mi (not a target)."
     )
     parser.add_argument("--reuse", action="store_true", help="Reuse marts of an earlier run.")
+    parser.add_argument("--profiles", action="store_true", help="Time promise profiles on a real build.")  # fmt: skip
     args = parser.parse_args()
+    if args.profiles:
+        return profiles(args)
     warehouse, studies = args.work / "warehouse", args.work / "studies"
     studies.mkdir(parents=True, exist_ok=True)
     (studies / "bench.yml").write_text(STUDY)

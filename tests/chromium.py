@@ -39,14 +39,17 @@ def chromium() -> str:
 def screenshot(page: Path, png: Path, *, width: int = 1280, height: int = 2400) -> Path:
     """Render ``page`` headless, ``width`` x ``height`` px, without network or profile."""
     for _ in range(ATTEMPTS):
-        with tempfile.TemporaryDirectory() as profile:
+        # a short TMPDIR of its own: Chromium puts its singleton socket there, and a Unix
+        # socket path over ~100 bytes aborts it (a Hail test leaves a long TMPDIR behind)
+        with tempfile.TemporaryDirectory(dir="/tmp") as profile:
+            env = {**os.environ, "TMPDIR": profile}
             done = subprocess.run(
                 [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  f"--user-data-dir={profile}", f"--screenshot={png}",
                  f"--window-size={width},{height}", page.resolve().as_uri()],
-                capture_output=True, text=True, timeout=120, check=False,
+                capture_output=True, text=True, timeout=120, check=False, env=env,
             )  # fmt: skip
         if done.returncode == 0 and png.is_file():
             return png

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "gwas",
     "endpoints",
     "study",
+    "profiles",
     "demo",
 )
 

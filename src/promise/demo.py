@@ -1,7 +1,8 @@
-"""``promise demo``: synth -> ingest -> build -> gwas on a synthetic cohort, then a summary.
+"""``promise demo``: synth -> ingest -> build -> profiles -> gwas on a synthetic cohort, then a summary.
 
 Everything goes under one folder: ``keys/`` (a pseudonym key of the demo's own, outside the
-warehouse), ``landing/``, ``warehouse/``, ``results/`` (one GWAS of both traits) and ``logs/``.
+warehouse), ``landing/``, ``warehouse/``, ``profiles/`` (endpoint profiles), ``results/`` (one
+GWAS of both traits) and ``logs/``.
 Running it again reuses the key and the landing files: ingestion then skips every file it has
 already loaded, which is the idempotence a real warehouse relies on.
 """
@@ -108,6 +109,9 @@ def run_demo(
     with _timed(summary, "build"):
         step("promise build: dbt build of staging, intermediate and marts")
         _build(summary)
+    with _timed(summary, "profiles"):
+        step("promise profiles: a page per endpoint with enough cases, disclosure-controlled")
+        _profiles(root, summary)
     with _timed(summary, "gwas"):
         _gwas(root, settings, truth, summary, step)
     return summary
@@ -174,6 +178,18 @@ def _build(summary: DemoSummary) -> None:
     finally:
         con.close()
     summary.marts = [r[0] for r in rows]
+
+
+def _profiles(root: Path, summary: DemoSummary) -> None:
+    """The endpoint profiles under ``root/profiles`` (the previous run's site is replaced)."""
+    import shutil
+
+    from promise.profiles import write_profiles
+
+    out = root / "profiles"
+    shutil.rmtree(out, ignore_errors=True)
+    write_profiles(warehouse=summary.warehouse, out=out)
+    summary.reports["endpoint profiles"] = out / "index.html"
 
 
 def _gwas(

@@ -108,3 +108,27 @@ def test_report_and_plots_exist(
     for image in ("manhattan.png", "qq.png", "pca.png"):
         data = (folder / image).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000, image
+
+
+def test_every_endpoint_of_the_demo_with_enough_cases_has_a_profile(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The threshold is the default floor (5); cases are counted here in DuckDB on the marts."""
+    import duckdb
+
+    root, done = demo_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    con = duckdb.connect(str(root / "warehouse" / "promise.duckdb"), read_only=True)
+    try:
+        rows = con.sql(
+            "select c.endpoint from marts.endpoint_case as c join marts.person as p using (person_id) "
+            "join marts.endpoint_definition as d on d.name = c.endpoint "
+            "where d.evaluation in ('evaluated', 'partial') and p.sex in ('male', 'female') "
+            "and p.birth_date is not null and c.first_event_date is not null "
+            "group by 1 having count(*) >= 5"
+        ).fetchall()
+    finally:
+        con.close()
+    pages = {p.stem for p in (root / "profiles").glob("*.html")} - {"index"}
+    assert pages == {r[0] for r in rows} and "E4_DM2" in pages
+    assert "endpoint profiles" in done.stdout

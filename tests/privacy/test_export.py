@@ -368,3 +368,45 @@ def test_the_exported_curve_comes_from_released_counts(
             if int(r["person_years"]):
                 hazard += width * int(r["events"]) / int(r["person_years"])
             assert float(r["cumulative_incidence"]) == pytest.approx(1 - np.exp(-hazard)), r
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("select", "says"),
+    [
+        # a key by its name: suppression would hide the count, not the person's row label
+        ("SELECT * FROM (VALUES ('p1', 1), ('p2', 7)) t(person_id, n)", "names individual"),
+        ("SELECT * FROM (VALUES ('s1', 1)) t(sample_id, n)", "names individual"),
+        ("SELECT * FROM (VALUES ('17', 1)) t(lopnr, n)", "names individual"),
+        # a person_id renamed: 24 hex digits, the pseudonym's shape
+        ("SELECT * FROM (VALUES ('0123456789abcdef01234567', 9)) t(who, n)", "person keys"),
+        # a day of death is a quasi-identifier
+        ("SELECT * FROM (VALUES (DATE '2020-05-17', 1)) t(death_date, n)", "exact dates"),
+    ],
+)
+def test_sql_export_refuses_groups_that_name_people(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], select: str, says: str
+) -> None:
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "promise.yml").write_text("disclosure: {threshold: 5, allow_sql: true}\n")
+    out = tmp_path / "t.csv"
+    assert export(warehouse, select, out) != 0
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not out.exists() and audit_lines(warehouse) == []
+
+
+@pytest.mark.unit
+def test_sql_export_takes_months_and_categories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "promise.yml").write_text(
+        "disclosure: {threshold: 5, round_to: 1, allow_sql: true}\n"
+    )
+    sql = "SELECT * FROM (VALUES (DATE '2020-05-01', 'f', 12), (DATE '2020-06-01', 'f', 30)) t(month, sex, n)"
+    out = tmp_path / "t.csv"
+    assert export(warehouse, sql, out) == 0, capsys.readouterr().err
+    assert [r["n"] for r in read_csv(out)] == ["12", "30"]

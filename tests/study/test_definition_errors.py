@@ -105,6 +105,18 @@ def test_the_example_study_and_the_good_one_load(tmp_path: Path) -> None:
         ("  mi: {endpoint: I9_MI}", "  mi: {endpoint: I9_MI, drug: C10}", 14, "exactly one"),
         ("  max_years: 10", "  max_years: 10\n  max_years: 5", 17, "appears twice"),
         ("  date: 2010-01-01", "\tdate: 2010-01-01", 6, "not valid YAML"),
+        (
+            "  max_years: 10",
+            "  max_years: 10\n  censor_at_first: E4_DM2",
+            17,
+            "followup censor_at_first must be a list",
+        ),
+        (
+            "  max_years: 10",
+            "  max_years: 10\n  censor_at_first:\n    - {endpoint: E4_DM2, window_days: [0, 0]}",
+            18,
+            "'window_days' is not a key of a followup censor_at_first item",
+        ),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_its_line(
@@ -155,6 +167,12 @@ def test_missing_sections_and_bad_file_names_are_refused(tmp_path: Path) -> None
             "  exclude: [{codes: [I99]}]",
             4,
             "code prefix 'I99' matches no diagnosis",
+        ),
+        (
+            "  max_years: 10",
+            "  max_years: 10\n  censor_at_first: [E4_DM3]",
+            17,
+            "endpoint 'E4_DM3' is not in",
         ),
     ],
 )

@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -37,29 +36,32 @@ import polars as pl
 from scipy import special
 from threadpoolctl import threadpool_limits
 
-from promise.gwas.inputs import GenotypeInputError, GenotypeSource, plink_recoding
-from promise.gwas.phenofiles import KEY, read_fields
+from promise.genotypes import plink
+from promise.gwas.inputs import GenotypeSource, plink_recoding
+from promise.gwas.phenofiles import KEY
 from promise.gwas.traits import Phenotypes
 
 BLOCK = 256
 REPORT_EVERY = 64  # blocks between progress reports (16,384 variants)
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 Array = np.ndarray[Any, Any]
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Two bits per sample, low bits first: 00 = two A1, 01 = missing, 10 = one A1, 11 = no A1.
-_CODES = (np.arange(256)[:, None] >> (2 * np.arange(4))[None, :]) & 3
-_LANES = (8 * np.arange(4)).astype(np.uint32)
-#: byte -> the four samples' A1 counts packed in one little-endian uint32 (missing -> 0)
-LUT_COUNT = (np.array([2, 0, 1, 0], dtype=np.uint32)[_CODES] << _LANES).sum(axis=1, dtype=np.uint32)
-#: byte -> the four samples' missing-call indicators, packed the same way
-LUT_MISSING = (np.array([0, 1, 0, 0], dtype=np.uint32)[_CODES] << _LANES).sum(
-    axis=1, dtype=np.uint32
+# the .bed decoding lives in promise.genotypes.plink; its names stay here for existing callers
+BED_MAGIC, BIM_COLUMNS, LOW_BITS = plink.BED_MAGIC, plink.BIM_COLUMNS, plink.LOW_BITS
+LUT_COUNT, LUT_MISSING = plink.LUT_COUNT, plink.LUT_MISSING
+bed_blocks, code_counts, decode, has_missing = (
+    plink.bed_blocks,
+    plink.code_counts,
+    plink.decode,
+    plink.has_missing,
 )
-
-#: every low bit of the 2-bit codes in a 64-bit word
-LOW_BITS = np.uint64(0x5555555555555555)
+padded_words, read_bim, read_fam_ids, read_plink_meta = (
+    plink.padded_words,
+    plink.read_bim,
+    plink.read_fam_ids,
+    plink.read_plink_meta,
+)
 
 #: degrees of freedom from which :func:`t_two_sided_p` uses Hill's approximation
 HILL_MIN_DOF = 3000
@@ -88,44 +90,6 @@ def t_two_sided_p(t: Array, dof: int) -> Array:
     return p
 
 
-def decode(raw: Array, lut: Array, n_samples: int) -> Array:
-    """(variants x bytes) .bed codes -> (variants x samples) uint8 through a packed table."""
-    return lut[raw].view(np.uint8).reshape(raw.shape[0], -1)[:, :n_samples]
-
-
-def padded_words(raw: Array, n_samples: int, out: Array | None = None) -> Array:
-    """The codes of ``raw`` as rows of 64-bit words: each row padded to a whole word, and
-    every padding bit (the last byte's unused samples included, whatever a writer left
-    there) set to 1, so that padding reads as code 11 (no A1, not missing)."""
-    per = raw.shape[1]
-    width = (per + 7) // 8 * 8
-    if out is None:
-        out = np.empty((raw.shape[0], width), dtype=np.uint8)
-    padded = out[: raw.shape[0]]
-    padded[:, :per] = raw
-    padded[:, per:] = 0xFF
-    rest = n_samples - 4 * (n_samples // 4)
-    if rest:
-        padded[:, per - 1] |= np.uint8(0xFF & ~((1 << (2 * rest)) - 1))
-    return padded.view(np.uint64)
-
-
-def code_counts(words: Array) -> tuple[Array, Array, Array]:
-    """Per row of :func:`padded_words`: the A1 count summed over samples, the number of
-    samples with two A1 (code 00) and the number of missing calls (code 01), by counting
-    bits of the packed codes (an eighth of the elements of the decoded matrix)."""
-    high = words >> np.uint64(1)
-    low_zero = np.bitwise_count(~words & LOW_BITS).sum(axis=1, dtype=np.int64)  # 00 or 10
-    twos = np.bitwise_count(~(words | high) & LOW_BITS).sum(axis=1, dtype=np.int64)
-    missing = np.bitwise_count(words & ~high & LOW_BITS).sum(axis=1, dtype=np.int64)
-    return low_zero + twos, twos, missing
-
-
-def has_missing(raw: Array) -> bool:
-    """True when any 2-bit code in ``raw`` is 01 (a missing call)."""
-    return bool(np.any(raw & ~(raw >> 1) & 0x55))
-
-
 @dataclass(frozen=True)
 class _Plan:
     """One group of traits sharing their samples: what every block is multiplied with."""
@@ -137,48 +101,6 @@ class _Plan:
     yy: Array  # y_k' y_k per trait
     n_traits: int
     dof: int
-
-
-BIM_COLUMNS = ("chrom", "id", "cm", "pos", "a1", "a2")
-
-
-def read_fam_ids(prefix: Path) -> list[str]:
-    """The sample ids (IID, column 2) of a PLINK .fam file."""
-    fam = read_fields(Path(f"{prefix}.fam"), header=False)
-    if fam.width < 2:
-        raise GenotypeInputError(f"{prefix}.fam needs at least two columns (FID IID ...).")
-    return fam.to_series(1).to_list()
-
-
-def read_bim(prefix: Path) -> pl.DataFrame:
-    """The .bim as columns ``chrom id cm pos a1 a2`` (text; ``pos`` Int64)."""
-    bim = read_fields(Path(f"{prefix}.bim"), header=False, names=BIM_COLUMNS)
-    return bim.with_columns(pl.col("pos").cast(pl.Int64))
-
-
-def read_plink_meta(prefix: Path) -> tuple[pl.DataFrame, list[str]]:
-    """:func:`read_bim` and :func:`read_fam_ids`."""
-    return read_bim(prefix), read_fam_ids(prefix)
-
-
-def bed_blocks(
-    prefix: Path, n_samples: int, n_variants: int, *, block: int = BLOCK
-) -> Iterator[tuple[int, Array]]:
-    """(first variant, variants x bytes codes) per block of a checked SNP-major .bed."""
-    per = (n_samples + 3) // 4
-    path = Path(f"{prefix}.bed")
-    expected = len(BED_MAGIC) + per * n_variants
-    if path.stat().st_size != expected:
-        raise GenotypeInputError(
-            f"{path} has {path.stat().st_size:,} bytes where the .bim and .fam imply "
-            f"{expected:,}: the three files do not belong together."
-        )
-    with path.open("rb") as fh:
-        if fh.read(3) != BED_MAGIC:
-            raise GenotypeInputError(f"{path} is not a SNP-major PLINK 1 .bed file.")
-        for start in range(0, n_variants, block):
-            count = min(block, n_variants - start)
-            yield start, np.frombuffer(fh.read(per * count), dtype=np.uint8).reshape(count, per)
 
 
 def _plan(

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from promise.errors import PromiseError
+from promise.genotypes.contigs import BUILDS as BUILDS
+from promise.genotypes.contigs import contig_recoding as contig_recoding
+from promise.genotypes.contigs import plink_recoding as plink_recoding
+from promise.genotypes.contigs import recoding
+from promise.genotypes.errors import GenotypeFileError
 
 GenotypeFormat = Literal["vcf", "bfile", "bgen", "warehouse"]
-BUILDS = ("GRCh37", "GRCh38")
-
-
-class GenotypeInputError(PromiseError):
-    """Genotype files are missing or unreadable."""
+#: genotype files are missing or unreadable: the one error of :mod:`promise.genotypes`
+GenotypeInputError = GenotypeFileError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,27 +57,6 @@ def load_genotypes(hl: Any, source: GenotypeSource, *, work_dir: Path) -> Any:
     return _biallelic(hl, mt)
 
 
-def contig_recoding(build: str) -> dict[str, str]:
-    """Map ``1``..``22``, ``X``, ``Y``, ``MT`` to the build's contig names (and back)."""
-    names = [str(i) for i in range(1, 23)] + ["X", "Y"]
-    if build == "GRCh38":
-        mapping = {n: f"chr{n}" for n in names}
-        mapping["MT"] = "chrM"
-        return mapping
-    mapping = {f"chr{n}": n for n in names}
-    mapping["chrM"] = "MT"
-    return mapping
-
-
-def plink_recoding(build: str) -> dict[str, str]:
-    """PLINK's numeric codes for the sex chromosomes and mitochondria (23 X, 24 Y, 25 the
-    pseudo-autosomal XY, read as X, 26 MT) in the build's contig names, as PLINK 1.9 writes
-    them in a .bim by default."""
-    names = contig_recoding(build)
-    x, y, mt = ("chrX", "chrY", "chrM") if build == "GRCh38" else ("X", "Y", "MT")
-    return {**names, "23": x, "24": y, "25": x, "XY": x, "26": mt, "M": mt}
-
-
 def _require(path: Path, what: str) -> None:
     if not path.exists():
         raise GenotypeInputError(f"The {what} {path} does not exist: check the path.")
@@ -88,7 +68,7 @@ def _vcf(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     mt = hl.import_vcf(
         str(source.path),
         reference_genome=source.build,
-        contig_recoding=contig_recoding(source.build),
+        contig_recoding=recoding(source.build),
         force_bgz=name.endswith(".gz") and not name.endswith(".bgz"),
         array_elements_required=False,
     )
@@ -104,7 +84,7 @@ def _plink(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         bim=f"{prefix}.bim",
         fam=f"{prefix}.fam",
         reference_genome=source.build,
-        contig_recoding=plink_recoding(source.build),
+        contig_recoding=recoding(source.build),
         quant_pheno=True,
         missing="-9",
         a2_reference=True,
@@ -120,7 +100,7 @@ def _bgen(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         str(source.path),
         index_file_map={str(source.path): str(index)},
         reference_genome=source.build,
-        contig_recoding=contig_recoding(source.build),
+        contig_recoding=recoding(source.build),
     )
     mt = hl.import_bgen(
         str(source.path),

@@ -20,9 +20,10 @@ opens no file for them). Then, before any user SQL runs (:data:`LOCKDOWN`):
   off, nothing can open a local file at all.
 - ``lock_configuration = true``: no ``SET``/``RESET``/``PRAGMA`` can undo any of this.
 
-The views ``manifest``, ``quarantine``, ``export_audit`` and ``raw.<source>`` read the Arrow
-scans (those of the sources are temporary views named ``_scan_<source>``); the marts answer
-without their schema (``search_path = marts, main`` in ``promise``).
+The views ``manifest``, ``quarantine``, ``export_audit``, ``raw.<source>`` and the study
+tables ``study.<name>`` / ``study.<name>__<table>`` read the Arrow scans (temporary views
+named ``_scan_<source>`` and ``_study_<view>``); the marts answer without their schema
+(``search_path = marts, main`` in ``promise``).
 
 What it costs: a session cannot spill to disk, so a query needing more than its memory limit
 (``$PROMISE_SQL_MEMORY_LIMIT``, default 4GB) fails with an out-of-memory error. A session can
@@ -53,6 +54,7 @@ MEMORY_LIMIT = "4GB"
 THREADS = 2
 SEARCH_PATH = "marts,main"
 SCAN_PREFIX = "_scan_"
+STUDY_SCAN_PREFIX = "_study_"
 
 #: DuckDB settings fixed when a confined instance starts (external access is switched off
 #: after the published database is attached, see :data:`LOCKDOWN`).
@@ -166,6 +168,24 @@ def _publish_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     audit = audit_table(warehouse / AUDIT_FILE)
     if audit is not None:
         con.register("export_audit", audit)
+    _publish_studies(con, warehouse)
+
+
+def _publish_studies(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """``study.<name>`` and ``study.<name>__<table>`` over the Arrow scans of the study
+    folders (docs/studies.md), so that DuckDB itself opens none of their files."""
+    from promise.privacy.scans import table_scan
+    from promise.study.storage import published, view_name
+
+    tables = published(warehouse)
+    if not tables:
+        return
+    con.execute("ATTACH ':memory:' AS study (READ_WRITE)")
+    for study, table, path in tables:
+        view = view_name(study, table.name)
+        scan = f"{STUDY_SCAN_PREFIX}{view}"
+        con.register(scan, table_scan([path], f"study.{view}"))
+        con.execute(f'CREATE VIEW study."{view}" AS SELECT * FROM "{scan}"')
 
 
 def _superseded(con: duckdb.DuckDBPyConnection) -> set[str]:

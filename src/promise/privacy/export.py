@@ -1,7 +1,8 @@
 """``promise export``: the one path by which aggregate results leave the warehouse.
 
-An export is an analysis of ``analyses/`` (by name) or, where the warehouse allows it, one
-ad-hoc SQL query. Either runs on the confined connection; its count-like columns then pass
+An export is an analysis of ``analyses/`` (by name), an aggregate table of a study
+(``study.<name>__<table>``, under the rules of :mod:`promise.study.release`; a study's
+person-level dataset never leaves) or, where the warehouse allows it, one ad-hoc SQL query. Either runs on the confined connection; its count-like columns then pass
 :func:`promise.privacy.release.release` (primary and secondary suppression, rounding) at the
 warehouse's threshold or above (:mod:`promise.privacy.policy`); derived columns are
 recomputed from the released values; the export is recorded in the audit
@@ -37,6 +38,7 @@ from promise.privacy.confined import DATABASE_FILE, connect
 from promise.privacy.policy import DisclosureError, Policy, load_policy
 from promise.privacy.release import Layout, Released, release
 from promise.privacy.specs import ExportSpec, load_spec
+from promise.study.release import is_study_target
 
 CONTROL_VARS = ("disclosure_threshold", "disclosure_round_to")
 #: What an analysis is compiled with, so that it hands over true counts (export protects them).
@@ -89,6 +91,9 @@ def export(
     wanted = dict(variables or {})
     chosen = policy.threshold_for(threshold, _whole(wanted.pop(CONTROL_VARS[0], None)))
     round_to = policy.round_to_for(_whole(wanted.pop(CONTROL_VARS[1], None)))
+    if is_study_target(target):
+        table, released = study_table(warehouse, target, wanted, by, person_time, chosen, round_to)
+        return _publish(warehouse, out, released.frame, released, table, chosen, round_to)
     if NAME.fullmatch(target.strip()):
         table = analysis_table(warehouse, target.strip(), wanted)
     else:
@@ -96,6 +101,27 @@ def export(
     released = release(table.frame, table.layout, threshold=chosen, round_to=round_to)
     frame = with_derived(released.frame, table.derived)
     return _publish(warehouse, out, frame, released, table, chosen, round_to)
+
+
+def study_table(
+    warehouse: Path,
+    target: str,
+    variables: Mapping[str, Any],
+    by: Sequence[str],
+    person_time: Sequence[str],
+    threshold: int,
+    round_to: int,
+) -> tuple[Table, Released]:
+    """A study's aggregate table under its own disclosure rules (:mod:`promise.study.release`)."""
+    from promise.study.release import release_study_table
+
+    if variables or by or person_time:
+        raise DisclosureError("--var, --by and --person-time do not apply to study tables, whose layout is fixed.")  # fmt: skip
+    study = release_study_table(warehouse, target, threshold=threshold, round_to=round_to)
+    layout = Layout(dimensions=[], counts=list(study.released.primary))
+    table = Table(frame=study.frame, layout=layout, derived={}, query=study.definition,
+                  kind="study", name=study.name, variables={}, fixed=study.fixed)  # fmt: skip
+    return table, study.released
 
 
 def check_out(out: Path, warehouse: Path) -> None:
@@ -181,8 +207,42 @@ def sql_table(
     if len(split_statements(query)) != 1:
         raise DisclosureError("export one SQL statement at a time.")
     frame = _run(warehouse, query)
-    return Table(frame=frame, layout=sql_layout(frame, by, person_time), derived={},
-                 query=query, kind="sql")  # fmt: skip
+    layout = sql_layout(frame, by, person_time)
+    check_dimensions(frame, layout.dimensions)
+    return Table(frame=frame, layout=layout, derived={}, query=query, kind="sql")
+
+
+#: a dimension named like a key of persons, samples, pairs or deliveries
+_KEY_NAME = re.compile(r"(^|_)(id|lopnr|personnr|pnr|iid|fid)$", re.IGNORECASE)
+#: a value shaped like a person_id (96-bit keyed pseudonym, promise.pseudonym)
+_PSEUDONYM = re.compile(r"^[0-9a-f]{24}$")
+
+
+def check_dimensions(frame: pl.DataFrame, dimensions: Sequence[str]) -> None:
+    """Refuse groups that name people rather than categories: a key column (``person_id``,
+    ``sample_id``, ``lopnr``, ...), values shaped like pseudonyms, or exact dates (a day of
+    birth or death is a quasi-identifier). Suppression hides a small group's counts, not
+    the label of its row, so such a label would leave with the table."""
+    for name in dimensions:
+        column = frame[name]
+        if _KEY_NAME.search(name):
+            raise DisclosureError(
+                f"column {name} names individual records, not categories: aggregate over it."
+            )
+        if column.dtype == pl.Utf8 and column.drop_nulls().str.contains(_PSEUDONYM.pattern).any():
+            raise DisclosureError(
+                f"column {name} holds person keys, not categories: aggregate over it."
+            )
+        if column.dtype in (pl.Date, pl.Datetime) and _has_days(column):
+            raise DisclosureError(
+                f"column {name} holds exact dates: group by year or month "
+                "(date_trunc('month', ...)) instead."
+            )
+
+
+def _has_days(column: pl.Series) -> bool:
+    days = column.drop_nulls().cast(pl.Date).dt.day()
+    return bool((days != 1).any())
 
 
 def sql_layout(frame: pl.DataFrame, by: Sequence[str], person_time: Sequence[str]) -> Layout:

@@ -68,6 +68,7 @@ def _sources(definition: StudyDefinition) -> list[EventSource]:
     found = [c.events for c in definition.population.criteria]
     found += [v.events for v in definition.variables if v.events is not None]
     found += [o.events for o in definition.outcomes]
+    found += list(definition.followup.censor_at_first)
     if definition.index.events is not None:
         found.append(definition.index.events)
     return found

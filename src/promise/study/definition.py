@@ -116,11 +116,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """Limits of follow-up beyond emigration, death and the end of data."""
+    """Limits of follow-up beyond emigration, death and the end of data; ``censor_at_first``:
+    sources whose first-ever event ends follow-up when it falls after the index (an exposure
+    starting among the unexposed)."""
 
     max_years: float | None
     end: dt.date | None
     lines: dict[str, int]
+    censor_at_first: tuple[EventSource, ...] = ()
 
 
 @dataclass(frozen=True)

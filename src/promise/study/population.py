@@ -18,6 +18,9 @@ import duckdb
 from promise.study.definition import Criterion, StudyDefinition
 from promise.study.events import date_literal, events_sql, history_count_sql, quote, years_to_days
 
+#: ``exit_reason`` of a person whose follow-up ended at a ``censor_at_first`` event.
+CENSORED = "censored_at_first_event"
+
 
 @dataclass(frozen=True)
 class Step:
@@ -61,9 +64,29 @@ def index_sql(definition: StudyDefinition) -> str:
     )
 
 
+def censor_sql(definition: StudyDefinition) -> str | None:
+    """``select person_id, censor_date``: the earliest first-ever event of a
+    ``followup.censor_at_first`` source that falls after the person's index date."""
+    sources = definition.followup.censor_at_first
+    if not sources:
+        return None
+    firsts = " union all ".join(
+        f"select person_id, min(event_date) as first_date from ({events_sql(s)}) group by person_id"
+        for s in sources
+    )
+    return (
+        "select i.person_id, min(f.first_date) as censor_date "
+        f"from ({index_sql(definition)}) as i join ({firsts}) as f on f.person_id = i.person_id "
+        "where f.first_date > i.index_date group by i.person_id"
+    )
+
+
 def exit_sql(definition: StudyDefinition, end_of_data: dt.date) -> str:
-    """The end of follow-up before any outcome: spell end, follow-up limits, end of data."""
+    """The end of follow-up before any outcome: spell end, follow-up limits, end of data, the
+    first event of a ``censor_at_first`` source after the index (NULLs are skipped)."""
     parts = ["s.end_date", date_literal(end_of_data)]
+    if definition.followup.censor_at_first:
+        parts.append("c.censor_date")
     followup = definition.followup
     if followup.max_years is not None:
         parts.append(f"i.index_date + {years_to_days(followup.max_years)}")
@@ -77,6 +100,9 @@ def create_base(
 ) -> None:
     """Create ``study_base``: one row per person with index date, spell and exit."""
     exit_date = exit_sql(definition, end_of_data)
+    censor = censor_sql(definition)
+    censor_join = f"left join ({censor}) as c on c.person_id = p.person_id" if censor else ""
+    censored = f"when c.censor_date <= {exit_date} then '{CENSORED}'" if censor else ""
     con.execute(
         f"""
         create or replace temp table study_base as
@@ -87,11 +113,13 @@ def create_base(
             case when s.end_date is null then null else {exit_date} end as exit_date,
             case when s.end_date is null then null
                  when s.end_date <= {exit_date} then s.end_reason
+                 {censored}
                  else 'followup_limit' end as exit_reason
         from marts.person as p
         left join ({index_sql(definition)}) as i on i.person_id = p.person_id
         left join marts.observation_period as s
           on s.person_id = p.person_id and s.start_date <= i.index_date and s.end_date > i.index_date
+        {censor_join}
         qualify row_number() over (partition by p.person_id order by s.start_date) = 1
         """
     )

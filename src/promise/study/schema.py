@@ -119,18 +119,19 @@ def _sexes(data: LineDict, problems: Problems) -> tuple[str, ...]:
     return tuple(v for v in SEXES if v in values)
 
 
-def _criteria(data: LineDict, key: str, problems: Problems) -> list[Criterion]:
+def _criteria(data: LineDict, key: str, problems: Problems, where: str = "population") -> list[Criterion]:  # fmt: skip
     if key not in data:
         return []
     items = data[key]
     if not isinstance(items, LineList):
-        problems.add(data.line_of(key), f"population {key} must be a list of endpoints or sources.")
+        problems.add(data.line_of(key), f"{where} {key} must be a list of endpoints or sources.")
         return []
     found = []
     for i, item in enumerate(items):
         line = items.line_of(i)
         spec = item if isinstance(item, LineDict) else as_mapping({"endpoint": item}, line)
-        unknown_keys(spec, (*EVENT_KINDS, "window_days"), problems, f"a population {key} item")
+        allowed = EVENT_KINDS if where == "followup" else (*EVENT_KINDS, "window_days")
+        unknown_keys(spec, allowed, problems, f"a {where} {key} item")
         events = event_source(spec, line, problems, EVENT_KINDS)
         window = window_at(spec, line, problems, default=(None, 0))
         if events is not None and window is not None:
@@ -248,7 +249,7 @@ def _outcomes(data: LineDict, problems: Problems) -> tuple[Outcome, ...]:
 
 
 def _followup(data: LineDict, problems: Problems) -> FollowUp:
-    unknown_keys(data, ("max_years", "end"), problems, "followup")
+    unknown_keys(data, ("max_years", "end", "censor_at_first"), problems, "followup")
     max_years = None
     if "max_years" in data:
         max_years = number_at(
@@ -262,7 +263,8 @@ def _followup(data: LineDict, problems: Problems) -> FollowUp:
         if "end" in data
         else None
     )
-    return FollowUp(max_years=max_years, end=end, lines=dict(data.lines))
+    censor = tuple(c.events for c in _criteria(data, "censor_at_first", problems, "followup"))
+    return FollowUp(max_years=max_years, end=end, lines=dict(data.lines), censor_at_first=censor)
 
 
 def _model(data: LineDict, problems: Problems) -> ModelSpec:

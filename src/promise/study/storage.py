@@ -173,6 +173,28 @@ def read_table(warehouse: Path, name: str, table_name: str) -> pl.DataFrame | No
     return pl.read_parquet(path) if path.is_file() else None
 
 
+def published(warehouse: Path) -> list[tuple[str, StudyTable, Path]]:
+    """Every published table of every study: (study name, table, file), in name order.
+
+    Folders and files starting with ``.`` are being written (or are a fit's temporary file)
+    and are never read; a file that no :data:`TABLES` entry describes is skipped.
+    """
+    root = study_root(warehouse)
+    if not root.is_dir():
+        return []
+    described = {t.name: t for t in TABLES}
+    return [
+        (path.parent.name, described[path.stem], path)
+        for path in sorted(root.glob("[!.]*/[!.]*.parquet"))
+        if path.stem in described
+    ]
+
+
+def table_of(name: str) -> StudyTable:
+    """The :data:`TABLES` entry called ``name``."""
+    return next(t for t in TABLES if t.name == name)
+
+
 def outputs(warehouse: Path, name: str) -> list[tuple[StudyTable, Path]]:
     """Every table a built study has, with what an export must do with it (the export seam)."""
     folder = require_built(warehouse, name)

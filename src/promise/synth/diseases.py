@@ -3,7 +3,9 @@
 Type 2 diabetes (logistic liability on the baseline hazards, see ``genetics``), breast cancer
 (women; some fatal years later), myocardial infarction (hazard doubled after a diabetes
 diagnosis; some fatal on the day), hypertension and asthma (background, treated with drugs).
-Deaths from these causes end follow-up; events after the end of follow-up are dropped.
+Deaths from these causes end follow-up; events after the end of follow-up are dropped. The
+hazard of death from other causes is multiplied from each planted disease's onset on
+(``death_hazard_ratio_after`` in ``model.yaml``; :func:`other_cause_death`).
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def simulate(p: Persons, rng: np.random.Generator) -> Histories:
     mi_fatal = (rng.random(n) < mi_spec["fatal_same_day"]) & (mi < NEVER)
     mi_admitted = ~mi_fatal | (rng.random(n) >= mi_spec["fatal_without_admission"])
     mi_death = np.where(mi_fatal, mi, NEVER)
-    died = np.minimum(np.minimum(p.natural_death, breast_death), mi_death)
+    other = other_cause_death(p, {"E4_DM2": t2d, "I9_MI": np.where(mi_fatal, NEVER, mi), "C3_BREAST": breast})  # fmt: skip
+    died = np.minimum(np.minimum(other, breast_death), mi_death)
     recorded = (died < p.emigration) & (died < end)
     death = np.where(recorded, died, NEVER)
     cause = np.select(
@@ -98,6 +101,37 @@ def simulate(p: Persons, rng: np.random.Generator) -> Histories:
         asthma=_background("ASTHMA", p, exit_day, rng),
         death=death, cause=np.where(recorded, cause, CAUSE_OTHER), exit=exit_day,
     )  # fmt: skip
+
+
+def other_cause_death(p: Persons, onsets: dict[str, np.ndarray]) -> np.ndarray:
+    """Day of death from other causes when its Gompertz hazard is multiplied by
+    ``death_hazard_ratio_after[disease]`` from each onset day (NEVER: no onset) on.
+
+    The person's natural death (:mod:`promise.synth.population`) fixes the Exp(1) draw: the
+    Gompertz hazard integrated from entry to it. Onsets are applied in the order they happen;
+    at an onset at age ``x`` while alive, with death due at ``y``, the remaining integrated
+    hazard ``H(x, y)`` is spent ``ratio`` times faster, so the new death ``y'`` solves
+    ``H(x, y') = H(x, y) / ratio``: ``exp(b y') = exp(b x) + (exp(b y) - exp(b x)) / ratio``
+    for ``H(x, y) = exp(a) / b (exp(b y) - exp(b x))``, that is
+    ``y' = x + log1p(expm1(b (y - x)) / ratio) / b``. No new random draw is made, so a person
+    without a planted disease dies on the same day as before.
+    """
+    ratios = model()["death_hazard_ratio_after"]
+    names = list(onsets)
+    days = np.column_stack([onsets[n] for n in names])
+    ratio = np.array([float(ratios[n]) for n in names])
+    order = np.argsort(days, axis=1, kind="stable")
+    b = np.where(p.sex == 0, model()["mortality"]["male"]["b"], model()["mortality"]["female"]["b"])
+    death = p.natural_death.copy()
+    for k in range(len(names)):
+        onset = np.take_along_axis(days, order[:, k : k + 1], axis=1)[:, 0]
+        factor = ratio[order[:, k]]
+        alive = (onset < death) & (onset < NEVER)
+        x, y = _age(onset, p.birth), _age(death - 1, p.birth)
+        later = x + np.log1p(np.expm1(b * np.clip(y - x, 0.0, None)) / factor) / b
+        moved = p.birth + np.floor(np.where(alive, later, 0.0) * DAYS_PER_YEAR).astype(np.int64) + 1
+        death = np.where(alive, np.maximum(moved, onset + 1), death)
+    return np.asarray(death)
 
 
 def _type2_diabetes(p: Persons, exit0: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Treated conditions give regular dispensing series after diagnosis (A10B after type 2
 diabetes, C09/C08 after hypertension, R03 after asthma, statins and aspirin after a heart
-attack); background courses fill the rest. The two dates mean what Socialstyrelsen's variable
+attack; shares, delays and intervals in ``model.yaml`` ``drug_initiation``, written to
+``truth.json``); background courses fill the rest. The two dates mean what Socialstyrelsen's variable
 list says: EDATUM is the dispensing date (expeditionsdatum), FDATUM the day the prescription
 was written (förskrivningsdatum). A series is one prescription renewed every year, so its
 refills share an FDATUM; a background course is one prescription written up to a month before
@@ -21,7 +22,7 @@ import numpy as np
 from promise.synth.calendar import year_of, yyyymmdd
 from promise.synth.diseases import Histories
 from promise.synth.events import Forms, poisson_days
-from promise.synth.model import band_rates, codes, register_start
+from promise.synth.model import band_rates, codes, model, register_start
 from promise.synth.population import NEVER, Persons
 
 CAP = 90
@@ -41,9 +42,9 @@ class Dispensings:
 
 def _series(
     p: Persons, onset: np.ndarray, stop: np.ndarray, options: list[dict[str, str]], interval: int,
-    share: float, rng: np.random.Generator,
+    share: float, rng: np.random.Generator, delay: int = 14,
 ) -> Dispensings:  # fmt: skip
-    start = np.maximum(np.maximum(onset + 14, register_start("lmed")), p.entry)
+    start = np.maximum(np.maximum(onset + delay, register_start("lmed")), p.entry)
     treated = (onset < NEVER) & (start < stop) & (rng.random(p.size) < share)
     who = np.flatnonzero(treated)
     count = np.minimum((stop[who] - start[who]) // interval + 1, CAP)
@@ -64,13 +65,14 @@ def dispensings(p: Persons, h: Histories, rng: np.random.Generator) -> Dispensin
     """All dispensings of a chunk, unsorted."""
     d = codes()["drugs"]
     stop = h.exit
+    onsets = {"E4_DM2": h.t2d, "I9_MI": h.mi, "HYPERTENSION": h.hypertension, "ASTHMA": h.asthma}
     parts = [
-        _series(p, h.t2d, stop, d["E4_DM2"], 91, 0.93, rng),
-        _series(p, h.hypertension, stop, d["HYPERTENSION"], 120, 0.85, rng),
-        _series(p, h.asthma, stop, d["ASTHMA"], 180, 0.7, rng),
-        _series(p, np.minimum(h.t2d, h.mi), stop, d["STATIN"], 100, 0.6, rng),
-        _series(p, h.mi, stop, d["ANTIPLATELET"], 100, 0.8, rng),
-    ]
+        _series(
+            p, np.min([onsets[a] for a in spec["after"]], axis=0), stop, d[spec["drugs"]],
+            int(spec["interval_days"]), float(spec["share"]), rng, int(spec["delay_days"]),
+        )
+        for spec in model()["drug_initiation"].values()
+    ]  # fmt: skip
     rows, days = poisson_days(
         p,
         np.maximum(p.entry, register_start("lmed")),

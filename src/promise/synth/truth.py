@@ -10,7 +10,7 @@ from promise.synth.chunk import Genotyped
 from promise.synth.endpoints import Tally
 from promise.synth.genetics import causal_variants, heritability, trait_columns
 from promise.synth.identities import SOURCE_COORD, SOURCE_GENERATED, SOURCE_PIN
-from promise.synth.model import model
+from promise.synth.model import codes, model
 from promise.synth.population import expected_share_b
 
 SOURCES = (
@@ -65,6 +65,59 @@ def incidence() -> dict[str, Any]:
             entry["hazard_ratio_after_E4_DM2"] = rates["hazard_ratio_after_E4_DM2"]
         out[name] = entry
     return out
+
+
+def hazard_ratios() -> list[dict[str, Any]]:
+    """Planted hazard ratios: of a first myocardial infarction after type 2 diabetes, and of
+    death from other causes after each planted disease (``model.yaml``)."""
+    spec = model()
+    found = [{
+        "outcome": "I9_MI", "after": "E4_DM2",
+        "hazard_ratio": spec["incidence"]["I9_MI"]["hazard_ratio_after_E4_DM2"],
+        "applies_to": "the hazard of a first myocardial infarction, from the day of diabetes onset on",
+        "note": (
+            "Diabetes is a time-varying exposure; the baseline is incidence.I9_MI by sex and age "
+            "band. A study recovers the ratio when its exposure is current diabetes and the age "
+            "scale is respected: studies/mi_by_t2d_at60.yml indexes everyone at age 60 (follow-up "
+            "stays in the 60-69 band, where the baseline is constant by sex) and censors the "
+            "unexposed at diabetes onset. With the exposure fixed at the index and no censoring, "
+            "persons who develop diabetes during follow-up dilute the ratio towards 1."
+        ),
+    }]  # fmt: skip
+    for disease, ratio in spec["death_hazard_ratio_after"].items():
+        found.append({
+            "outcome": "DEATH", "after": disease, "hazard_ratio": ratio,
+            "applies_to": "the hazard of death from other causes (the Gompertz background), from the onset day on; ratios of several diseases multiply",
+            "note": (
+                "Deaths caused by the planted diseases come on top: 15% of infarctions are fatal "
+                "on the day (so their hazard is also raised after diabetes), and C3_BREAST.fatal "
+                "of breast cancers kill years later. The I9_MI ratio applies to survivors."
+            ),
+        })  # fmt: skip
+    return found
+
+
+def drug_initiation() -> dict[str, Any]:
+    """Planted treatment after diagnosis: who starts, which ATC codes, and when."""
+    spec = model()
+    drugs = codes()["drugs"]
+    found: dict[str, Any] = {}
+    for name, series in spec["drug_initiation"].items():
+        delay, interval = int(series["delay_days"]), int(series["interval_days"])
+        found[name] = {
+            "after": list(series["after"]),
+            "atc": sorted({d["atc"] for d in drugs[series["drugs"]]}),
+            "share": series["share"],
+            "first_dispensing_days_after_onset": [delay, delay + interval // 4 - 1],
+            "interval_days": interval,
+            "note": (
+                "Among persons with an onset of any of `after` (the earliest counts) who are still "
+                "followed on the day treatment would start; the first dispensing is not before "
+                f"{spec['register_start']['lmed']} (LMED) nor before immigration, and 30% of 2005 "
+                "dispensings are dated at the month's end."
+            ),
+        }
+    return found
 
 
 def gwas() -> dict[str, Any]:
@@ -130,6 +183,8 @@ def assemble(
         "relatedness": relatedness or {},
         "gwas": gwas(),
         "incidence": incidence(),
+        "hazard_ratios": hazard_ratios(),
+        "drug_initiation": drug_initiation(),
         "endpoint_cases": dict(tally.totals),
         "sources": SOURCES,
     }
