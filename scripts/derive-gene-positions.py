@@ -20,7 +20,7 @@ import gzip
 import pickle
 from pathlib import Path
 
-import genelocator  # noqa: F401  (the pickled classes live there)
+import genelocator
 
 DATA = Path(genelocator.__file__).parent / "data"
 OUT = Path(__file__).resolve().parents[1] / "src" / "promise" / "gwas" / "data" / "genes"

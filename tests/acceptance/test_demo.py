@@ -90,6 +90,11 @@ def test_planted_variants_are_genome_wide_significant_and_lead(
     assert len(hits) == len(planted), "a planted variant was not tested"
     assert (hits["p_value"] < GENOME_WIDE).all(), hits[["variant_id", "p_value"]]
     assert top == planted
+    # warehouse mode on the fast engine, with QC and 10 PCs: calibrated
+    meta = (root / "results" / f"{name}.tsv.gz-meta.yaml").read_text()
+    lam = float(meta.split("lambda_gc:")[1].split()[0])
+    assert 0.95 <= lam <= 1.10, lam
+    assert "engine: fast" in meta and "- PC10" in meta
 
 
 def test_report_and_plots_exist(

@@ -39,6 +39,8 @@ def test_cluster_run_equals_local_run(hail_session: object, tmp_path: Path) -> N
         "never",
         "--min-cases",
         "10",
+        "--engine",
+        "hail",
     ]  # fmt: skip  (QC and PCA are exercised locally by the planted-truth test)
     run_cli([*args, "--out", tmp_path / "local"])
     with standalone_cluster(tmp_path / "cluster") as master:

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from promise.gwas import plots
-from promise.gwas.plotworker import TraitPoints
+from promise.gwas.plotdata import TraitPoints
 
 pytestmark = pytest.mark.unit
 
@@ -187,3 +187,21 @@ def test_plots_of_odd_inputs_are_drawn(tmp_path: Path) -> None:
         plots.qq(odd, tmp_path / "q.png"),
     ):
         assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_and_plotworker_do_not_import_each_other() -> None:
+    """The plotting process imports the plots without the worker, the run imports the worker
+    without matplotlib: their shared data lives in plotdata.py (no import cycle)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, promise.gwas.{0}; "
+        "print('promise.gwas.{1}' in sys.modules, 'matplotlib' in sys.modules)"
+    )
+    plots = subprocess.run([sys.executable, "-c", code.format("plots", "plotworker")],
+                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    worker = subprocess.run([sys.executable, "-c", code.format("plotworker", "plots")],
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert plots == ["False", "True"]
+    assert worker == ["False", "False"]

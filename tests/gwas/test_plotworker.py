@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from gwas.synthetic import write_bfile
-from promise.gwas.plotworker import PlotWorker, TraitPoints
+from promise.gwas.plotdata import TraitPoints
+from promise.gwas.plotworker import PlotWorker
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -4,6 +4,11 @@ Expected values: ``tests/reference/hail_regression/EXPECTED_statgen.tsv``, every
 from Hail's ``test_statgen.py`` with its tolerance (``places=K``: |a-b| < 0.5e-K, as
 unittest's assertAlmostEqual; ``rel=R``: |a-b| <= R|b|, as pytest.approx). Inputs are read
 in place. t/z statistics are checked as beta / standard_error of our output.
+
+Each case runs on both engines: Hail, and the fast engine on the same VCF converted to a
+PLINK 1 file set by PLINK 2 (the fast engine does not read VCF itself yet). Wald is
+``--test wald`` there (and ``--firth never`` for Hail); Firth everywhere is ``--firth
+always`` on both, whose p-value is the penalised likelihood-ratio test EPACTS reports.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gwas.helpers import read_ssf, run_cli
+from gwas.helpers import read_ssf, run_cli, vcf_to_bfile
 
 pytestmark = [pytest.mark.reference, pytest.mark.integration]
 
@@ -41,9 +46,9 @@ def _cases(ref: Path) -> dict[str, list[str]]:
         ],
         "test_logistic_regression_wald_test": [
             *logi, "--pheno", ref / "regressionLogisticBoolean.pheno", "--missing-code", "0",
-            "--binary", "--firth", "never",
+            "--binary", "--firth", "never", "--test", "wald",
         ],
-        "test_logistic_regression_epacts_wald": [*epacts, "--firth", "never"],
+        "test_logistic_regression_epacts_wald": [*epacts, "--firth", "never", "--test", "wald"],
         "test_logistic_regression_epacts_firth": [*epacts, "--firth", "always"],
     }  # fmt: skip
 
@@ -73,6 +78,18 @@ def _actual(result: pd.DataFrame, key_kind: str, key: int, field: str) -> float:
     return float(row[field])
 
 
+def _on_engine(args: list[object], engine: str, work: Path) -> list[object]:
+    """``args`` for ``engine``: for the fast one, ``--vcf X`` becomes ``--bfile`` of X
+    converted by PLINK 2."""
+    if engine == "hail":
+        return [*args, "--engine", "hail"]
+    at = args.index("--vcf")
+    vcf = Path(str(args[at + 1]))
+    prefix = vcf_to_bfile(vcf, work / "bfile" / vcf.stem)
+    return [*args[:at], "--bfile", prefix, *args[at + 2 :], "--engine", "fast"]
+
+
+@pytest.mark.parametrize("engine", ["hail", "fast"])
 @pytest.mark.parametrize(
     "test",
     [
@@ -84,11 +101,13 @@ def _actual(result: pd.DataFrame, key_kind: str, key: int, field: str) -> float:
     ],
 )
 def test_reproduces_hail_reference(
-    test: str, reference_dir: Path, hail_session: object, tmp_path: Path
+    test: str, engine: str, reference_dir: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    if engine == "hail":
+        request.getfixturevalue("hail_session")
     ref = reference_dir / "hail_regression"
-    run_cli([*_cases(ref)[test], *COMMON, "--out", tmp_path])
-    (data,) = tmp_path.glob("*.tsv.gz")
+    run_cli([*_on_engine(_cases(ref)[test], engine, tmp_path), *COMMON, "--out", tmp_path / "out"])
+    (data,) = (tmp_path / "out").glob("*.tsv.gz")
     result = read_ssf(data)
     failures = []
     for row in _expected(ref, test).itertuples():
@@ -96,25 +115,32 @@ def test_reproduces_hail_reference(
         if not _close(actual, float(row.expected), row.tolerance):
             failures.append(f"{row.key_kind} {row.key} {row.field}: {actual} != {row.expected}")
     assert not failures, "\n".join(failures)
+    if engine == "fast" and "firth" in test:
+        assert (result.test == "firth").all()
 
 
+@pytest.mark.parametrize("engine", ["hail", "fast"])
 def test_undefined_statistics_are_missing_not_numbers(
-    reference_dir: Path, hail_session: object, tmp_path: Path
+    engine: str, reference_dir: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Positions 6-10 of regressionLinear are constant or all-missing: no SE, no p, no beta.
 
     Position 3 of regressionLogistic separates cases from controls perfectly: the Wald fit
     does not converge, so it must not report numbers either.
     """
+    if engine == "hail":
+        request.getfixturevalue("hail_session")
     ref = reference_dir / "hail_regression"
     cases = _cases(ref)
-    run_cli([*cases["test_linear_regression_with_cov"], *COMMON, "--out", tmp_path / "lin"])
-    linear = read_ssf(tmp_path / "lin" / "Pheno.tsv.gz").set_index("base_pair_location")
+    linear = _on_engine(cases["test_linear_regression_with_cov"], engine, tmp_path)
+    run_cli([*linear, *COMMON, "--out", tmp_path / "lin"])
+    result = read_ssf(tmp_path / "lin" / "Pheno.tsv.gz").set_index("base_pair_location")
     for pos in range(6, 11):
         for field in ("beta", "standard_error", "p_value"):
-            assert math.isnan(linear.loc[pos, field]), (pos, field)
-    run_cli([*cases["test_logistic_regression_wald_test"], *COMMON, "--out", tmp_path / "log"])
-    logistic = read_ssf(tmp_path / "log" / "isCase.tsv.gz").set_index("base_pair_location")
+            assert math.isnan(result.loc[pos, field]), (pos, field)
+    logistic = _on_engine(cases["test_logistic_regression_wald_test"], engine, tmp_path)
+    run_cli([*logistic, *COMMON, "--out", tmp_path / "log"])
+    result = read_ssf(tmp_path / "log" / "isCase.tsv.gz").set_index("base_pair_location")
     for field in ("beta", "standard_error", "p_value"):
-        assert math.isnan(logistic.loc[3, field]), field
+        assert math.isnan(result.loc[3, field]), field
     assert (tmp_path / "lin" / "Pheno.tsv.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip

@@ -87,6 +87,18 @@ def test_vcf_and_plink_batches(
     mt2 = hl.read_matrix_table(str(wh / "genotypes" / "batch2.mt"))
     assert mt2.s.collect() == [_pid(key_file, p[4]), _pid(key_file, p[5])]
     assert mt2.count_rows() == 3
+    # the same batches as PLINK file sets for the fast engine: person keys only in the .fam
+    for batch, m in (("batch1", mt), ("batch2", mt2)):
+        folder = wh / "genotypes" / f"{batch}.plink"
+        fam = (folder / f"{batch}.fam").read_text().split("\n")[:-1]
+        keys = m.s.collect()
+        assert fam == [f"{k}\t{k}\t0\t0\t0\tNA" for k in keys]
+        bim = (folder / f"{batch}.bim").read_text().splitlines()
+        assert len(bim) == m.count_rows() and bim[0].startswith("chr1\t")
+        assert {oct(f.stat().st_mode & 0o777) for f in folder.iterdir()} == {"0o640"}
+    first = (wh / "genotypes" / "batch1.plink" / "batch1.bed").read_bytes()
+    assert first[:3] == bytes([0x6C, 0x1B, 0x01])
+    assert (first[3] >> 2) & 3 == 0b10  # sample 2 at the first variant: heterozygous
 
     con = connect(wh)
     rows = con.sql(

@@ -20,6 +20,7 @@ from promise.gwas.options import (
     GwasOptions,
     PcaSettings,
     QcThresholds,
+    Test,
     TraitKind,
 )
 
@@ -47,6 +48,13 @@ def _split(values: list[str] | None) -> list[str] | None:
 def gwas(
     endpoint: list[str] = typer.Option(
         None, "--endpoint", help="Warehouse endpoint(s) (binary), e.g. E4_DM2 or E4_DM2,I9_CHD."
+    ),
+    all_endpoints: bool = typer.Option(
+        False,
+        "--all-endpoints",
+        help="Warehouse mode: every evaluated endpoint with at least --min-cases cases and "
+        "controls among the genotyped samples (plus any --endpoint/--trait); writes "
+        "top_hits.tsv and a results browser.",
     ),
     trait: list[str] = typer.Option(
         None, "--trait", help="Warehouse quantitative trait column(s), e.g. LDL_C."
@@ -100,19 +108,29 @@ def gwas(
     skip_qc: bool = typer.Option(
         False, "--skip-qc", help="No sample or variant QC (files already cleaned)."
     ),
+    test: str = typer.Option(
+        _ASSOC.test,
+        "--test",
+        help="Binary traits (fast engine): score (score test, Firth where p < --firth-p) or "
+        "wald (plain logistic per variant, as older runs).",
+    ),
     firth: str = typer.Option(
         _ASSOC.firth, "--firth", help="Firth for binary traits: auto, always, never."
     ),
     firth_mac: int = typer.Option(
-        _ASSOC.firth_mac, "--firth-mac", help="auto: Firth below this minor-allele count."
+        _ASSOC.firth_mac,
+        "--firth-mac",
+        help="Hail engine, auto: Firth below this minor-allele count.",
     ),
     firth_p: float = typer.Option(
         _ASSOC.firth_p,
         "--firth-p",
-        help="auto: Firth for rare variants whose Wald p is below this.",
+        help="auto: Firth where the score p (Hail: a rare variant's Wald p) is below this.",
     ),
     min_cases: int = typer.Option(
-        _ASSOC.min_cases, "--min-cases", help="Refuse binary traits with fewer cases or controls."
+        _ASSOC.min_cases,
+        "--min-cases",
+        help="Refuse binary traits with fewer cases or controls (--all-endpoints: skip them).",
     ),
     sample_call_rate: float = typer.Option(
         _QC.min_sample_call_rate, "--sample-call-rate", help="Minimum sample call rate."
@@ -131,8 +149,9 @@ def gwas(
     engine: str = typer.Option(
         "auto",
         "--engine",
-        help="auto (default: numpy where it applies, else hail), hail, or numpy (quantitative "
-        "traits on cleaned PLINK files with --skip-qc --pcs 0, no JVM).",
+        help="auto (default: fast where it reads the input and no --spark-master is given, "
+        "else hail), fast (in process, no JVM: PLINK files and the warehouse; numpy is the "
+        "same), or hail.",
     ),
     spark_master: str = typer.Option(
         None, "--spark-master", help="Spark master URL (default local[*])."
@@ -150,8 +169,9 @@ def gwas(
 
     # started first, so that it imports matplotlib while this process imports the rest
     with PlotWorker() as plotter:
+        from promise.gwas.engines.interface import choose_engine, fast_applies
         from promise.gwas.phenofiles import PLINK_MISSING
-        from promise.gwas.pipeline import choose_engine, run_gwas
+        from promise.gwas.pipeline import run_gwas
         from promise.gwas.preflight import inspect
         from promise.gwas.progress import StepProgress
         from promise.gwas.session import hail_running, stop_hail
@@ -159,8 +179,10 @@ def gwas(
         if binary and quantitative:
             raise GwasUsageError("Give at most one of --binary and --quantitative.")
         kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
-        if engine not in ("auto", "hail", "numpy"):
-            raise GwasUsageError(f"--engine must be auto, hail or numpy, not {engine!r}.")
+        if engine not in ("auto", "hail", "fast", "numpy"):
+            raise GwasUsageError(f"--engine must be auto, fast or hail, not {engine!r}.")
+        if test not in ("score", "wald"):
+            raise GwasUsageError(f"--test must be score or wald, not {test!r}.")
         if firth not in ("auto", "always", "never"):
             raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
         options = GwasOptions(
@@ -175,6 +197,7 @@ def gwas(
             pca=PcaSettings(pcs=pcs),
             association=AssociationSettings(
                 kind=kind,
+                test=cast(Test, test),
                 firth=cast(FirthMode, firth),
                 firth_mac=firth_mac,
                 firth_p=firth_p,
@@ -184,18 +207,26 @@ def gwas(
             engine=cast(Engine, engine),
         )
         missing = [] if no_missing_code else missing_code or [PLINK_MISSING]
+        console = Console(stderr=True, width=_width(sys.stderr))
+        if all_endpoints:
+            endpoint = _all_endpoints(console, endpoint, trait, min_cases, warehouse,
+                                      own_files=bool(vcf or bfile or bgen))  # fmt: skip
         source, phenotypes = _inputs(
             endpoint=endpoint, trait=trait, vcf=vcf, bfile=bfile, bgen=bgen, sample=sample,
             pheno=pheno, pheno_name=_split(pheno_name), covar=covar,
             covar_names=_split(covar_names), missing=missing, kind=kind, remove=remove,
             build=build, warehouse=warehouse,
         )  # fmt: skip
-        console = Console(stderr=True, width=_width(sys.stderr))
         inspection = inspect(source, phenotypes, min_cases=min_cases)
         print_inspection(console, inspection)
         source, phenotypes = inspection.source, inspection.phenotypes
         # A caller's session (tests, notebooks) is left running; the numpy engine starts none.
-        resolved = choose_engine(options, source, phenotypes, spark_master=spark_master)
+        resolved = choose_engine(options, source, spark_master=spark_master)
+        why = fast_applies(source)
+        if resolved == "hail" and engine == "auto" and spark_master is None and why:
+            console.print(
+                f"engine: hail, as the fast engine cannot run this: {why}", highlight=False
+            )
         started_here = resolved == "hail" and not hail_running()
         try:
             with StepProgress(console, "promise gwas") as progress:
@@ -209,12 +240,41 @@ def gwas(
                     progress=progress,
                     plotter=plotter,
                     inspected=True,
+                    browser=all_endpoints,
                 )
         finally:
             if started_here:
                 stop_hail()
                 shutil.rmtree(Path(out) / "tmp", ignore_errors=True)
         _print_summary(result)
+
+
+def _all_endpoints(
+    console: Console,
+    endpoint: list[str] | None,
+    trait: list[str] | None,
+    min_cases: int,
+    warehouse: Path,
+    *,
+    own_files: bool,
+) -> list[str]:
+    """The endpoints of an ``--all-endpoints`` run; says which were skipped and why."""
+    from promise.gwas.allendpoints import all_endpoints
+
+    if own_files:
+        raise GwasUsageError(
+            "--all-endpoints tests the warehouse's endpoints: drop --vcf/--bfile/--bgen."
+        )
+    choice = all_endpoints(Path(warehouse), min_cases=min_cases, named=_split(endpoint) or [])
+    for line in choice.lines(min_cases):
+        console.print(line, highlight=False, soft_wrap=True)
+    if not choice.chosen and not trait:
+        raise GwasUsageError(
+            f"No evaluated endpoint has {min_cases} cases and {min_cases} controls among the "
+            "genotyped samples: lower --min-cases."
+        )
+    console.print(f"testing {len(choice.chosen):,} endpoints", highlight=False)
+    return choice.chosen
 
 
 def _inputs(
@@ -292,7 +352,7 @@ def print_inspection(console: Console, inspection: Inspection) -> None:
 
 
 def _print_summary(result: GwasResult) -> None:
-    from promise.gwas.pipeline import safe_name
+    from promise.gwas.outputs import safe_name
 
     table = Table(title=f"GWAS: {result.n_samples:,} samples, {result.n_variants:,} variants")
     for col in ("trait", "kind", "n", "cases", "lambda GC", "min p", "file"):

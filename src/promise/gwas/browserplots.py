@@ -23,7 +23,7 @@ from PIL import Image
 
 from promise.gwas import plots
 from promise.gwas.browsersite import short_category
-from promise.gwas.plotworker import OTHER_CONTIG, TraitPoints
+from promise.gwas.plotdata import OTHER_CONTIG, TraitPoints
 
 DPI = plots.DPI
 LABELLED = 12  # traits below the threshold named on a PheWAS plot, the most significant first

@@ -123,7 +123,7 @@ def _plan(
     )
 
 
-class _Space:
+class Space:
     """One worker thread's buffers for a block: padded codes, packed counts, float64 counts."""
 
     def __init__(self, block: int, per: int) -> None:
@@ -154,6 +154,46 @@ class _Stats:
         return cls(np.empty(shape), np.empty(shape), np.empty(shape), np.empty(n_variants))
 
 
+def plan_arrays(y: Array, covariates: Array, cols: Array | None) -> _Plan:
+    """The plan of one group from arrays: ``y`` samples x traits, ``covariates`` samples x
+    columns (intercept included, independent columns), ``cols`` the group's .bed columns
+    (None: all, in file order)."""
+    q, _ = np.linalg.qr(np.asarray(covariates, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64)
+    y = y - q @ (q.T @ y)
+    return _Plan(
+        cols=cols,
+        weights_t=np.ascontiguousarray(np.column_stack([y, q]).T),
+        yy=(y**2).sum(axis=0),
+        n_traits=y.shape[1],
+        dof=len(y) - q.shape[1] - 1,
+    )
+
+
+def empty_stats(n_variants: int, plan: _Plan) -> _Stats:
+    """Result arrays of one group, filled block by block by :func:`linear_block`."""
+    return _Stats.empty(n_variants, plan)
+
+
+def linear_block(
+    counts: Array,
+    raw: Array,
+    missing: Array | None,
+    plan: _Plan,
+    out: _Stats,
+    rows: slice,
+    n_samples: int,
+    space: Space,
+) -> None:
+    """One block of one group: ``counts`` the decoded A1 counts of every .bed sample
+    (:meth:`Space.decoded`), ``missing`` the group's missing-call indicators (None: none)."""
+    if plan.cols is None:
+        sums = code_counts(padded_words(raw, n_samples, out=space.words))
+        _block_stats(counts, missing, plan, out, rows, sums=sums)
+    else:
+        _block_stats(counts[:, plan.cols], missing, plan, out, rows)
+
+
 def linear_groups(
     source: GenotypeSource,
     phenotypes: Phenotypes,
@@ -177,8 +217,8 @@ def linear_groups(
     def one_block(item: tuple[int, Array]) -> None:
         start, raw = item
         if not hasattr(local, "space"):  # this thread's buffers, reused block after block
-            local.space = _Space(BLOCK, raw.shape[1])
-        space: _Space = local.space
+            local.space = Space(BLOCK, raw.shape[1])
+        space: Space = local.space
         sums = code_counts(padded_words(raw, n, out=space.words))
         counts = space.decoded(raw)[:, :n]
         missing = decode(raw, LUT_MISSING, n) if sums[2].any() else None

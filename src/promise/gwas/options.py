@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FirthMode = Literal["auto", "always", "never"]
-Engine = Literal["auto", "hail", "numpy"]
+Engine = Literal["auto", "hail", "fast", "numpy"]
+Test = Literal["score", "wald"]
 TraitKind = Literal["auto", "binary", "quantitative"]
 
 
@@ -81,18 +82,27 @@ class AssociationSettings:
     ----------
     kind:
         ``auto`` detects binary traits (values 0/1, 1/2 or true/false), else quantitative.
+    test:
+        Binary traits in the fast engine: ``score`` (the default) tests every variant with
+        the score test against a null model fitted once per trait, and refits with Firth
+        where the score p is below ``firth_p`` (regenie's ``--firth --pThresh``); ``wald``
+        fits a plain logistic model per variant (as older runs and Hail's default did).
+        The Hail engine always runs Wald, with Firth as ``firth`` says.
     firth:
-        ``auto`` uses Firth's penalised likelihood for variants with minor-allele count
-        below ``firth_mac``, and for every variant when the case fraction is below
+        Fast engine, score test: ``auto`` refits with Firth where the score p is below
+        ``firth_p``, ``always`` every variant, ``never`` none. Hail engine: ``auto`` uses
+        Firth's penalised likelihood for variants with minor-allele count below ``firth_mac``, and for every variant when the case fraction is below
         ``firth_case_fraction``, wherever the Wald test gives p < ``firth_p`` or fails;
         ``always`` fits every variant with Firth, ``never`` none.
     firth_mac:
         Minor-allele count below which a variant is tested with Firth (400, about MAF 1%
         in 20,000 samples: where the Wald test's type-I error drifts for rare variants).
     firth_p:
-        ``auto``: a rare variant is refitted with Firth only when its Wald p is below this
-        (0.05) or its Wald fit failed, as regenie's ``--firth --pThresh``: Firth corrects
-        the tail where rare-variant Wald tests mislead, and costs a Newton fit per variant.
+        ``auto`` (0.05): fast engine, a variant is refitted with Firth when its score p is
+        below this or its score test is undefined, as regenie's ``--firth --pThresh``; Hail
+        engine, a rare variant when its Wald p is below this or its Wald fit failed. Firth
+        corrects the tail where score and Wald tests mislead for rare variants and
+        unbalanced traits, and costs a Newton fit per variant.
     firth_case_fraction:
         Case fraction below which all variants are tested with Firth (0.05).
     min_cases:
@@ -107,6 +117,7 @@ class AssociationSettings:
     """
 
     kind: TraitKind = "auto"
+    test: Test = "score"
     firth: FirthMode = "auto"
     firth_mac: int = 400
     firth_p: float = 0.05
@@ -122,9 +133,10 @@ class GwasOptions:
     """All settings of one GWAS run.
 
     ``skip_qc`` runs without sample and variant QC. ``engine`` is ``hail`` (every input,
-    local or on a Spark cluster), ``numpy`` (quantitative traits on cleaned PLINK files
-    with ``skip_qc`` and no PCs: linear regression in-process, without a JVM) or ``auto``
-    (the default: ``numpy`` where it applies and no Spark master is given, else ``hail``).
+    local or on a Spark cluster), ``fast`` (``numpy`` is the same: in process, without a
+    JVM, on PLINK file sets and the warehouse; :mod:`promise.gwas.engines.interface`) or
+    ``auto`` (the default: ``fast`` where it reads the input and no Spark master is given,
+    else ``hail``).
     """
 
     qc: QcThresholds = field(default_factory=QcThresholds)

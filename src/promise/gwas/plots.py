@@ -16,7 +16,7 @@ them, to the pixel, without its Tick objects (:func:`_ticks`), and the PNG is wr
 with unfiltered rows (:func:`_save`).
 
 A run draws the plots in a separate process (:class:`promise.gwas.plotworker.PlotWorker`),
-from plain arrays (:class:`promise.gwas.plotworker.TraitPoints`).
+from plain arrays (:class:`promise.gwas.plotdata.TraitPoints`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN, TICKLEFT
 
-from promise.gwas.plotworker import OTHER_CONTIG, PcaPoints, TraitPoints
+from promise.gwas.plotdata import OTHER_CONTIG, PcaPoints, TraitPoints
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,11 +6,13 @@ the report can say exactly how many samples and variants each named threshold re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from promise.gwas.options import QcThresholds
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +56,7 @@ def sample_qc(
             remaining=len(keep_call),
         )
     )
-    keep_het = _within_sd(het, thresholds.het_sd)
+    keep_het = within_sd(het, thresholds.het_sd)
     steps.append(
         QcStep(
             target="samples",
@@ -71,7 +73,9 @@ def sample_qc(
     return mt, steps
 
 
-def _within_sd(values: dict[str, float | None], n_sd: float) -> set[str]:
+def within_sd(values: Mapping[K, float | None], n_sd: float) -> set[K]:
+    """The keys whose value lies within ``n_sd`` sample standard deviations of the mean
+    (all defined ones when fewer than three are)."""
     defined = {k: v for k, v in values.items() if v is not None}
     if len(defined) < 3:
         return set(defined)

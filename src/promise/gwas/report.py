@@ -212,10 +212,12 @@ def write_report(
     build: str = "GRCh38",
     info: Mapping[str, TraitInfo] | None = None,
     n_samples: int | None = None,
+    timings: Mapping[str, float] | None = None,
 ) -> Path:
     """Write ``report.html`` with the plots embedded as base64 PNG; ``loci`` holds each
     trait's lead variants (:func:`promise.gwas.results.top_loci`), ``info`` what each trait
-    is, ``n_samples`` the samples analysed (a trait with fewer says why)."""
+    is, ``n_samples`` the samples analysed (a trait with fewer says why), ``timings`` the
+    seconds of each step so far."""
     info = info or {}
     cards = "".join(
         f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in facts.items()
@@ -229,6 +231,8 @@ def write_report(
     notes_html = "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes)
     loci_sections = []
     for s in summaries:
+        if s.trait not in loci:  # a trait the report does not show (the browser does)
+            continue
         rows = loci_rows(loci[s.trait], kind=s.kind, build=build, significance=significance)
         name = (info.get(s.trait) or TraitInfo()).long_name
         effect = "odds ratio per effect allele" if s.kind == "binary" else "beta per effect allele"
@@ -252,6 +256,12 @@ def write_report(
         for name, p in plots.items()
     )
     settings = [{"setting": k, "value": str(v)} for k, v in _flatten(options).items()]
+    steps = [{"step": k, "seconds": f"{v:.1f}"} for k, v in (timings or {}).items()]
+    times = (
+        f"<section><h2>Step times</h2>{_table(steps, numeric=['seconds'])}</section>"
+        if steps
+        else ""
+    )
     engine = facts.get("engine", "")
     body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head><body>
@@ -267,6 +277,7 @@ def write_report(
 Positions in {html.escape(build)}; nearest gene from GENCODE 32 (inside the gene, else the
 closest start or end, with the distance). Odds ratios with 95% CIs from the standard error.</p>
 {"".join(loci_sections)}</section>
+{times}
 <section><h2>Settings</h2>{_table(settings)}</section>
 </main></body></html>"""
     path.write_text(body, encoding="utf-8")

@@ -3,8 +3,9 @@
 GWAS-SSF (the GWAS Catalog's summary-statistics format, v1.0) requires, in this order:
 ``chromosome`` (1-22, X=23, Y=24, MT=25), ``base_pair_location``, ``effect_allele``,
 ``other_allele``, ``beta``, ``standard_error``, ``effect_allele_frequency``, ``p_value``;
-we add ``variant_id`` and ``n``, and ``test`` (``wald``/``firth``/``linear``). Missing and
-undefined values (a constant variant's standard error) are written ``NA``.
+we add ``variant_id`` and ``n``, ``test`` (``score``/``firth``/``wald`` for binary traits,
+``linear``), and for binary traits of the fast engine ``effect_allele_frequency_cases``.
+Missing and undefined values (a constant variant's standard error) are written ``NA``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ SSF_COLUMNS = [
     "variant_id",
     "n",
 ]
+#: an optional column of binary traits: the effect allele's frequency among the cases
+CASE_FREQUENCY = "effect_allele_frequency_cases"
 SIGNIFICANT_DIGITS = 10
 FLOAT_COLUMNS = ["beta", "standard_error", "effect_allele_frequency", "p_value"]
 CHROMOSOME_CODES = {"X": "23", "Y": "24", "M": "25", "MT": "25"}
@@ -131,11 +134,15 @@ def ssf_frame(
         "effect_allele_frequency": p + "eaf",
         "p_value": p + "p",
     }
+    if p + "eaf_cases" in raw.columns:  # binary traits of the fast engine
+        floats[CASE_FREQUENCY] = p + "eaf_cases"
     values = raw.select(
         **{name: pl.col(col).cast(pl.Float64).fill_nan(None) for name, col in floats.items()},
         n=pl.col(p + "n").cast(pl.Int64),
         test=(
-            pl.when(pl.col(p + "firth").cast(pl.String).str.to_lowercase() == "true")
+            pl.col(p + "test").cast(pl.String)
+            if p + "test" in raw.columns
+            else pl.when(pl.col(p + "firth").cast(pl.String).str.to_lowercase() == "true")
             .then(pl.lit("firth"))
             .otherwise(pl.lit("wald"))
             if kind == "binary"
@@ -148,7 +155,8 @@ def ssf_frame(
     values = values.with_columns(
         beta=pl.when(pl.col("standard_error").is_null()).then(None).otherwise(pl.col("beta"))
     )
-    return pl.concat([base.frame, values], how="horizontal").select([*SSF_COLUMNS, "test"])
+    extra = [CASE_FREQUENCY] if CASE_FREQUENCY in values.columns else []
+    return pl.concat([base.frame, values], how="horizontal").select([*SSF_COLUMNS, "test", *extra])
 
 
 def finite_p(p_values: Any) -> np.ndarray[Any, Any]:
@@ -220,8 +228,12 @@ def shared_text(frame: pl.DataFrame) -> SharedText | None:
 
 
 def has_shared(frame: pl.DataFrame, shared: SharedText) -> bool:
-    """True when ``frame`` is in GWAS-SSF column order with exactly ``shared``'s columns."""
-    if frame.columns != [*SHARED_HEAD, *FLOAT_COLUMNS, *SHARED_TAIL]:
+    """True when ``frame`` is in GWAS-SSF column order with exactly ``shared``'s columns
+    (and perhaps the case frequency after them)."""
+    if frame.columns not in (
+        [*SHARED_HEAD, *FLOAT_COLUMNS, *SHARED_TAIL],
+        [*SHARED_HEAD, *FLOAT_COLUMNS, *SHARED_TAIL, CASE_FREQUENCY],
+    ):
         return False
     return _shared_columns(frame).equals(shared.key)
 
@@ -239,11 +251,13 @@ def write_ssf(frame: pl.DataFrame, path: Path, shared: SharedText | None = None)
     path.parent.mkdir(parents=True, exist_ok=True)
     if shared is not None and has_shared(frame, shared):
         beta, se, p = _rounded(["beta", "standard_error", "p_value"])
-        lines = frame.select(shared.head, beta, se, shared.middle, p, shared.tail)
+        extra = _rounded([CASE_FREQUENCY]) if CASE_FREQUENCY in frame.columns else []
+        lines = frame.select(shared.head, beta, se, shared.middle, p, shared.tail, *extra)
         body = lines.write_csv(include_header=False, **_CSV)
         text = ("\t".join(frame.columns) + "\n" + body).encode("utf-8")
     else:
-        plain = frame.with_columns(_rounded(FLOAT_COLUMNS))
+        floats = [*FLOAT_COLUMNS, *([CASE_FREQUENCY] if CASE_FREQUENCY in frame.columns else [])]
+        plain = frame.with_columns(_rounded(floats))
         text = plain.write_csv(separator="\t", null_value="NA").encode("utf-8")
     data = igzip.compress(text, compresslevel=1, mtime=0)
     path.write_bytes(data)

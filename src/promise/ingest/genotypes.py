@@ -10,7 +10,10 @@ before, or staged earlier in the same run); BGEN ids (its identifier block, else
 ``.sample``) are taken as personnummer when most of them are valid numbers and as biobank
 sample ids otherwise.
 
-Each batch becomes ``genotypes/<batch>.mt`` plus one load folder
+Each batch becomes ``genotypes/<batch>.mt``, the same genotypes as a PLINK 1 file set
+``genotypes/<batch>.plink/<batch>.bed/.bim/.fam`` (hard calls, the alternate allele as A1,
+FID and IID the same pseudonymous person keys as the MatrixTable's columns, nothing else in
+the .fam: what ``promise gwas``'s in-process engine reads without a JVM), plus one load folder
 ``raw/genotyped_samples/<load_id>/`` (samples, rejected samples, manifest row), both staged
 and published with the rest of the delivery, the manifest last. A batch whose name (file
 stem) an earlier load already holds is loaded as ``<stem>-<load_id[:8]>``: a batch is never
@@ -28,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from promise.errors import PromiseError
+from promise.gwas.bedset import PLINK_FOLDER
 from promise.ingest.diskwatch import DiskFilled, DiskWatch
 from promise.ingest.genotype_files import (
     GenotypeFileError,
@@ -196,6 +200,7 @@ def _load_batch(batch: Batch, context: Context) -> FileResult:
         )
     else:  # a MatrixTable no published load names: left by a run killed while publishing
         remove_tree(target / f"{name}.mt")
+        remove_tree(target / f"{name}{PLINK_FOLDER}")
     staging = private_dir(tmp_dir(context.warehouse) / load_id)
     hl = init_hail(work_dir=context.warehouse)
     try:
@@ -230,6 +235,8 @@ def _load_batch(batch: Batch, context: Context) -> FileResult:
     )
     write_frame(folder / "manifest.parquet", manifest)
     context.pending.add(staging / f"{name}.mt", target / f"{name}.mt")
+    plink = f"{name}{PLINK_FOLDER}"
+    context.pending.add(staging / plink, target / plink)
     context.pending.add(folder, context.samples_target / load_id)
     return result
 
@@ -248,7 +255,21 @@ def _write_matrix_table(
     kept = samples.filter(pl.col("_reason").is_null())
     mt = mt.filter_cols(hl.literal(set(kept["_key"].to_list())).contains(mt.s))
     mt.write(str(target), overwrite=True)
+    _write_plink(hl, hl.read_matrix_table(str(target)), staging / f"{target.stem}{PLINK_FOLDER}")
     return samples
+
+
+def _write_plink(hl: Any, mt: Any, folder: Path) -> None:
+    """The batch as a PLINK 1 file set ``folder/<batch>.bed/.bim/.fam``: hard calls (a
+    BGEN batch's dosages are rounded to Hail's most likely genotype), multi-allelic sites
+    split, the alternate allele as A1; the .fam holds the person key as FID and IID and
+    nothing else (no sex, no parents, no phenotype)."""
+    folder.mkdir(mode=0o700)
+    if mt.aggregate_rows(hl.agg.count_where(hl.len(mt.alleles) > 2)):
+        mt = hl.split_multi_hts(mt.select_entries("GT"))
+    mt = mt.select_entries("GT")
+    hl.export_plink(mt, str(folder / folder.stem.removesuffix(PLINK_FOLDER)),
+                    fam_id=mt.s, ind_id=mt.s)  # fmt: skip
 
 
 def _vcf(

@@ -1,0 +1,211 @@
+"""The fast engine: a whole GWAS in this process, without a JVM.
+
+Genotypes are PLINK 1 file sets: a researcher's ``--bfile``, or the warehouse's PLINK copy
+of each batch (written by ingestion beside its MatrixTable; batches are aligned on the
+variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). Then:
+
+1. the samples with a trait and every covariate are matched to the genotyped ones;
+2. sample QC (call rate, heterozygosity, sex check) and variant QC (call rate, MAF, MAC,
+   HWE in controls) with the Hail path's definitions and thresholds (:mod:`promise.gwas.localqc`);
+3. a working copy of the kept samples and variants is written to the run's scratch folder
+   when anything was removed (a copy of the 2-bit codes, a pass over the file);
+4. LD pruning and PCA (:mod:`promise.gwas.fastpca`); the PCs join the covariates;
+5. association (:mod:`.fastassoc`): every group of traits sharing their samples, linear for
+   quantitative traits, the score test with Firth where p < ``--firth-p`` (or Wald) for
+   binary ones, all groups in one read of each block; missing calls mean-imputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from promise.gwas import association, fastpca, localqc
+from promise.gwas.bedset import (
+    BedFiles,
+    open_bed,
+    shared_variants,
+    warehouse_plink_sets,
+    write_subset,
+)
+from promise.gwas.engines import fastassoc
+from promise.gwas.engines.binaryresults import BinaryOptions
+from promise.gwas.engines.interface import EngineOutput
+from promise.gwas.inputs import GenotypeInputError, GenotypeSource
+from promise.gwas.options import AssociationSettings, GwasOptions
+from promise.gwas.phenofiles import KEY
+from promise.gwas.qc import QcStep
+from promise.gwas.summaries import group_summaries, usable_samples
+from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
+
+if TYPE_CHECKING:
+    from promise.gwas.pipeline import StepClock
+
+Array = np.ndarray[Any, Any]
+
+
+def binary_options(settings: AssociationSettings) -> BinaryOptions:
+    """The binary engine's options from the run's: ``--test``, and ``--firth`` ``auto``
+    (Firth below ``--firth-p``), ``always`` (every variant) or ``never`` (score only)."""
+    firth_p = {"auto": settings.firth_p, "always": 1.0, "never": 0.0}[settings.firth]
+    return BinaryOptions(test=settings.test, firth_p=firth_p)
+
+
+def open_sets(genotypes: GenotypeSource) -> list[BedFiles]:
+    """The PLINK file sets of ``genotypes`` (one, or the warehouse's batches)."""
+    if genotypes.kind == "bfile":
+        return [open_bed(genotypes.path)]
+    prefixes = warehouse_plink_sets(genotypes.path)
+    if not prefixes:
+        raise GenotypeInputError(
+            f"No PLINK genotype batches in {genotypes.path / 'genotypes'}: run `promise ingest` "
+            "first."
+        )
+    return [open_bed(p) for p in prefixes]
+
+
+@dataclass(frozen=True)
+class FastEngine:
+    """The in-process engine (see the module docstring)."""
+
+    name: str = "fast"
+
+    def run(
+        self,
+        *,
+        genotypes: GenotypeSource,
+        phenotypes: Phenotypes,
+        options: GwasOptions,
+        scratch: Path,
+        say: StepClock,
+    ) -> EngineOutput:
+        """QC, PCA and association in process."""
+        say("reading genotypes")
+        sets = open_sets(genotypes)
+        frame = usable_samples(phenotypes)
+        bed, cols, steps = _matched(sets, frame, scratch)
+        if not options.skip_qc:
+            say("sample and variant QC")
+            bed, cols, more = _quality_control(bed, cols, frame, phenotypes, options,
+                                               genotypes.build, scratch)  # fmt: skip
+            steps += more
+        say("population structure (PCA)")
+        samples = [bed.samples[i] for i in cols]
+        pcs = fastpca.compute_pcs(bed, np.arange(bed.n_variants), cols, settings=options.pca,
+                                  build=genotypes.build, samples=samples)  # fmt: skip
+        covariates = list(phenotypes.covariates)
+        if pcs is not None:
+            scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
+            frame = frame.join(scores, on=KEY, how="inner", maintain_order="left")
+            covariates += list(pcs.scores.columns)
+        analysed = set(frame[KEY])
+        keep = np.array([s in analysed for s in samples], dtype=bool)
+        cols, samples = cols[keep], [s for s, k in zip(samples, keep, strict=True) if k]
+        counts = association.case_counts(phenotypes, samples)
+        check_case_counts(counts, min_cases=options.association.min_cases)
+        groups = association.trait_groups(phenotypes, samples)
+        say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
+        inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
+        done = [0]
+
+        def progress(k: int) -> None:
+            done[0] += k
+            say.within(done[0], bed.n_variants, "variants")
+
+        frames = fastassoc.associate(bed, inputs, binary_options(options.association),
+                                     build=genotypes.build, progress=progress)  # fmt: skip
+        summaries = group_summaries(list(zip(frames, groups, strict=True)), counts)
+        return EngineOutput(
+            summaries=summaries, qc_steps=steps, pcs=pcs, covariates=covariates,
+            n_samples=len(samples), label="fast (in process, NumPy)",
+        )  # fmt: skip
+
+
+def _matched(
+    sets: Sequence[BedFiles], frame: pl.DataFrame, scratch: Path
+) -> tuple[BedFiles, Array, list[QcStep]]:
+    """The genotyped samples with a trait and every covariate: one file set (the batches
+    side by side on their shared variants) and its columns of those samples."""
+    usable = set(frame[KEY])
+    seen: set[str] = set()
+    for s in sets:
+        twice = seen & set(s.samples)
+        if twice:
+            raise GenotypeInputError(
+                f"Sample {min(twice)} is in two genotype batches ({s.prefix.name} and an "
+                "earlier one): a sample must be genotyped once."
+            )
+        seen |= set(s.samples)
+    columns = [np.array([i for i, x in enumerate(s.samples) if x in usable], dtype=np.int64)
+               for s in sets]  # fmt: skip
+    kept = sum(len(c) for c in columns)
+    if kept == 0:
+        raise TraitError(
+            f"None of the {len(frame)} samples with a trait is in the genotypes: check that the "
+            "sample ids match (IID; FID_IID for BGEN files written by PLINK 2)."
+        )
+    step = QcStep(target="samples", name="phenotype match",
+                  rule="genotyped, with trait and covariates",
+                  removed=len(frame) - kept, remaining=kept)  # fmt: skip
+    if len(sets) == 1:
+        return sets[0], columns[0], [step]
+    rows = shared_variants(sets)
+    merged = write_subset(scratch / "merged", sets, rows=rows, columns=columns)
+    return merged, np.arange(kept), [step]
+
+
+def _quality_control(
+    bed: BedFiles,
+    cols: Array,
+    frame: pl.DataFrame,
+    phenotypes: Phenotypes,
+    options: GwasOptions,
+    build: str,
+    scratch: Path,
+) -> tuple[BedFiles, Array, list[QcStep]]:
+    samples = [bed.samples[i] for i in cols]
+    aligned = association.aligned(frame, samples)
+    female = phenotypes.female_column
+    register = aligned[female].cast(pl.Float64).to_numpy() if female in aligned.columns else None
+    kept, steps = localqc.sample_qc(bed, cols, thresholds=options.qc, register_female=register,
+                                    build=build)  # fmt: skip
+    cols = cols[kept]
+    binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
+    controls = None
+    if binary:
+        values = aligned[kept].select(binary).to_numpy()
+        controls = ~np.any(values == 1, axis=1)  # not a case of any binary trait
+    rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls)
+    if len(rows) < bed.n_variants:  # a copy without the removed variants (and samples)
+        bed = write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
+        cols = np.arange(len(bed.samples))
+    return bed, cols, steps + variant_steps
+
+
+def _group_inputs(
+    groups: Sequence[association.TraitGroup],
+    aligned: pl.DataFrame,
+    cols: Array,
+    covariates: Sequence[str],
+) -> list[fastassoc.GroupInput]:
+    """Each group's samples, trait values and covariates (intercept first)."""
+    inputs = []
+    for group in groups:
+        mask = aligned[group.traits[0]].is_not_null().to_numpy()
+        rows = aligned.filter(pl.Series(mask))
+        x = rows.select(pl.col(c).cast(pl.Float64) for c in covariates).to_numpy()
+        inputs.append(
+            fastassoc.GroupInput(
+                kind="binary" if group.kind == "binary" else "quantitative",
+                traits=list(group.traits),
+                cols=cols[mask],
+                y=rows.select(pl.col(t).cast(pl.Float64) for t in group.traits).to_numpy(),
+                covariates=np.column_stack([np.ones(len(rows)), x.reshape(len(rows), -1)]),
+            )
+        )
+    return inputs

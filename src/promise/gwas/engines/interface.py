@@ -1,0 +1,120 @@
+"""One interface for every association engine, and the one place that picks the engine.
+
+An engine takes a genotype source, the typed phenotype/covariate frame
+(:class:`~promise.gwas.traits.Phenotypes`) and the run's options, and hands back an
+:class:`EngineOutput`: one GWAS-SSF frame per trait (:class:`~promise.gwas.results.TraitSummary`),
+the QC steps it applied, the principal components it used and the covariates of the model.
+Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
+
+- ``fast`` (:mod:`.fastengine`): in process, no JVM; PLINK 1 file sets and the warehouse's
+  PLINK copies of its batches; sample and variant QC, LD pruning and PCA, linear regression
+  and the binary score test with Firth (or Wald), every trait group in one pass per block.
+- ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``), for
+  VCF and BGEN input, and whenever asked for with ``--engine hail``.
+
+:func:`choose_engine` decides, :func:`make_engine` builds it.
+
+Prepared for the mixed-model step (issue 19), not wired yet: a sample subset reaches the
+fast engine's association as each group's ``cols`` (:class:`.fastassoc.GroupInput`), and an
+offset per trait and chromosome (regenie's LOCO predictions) as ``fit_null(..., offset=)``
+of the binary engine, one null model per chromosome's stretch of the .bed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from promise.gwas.bedset import batches_without_plink
+from promise.gwas.inputs import GenotypeSource
+from promise.gwas.options import GwasOptions
+from promise.gwas.traits import Phenotypes, TraitError
+
+if TYPE_CHECKING:
+    from promise.gwas.pca import PcaResult
+    from promise.gwas.pipeline import StepClock
+    from promise.gwas.qc import QcStep
+    from promise.gwas.results import TraitSummary
+
+#: genotype sources the fast engine reads
+FAST_SOURCES = ("bfile", "warehouse")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOutput:
+    """What an engine hands back: per-trait summaries and what the report says of the run."""
+
+    summaries: list[TraitSummary]
+    qc_steps: list[QcStep]
+    pcs: PcaResult | None
+    covariates: list[str]
+    n_samples: int
+    label: str  # the engine as the report names it
+
+
+class AssociationEngine(Protocol):
+    """``run`` one GWAS: QC, PCA and association of every trait of ``phenotypes``."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(
+        self,
+        *,
+        genotypes: GenotypeSource,
+        phenotypes: Phenotypes,
+        options: GwasOptions,
+        scratch: Path,
+        say: StepClock,
+    ) -> EngineOutput: ...
+
+
+def fast_applies(genotypes: GenotypeSource) -> str | None:
+    """None when the fast engine reads ``genotypes``; else why not, as a clause."""
+    if genotypes.kind not in FAST_SOURCES:
+        return f"it does not read {genotypes.kind.upper()} files yet"
+    if genotypes.kind == "warehouse":
+        missing = batches_without_plink(genotypes.path)
+        if missing:
+            return (
+                f"batch {missing[0]} has no PLINK copy (ingested before ingestion wrote one; "
+                "load it again to get one)"
+            )
+    return None
+
+
+def choose_engine(
+    options: GwasOptions, genotypes: GenotypeSource, *, spark_master: str | None = None
+) -> str:
+    """``fast`` or ``hail``: the one asked for, or for ``auto`` the fast engine wherever it
+    reads the input and no Spark cluster is given. ``--engine fast`` (or ``numpy``) on
+    input it cannot read is refused in one sentence."""
+    asked = "fast" if options.engine == "numpy" else options.engine
+    if asked == "hail":
+        return "hail"
+    why = fast_applies(genotypes)
+    if asked == "fast":
+        if spark_master is not None:
+            raise TraitError("--engine fast runs in this process: drop --spark-master for it.")
+        if why is not None:
+            raise TraitError(f"The fast engine cannot run this GWAS: {why}; use --engine hail.")
+        return "fast"
+    return "fast" if spark_master is None and why is None else "hail"
+
+
+def make_engine(
+    name: str,
+    *,
+    work_dir: Path,
+    spark_master: str | None = None,
+    driver_memory: str | None = None,
+) -> AssociationEngine:
+    """The engine called ``name`` (see :func:`choose_engine`)."""
+    if name == "fast":
+        from promise.gwas.engines.fastengine import FastEngine
+
+        return FastEngine()
+    from promise.gwas.engines.hailengine import HailEngine
+
+    return HailEngine(work_dir=work_dir, spark_master=spark_master, driver_memory=driver_memory)

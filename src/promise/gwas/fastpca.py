@@ -1,0 +1,81 @@
+"""Principal components for the in-process engine, straight from a PLINK 1 file set.
+
+The same steps as the Hail path's :func:`promise.gwas.pca.compute_pcs`: keep variants with
+MAF >= ``min_maf`` over the analysed samples, LD-prune them greedily in ``ld_window_bp``
+windows at r^2 < ``ld_r2`` and take the first ``pcs`` components of the HWE-normalised
+matrix (:mod:`promise.gwas.localpca`, which the Hail path also runs when the matrix fits in
+memory). The common variants are read once from the .bed as bytes (a byte per genotype);
+beyond :data:`MAX_BYTES` of them, every k-th common variant is taken (evenly spaced along
+the genome) so that memory stays bounded, and the report's PCA line says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from promise.gwas import localpca
+from promise.gwas.bedset import BedFiles
+from promise.gwas.localqc import codes_of, contigs
+from promise.gwas.options import PcaSettings
+from promise.gwas.pca import PcaResult
+
+Array = np.ndarray[Any, Any]
+#: genotype bytes of the common variants held for pruning at most (1.5 GB)
+MAX_BYTES = 1_500_000_000
+BLOCK = 2048
+
+#: 2-bit code -> alternate-allele count (missing as 0) and missing indicator
+_COUNT = np.array([2, 0, 1, 0], dtype=np.uint8)
+_MISSING = np.array([0, 1, 0, 0], dtype=np.uint8)
+
+
+def common_rows(bed: BedFiles, rows: Array, cols: Array, min_maf: float) -> Array:
+    """The rows (of ``rows``) whose alternate-allele frequency over ``cols`` lies in
+    [min_maf, 1 - min_maf], as Hail's PCA filter (mean count / 2 over called samples)."""
+    keep = []
+    for start in range(0, len(rows), BLOCK):
+        codes = codes_of(bed, rows[start : start + BLOCK], cols)
+        called = (codes != 1).sum(axis=1)
+        total = _COUNT[codes].sum(axis=1, dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            af = total / (2 * called)
+        keep.append((af >= min_maf) & (af <= 1 - min_maf))
+    mask = np.concatenate(keep) if keep else np.zeros(0, dtype=bool)
+    chosen: Array = np.asarray(rows)[mask]
+    return chosen
+
+
+def compute_pcs(
+    bed: BedFiles, rows: Array, cols: Array, *, settings: PcaSettings, build: str,
+    samples: list[str],
+) -> PcaResult | None:  # fmt: skip
+    """PCA of the samples ``cols`` (named ``samples``) on the variants ``rows``; None
+    when ``pcs`` is 0 or nothing is left to compute components from."""
+    if settings.pcs <= 0:
+        return None
+    common = common_rows(bed, rows, cols, settings.min_maf)
+    method = "in process (NumPy)"
+    step = int(np.ceil(len(common) * len(cols) / MAX_BYTES)) if len(cols) else 1
+    if step > 1:
+        common = common[::step]
+        method += f", every {step}th common variant"
+    codes = np.concatenate(
+        [codes_of(bed, common[s : s + BLOCK], cols) for s in range(0, len(common), BLOCK)]
+    ) if len(common) else np.zeros((0, len(cols)), dtype=np.uint8)  # fmt: skip
+    missing = _MISSING[codes]
+    genotypes = localpca.Genotypes(
+        counts=_COUNT[codes],
+        missing=missing if missing.any() else None,
+        contigs=contigs(bed, build).to_numpy()[common],
+        positions=bed.bim["pos"].to_numpy().astype(np.int64)[common],
+        samples=samples,
+    )
+    del codes
+    kept = localpca.ld_prune(genotypes, r2=settings.ld_r2, window_bp=settings.ld_window_bp)
+    k = min(settings.pcs, len(cols) - 1, len(kept))
+    if k < 1:
+        return None
+    eigenvalues, scores = localpca.hwe_normalized_pca(genotypes, kept, k)
+    return PcaResult(scores=scores, eigenvalues=eigenvalues, n_variants=len(kept), method=method)
