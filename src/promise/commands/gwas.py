@@ -20,6 +20,7 @@ from promise.gwas.options import (
     GwasOptions,
     PcaSettings,
     QcThresholds,
+    Related,
     Test,
     TraitKind,
 )
@@ -146,6 +147,26 @@ def gwas(
     hwe_p: float = typer.Option(
         _QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."
     ),
+    related: str = typer.Option(
+        "keep",
+        "--related",
+        help="Fast engine: keep (default) every sample, or drop relatives until no pair's KING "
+        "kinship exceeds --king-cutoff (as PLINK 2's --king-cutoff). kinship.tsv either way.",
+    ),
+    king_cutoff: float = typer.Option(
+        0.0884,
+        "--king-cutoff",
+        help="--related drop: largest kinship left (0.0884 drops second-degree relatives and "
+        "closer, 0.177 first-degree, 0.354 duplicates).",
+    ),
+    loco: bool | None = typer.Option(
+        None,
+        "--loco/--no-loco",
+        help="Fast engine: whole-genome regression (regenie step 1) on the LD-pruned common "
+        "variants, its leave-one-chromosome-out predictions in every test (default: on in "
+        "warehouse mode, off for own files).",
+        show_default=False,
+    ),
     engine: str = typer.Option(
         "auto",
         "--engine",
@@ -185,6 +206,10 @@ def gwas(
             raise GwasUsageError(f"--test must be score or wald, not {test!r}.")
         if firth not in ("auto", "always", "never"):
             raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
+        if related not in ("keep", "drop"):
+            raise GwasUsageError(f"--related must be keep or drop, not {related!r}.")
+        if not 0.0 < king_cutoff < 0.5:
+            raise GwasUsageError(f"--king-cutoff must lie between 0 and 0.5, not {king_cutoff}.")
         options = GwasOptions(
             qc=QcThresholds(
                 min_sample_call_rate=sample_call_rate,
@@ -205,6 +230,9 @@ def gwas(
             ),
             skip_qc=skip_qc,
             engine=cast(Engine, engine),
+            related=cast(Related, related),
+            king_cutoff=king_cutoff,
+            loco=loco,
         )
         missing = [] if no_missing_code else missing_code or [PLINK_MISSING]
         console = Console(stderr=True, width=_width(sys.stderr))
