@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from promise.gwas.kinship import MIN_KINSHIP, king_robust, write_kinship
+from promise.gwas.kinship import MIN_KINSHIP, SECOND, king_robust, write_kinship
 from promise.gwas.relatedness import pedigree_mismatches, relatedness_counts, unrelated_subset
 from promise.privacy.disclosure import DEFAULT_THRESHOLD
 
@@ -48,13 +48,15 @@ class Relatedness:
         return len(self.samples) - len(self.kept)
 
     def pairs(self, samples: list[str]) -> tuple[Array, Array, Array]:
-        """(first, second, kinship) of the related pairs among ``samples``, as positions in
-        it: what :func:`.engines.kinshipcalibration.relatedness_factor` takes."""
+        """(first, second, kinship) of the pairs of second-degree relatives or closer among
+        ``samples`` (kinship above 0.0884; third-degree estimates are mostly noise at a few
+        thousand variants, and add little), as positions in it: what
+        :func:`.engines.kinshipcalibration.relatedness_factor` takes."""
         where = {s: i for i, s in enumerate(samples)}
         rows = [
             (where[a], where[b], k)
             for a, b, k in self.table.select("id1", "id2", "kinship").iter_rows()
-            if a in where and b in where and k is not None and k > 0
+            if a in where and b in where and k is not None and k > SECOND
         ]
         if not rows:
             empty = np.zeros(0, dtype=np.int64)

@@ -1,0 +1,124 @@
+"""Relatives through ``promise gwas`` in warehouse mode (the shared ``built_warehouse``, whose
+synthetic cohort has families, planted pedigree errors and sample swaps in truth.json).
+
+- ``--related drop`` analyses as many samples as ``plink2 --king-cutoff 0.0884`` keeps of the
+  same samples and common variants (the genotype batches read from the landing files and
+  pseudonymised by the test itself, :mod:`gwas.families`; ``--skip-qc``, so that the samples
+  are the genotyped ones with the endpoint, and PLINK 2 gets ``--maf 0.01`` as the kinship
+  variants are the common ones);
+- ``kinship.tsv`` names samples by pseudonym only, never by personnummer;
+- the report's relatedness section lists every pair truth.json says the register check must
+  report (the planted pedigree errors and sample swaps), by pseudonym.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from gwas.helpers import plink2, run_cli
+from promise.gwas.kinship import KINSHIP_SCHEMA
+from promise.gwas.loco import LocoRun
+from promise.gwas.relatedreport import loco_section, relatedness_section
+from promise.gwas.relatives import assess, disclosure_floor
+from promise.pseudonym import load_key
+
+from .families import merged_bfile, pseudonym
+
+CUTOFF = 0.0884
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_related_drop_and_register_findings_in_warehouse_mode(
+    built_warehouse: Path,
+    small_landing: tuple[Path, dict[str, Any]],
+    key_file: Path,
+    tmp_path: Path,
+) -> None:
+    landing, truth = small_landing
+    endpoint = truth["gwas"]["binary"][0]["endpoint"]
+    out = tmp_path / "results"
+    run_cli(["--endpoint", endpoint, "--warehouse", built_warehouse, "--out", out,
+             "--related", "drop", "--no-loco", "--skip-qc"])  # fmt: skip
+
+    key = load_key(key_file)
+    ids = merged_bfile(landing, tmp_path / "merged" / "all", key)
+    subprocess.run(
+        [plink2(), "--bfile", str(tmp_path / "merged" / "all"), "--maf", "0.01",
+         "--king-cutoff", str(CUTOFF), "--threads", "1", "--out", str(tmp_path / "king")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    kept_by_plink = Path(f"{tmp_path / 'king'}.king.cutoff.in.id").read_text().splitlines()[1:]
+    meta = yaml.safe_load((out / f"{endpoint}.tsv.gz-meta.yaml").read_text())
+    steps = {q["filter"]: q for q in meta["qc"]}
+    assert steps["phenotype match"]["remaining"] == len(ids)  # every genotyped sample
+    assert steps["relatedness"]["remaining"] == len(kept_by_plink)
+    assert steps["relatedness"]["removed"] == len(ids) - len(kept_by_plink) > 0
+    assert meta["sample_size"] == len(kept_by_plink)
+    print(f"--related drop keeps {meta['sample_size']}, plink2 --king-cutoff {len(kept_by_plink)}")
+
+    kinship = pl.read_csv(out / "kinship.tsv", separator="\t", null_values="NA")
+    assert set(kinship["id1"]) | set(kinship["id2"]) <= set(ids)
+    assert kinship["kinship"].min() >= 0.0442
+    numbers = {p["id1"] for p in truth["relatedness"]["pairs"]}
+    numbers |= {p["id2"] for p in truth["relatedness"]["pairs"]}
+    report = (out / "report.html").read_text()
+    text = (out / "kinship.tsv").read_text()
+    for number in numbers:
+        assert number not in text and number[2:] not in text
+        assert number not in report
+
+    section = report[report.index("<h2>Relatedness</h2>") :]
+    section = section[: section.index("</section>")]
+    assert "--related drop" in section
+    for m in truth["relatedness"]["mismatches"]:
+        a, b = sorted((pseudonym(key, m["id1"]), pseudonym(key, m["id2"])))
+        assert f"<td>{a}</td><td>{b}</td>" in section, m
+    listed = section.count("</td></tr>") - 5  # less the five rows of counts by degree
+    assert listed == len(truth["relatedness"]["mismatches"])
+
+
+def test_small_counts_are_suppressed_in_the_report(tmp_path: Path) -> None:
+    """Three samples: a parent-child pair (kinship 0.25 by construction: the child carries
+    one allele of the parent at every variant) and an unrelated one; one first-degree pair is
+    below a floor of 5, so its cell and the total that would reveal it are suppressed."""
+    rng = np.random.default_rng(1)
+    m = 4000
+    parent = rng.binomial(2, 0.4, m)
+    other = rng.binomial(2, 0.4, m)
+    from_parent = np.where(parent == 2, 1, np.where(parent == 0, 0, rng.integers(0, 2, m)))
+    child = from_parent + rng.binomial(1, 0.4, m)
+    codes = np.stack([parent, child, other], axis=1).astype(np.uint8)
+    rel = assess(codes, ["a", "b", "c"], mode="keep", cutoff=CUTOFF,
+                 relations=pl.DataFrame(schema={"person_id_1": pl.Utf8, "person_id_2": pl.Utf8,
+                                                "relation": pl.Utf8}),
+                 threshold=5)  # fmt: skip
+    assert rel.table.select("id1", "id2").rows() == [("a", "b")]
+    assert set(rel.table.columns) == set(KINSHIP_SCHEMA)
+    html = relatedness_section(rel)
+    assert "suppressed (&lt; 5)" in html
+    assert ">1<" not in html.replace(">1,", "")  # the count of one is never shown
+    assert "genetically parent_offspring but not linked by the register" in html
+
+
+def test_disclosure_floor_comes_from_the_warehouse(tmp_path: Path) -> None:
+    assert disclosure_floor(tmp_path) == 5  # no promise.yml: the default
+    (tmp_path / "promise.yml").write_text("disclosure:\n  threshold: 11\n")
+    assert disclosure_floor(tmp_path) == 11
+
+
+def test_loco_section_names_traits_without_loco() -> None:
+    run = LocoRun(used=True, why="--loco", traits=["A"], without=["B"],
+                  messages=["Whole-genome regression (step 1) did not converge for trait B; it "
+                            "is tested without LOCO predictions."], n_variants=10)  # fmt: skip
+    html = loco_section(run)
+    assert "for 1 trait(s): A" in html and "did not converge for trait B" in html
+    assert "Not used (--no-loco)" in loco_section(LocoRun(used=False, why="--no-loco"))
+    assert run.for_trait("B")["used"] is False and "trait B" in run.for_trait("B")["note"]
