@@ -24,7 +24,7 @@ import yaml
 
 from gwas.helpers import plink2, run_cli
 from promise.gwas.kinship import KINSHIP_SCHEMA
-from promise.gwas.loco import LocoRun
+from promise.gwas.loco import LocoRun, with_offsets
 from promise.gwas.relatedreport import loco_section, relatedness_section
 from promise.gwas.relatives import assess, disclosure_floor
 from promise.pseudonym import load_key
@@ -122,3 +122,38 @@ def test_loco_section_names_traits_without_loco() -> None:
     assert "for 1 trait(s): A" in html and "did not converge for trait B" in html
     assert "Not used (--no-loco)" in loco_section(LocoRun(used=False, why="--no-loco"))
     assert run.for_trait("B")["used"] is False and "trait B" in run.for_trait("B")["note"]
+
+
+@pytest.mark.integration
+def test_a_trait_whose_step1_fails_is_named_and_tested_without_loco(tmp_path: Path) -> None:
+    """Binary trait B is separated perfectly by its covariate (cases exactly where x > 0):
+    its null logistic model has no finite maximum, so level 1 cannot be fitted; trait A
+    (random cases) is fitted. B must be named and get zero offsets, A non-zero ones."""
+    from gwas.synthetic import write_bfile
+    from promise.gwas.bedset import open_bed
+    from promise.gwas.engines.fastassoc import GroupInput
+
+    rng = np.random.default_rng(3)
+    n, m = 400, 600
+    geno = rng.binomial(2, 0.3, (n, m))
+    write_bfile(tmp_path / "g", geno)
+    bim = (tmp_path / "g.bim").read_text().splitlines()
+    chrom = np.repeat(["1", "2", "3"], m // 3)
+    (tmp_path / "g.bim").write_text(
+        "".join(
+            f"{c}\t" + line.split("\t", 1)[1] + "\n" for c, line in zip(chrom, bim, strict=True)
+        )
+    )
+    x = rng.normal(size=n)
+    a = (rng.random(n) < 0.3 + 0.2 * (geno[:, :50].mean(axis=1) > 0.6)).astype(float)
+    b = (x > 0).astype(float)
+    bed = open_bed(tmp_path / "g")
+    group = GroupInput(kind="binary", traits=["A", "B"], cols=np.arange(n),
+                       y=np.column_stack([a, b]), covariates=np.column_stack([np.ones(n), x]))  # fmt: skip
+    done, run = with_offsets(bed, [group], np.arange(m), relatives=None, why="--loco")
+    assert run.traits == ["A"] and run.without == ["B"]
+    assert any("trait B" in message for message in run.messages)
+    offsets = done[0].offsets
+    assert offsets is not None and set(offsets) == {"1", "2", "3"}
+    assert all(np.all(o[:, 1] == 0) for o in offsets.values())
+    assert any(np.any(o[:, 0] != 0) for o in offsets.values())

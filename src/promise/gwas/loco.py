@@ -59,7 +59,8 @@ class LocoRun:
             "used": trait in self.traits,
             "choice": self.why,
             "step1_variants": self.n_variants,
-            "kinship_calibration": self.calibrated and trait in self.traits,
+            # every trait of a LOCO run, with LOCO or not: the factor calibrates both
+            "kinship_calibration": self.calibrated and trait in (*self.traits, *self.without),
             "note": next(
                 (m for m in self.messages if f" {trait};" in m or f" {trait} " in m), None
             ),
