@@ -157,3 +157,36 @@ def test_a_trait_whose_step1_fails_is_named_and_tested_without_loco(tmp_path: Pa
     assert offsets is not None and set(offsets) == {"1", "2", "3"}
     assert all(np.all(o[:, 1] == 0) for o in offsets.values())
     assert any(np.any(o[:, 0] != 0) for o in offsets.values())
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--related", "maybe"], "--related must be keep or drop"),
+        (["--king-cutoff", "0.7"], "--king-cutoff must lie between 0 and 0.5"),
+        (["--related", "drop", "--engine", "hail"], "needs the fast engine"),
+        (["--loco", "--engine", "hail"], "needs the fast engine"),
+    ],
+)
+def test_bad_relatives_options_are_one_sentence(tmp_path: Path, args: list[str], says: str) -> None:
+    """Refused in one sentence, before any Hail session or computation starts."""
+    import sys
+
+    from gwas.synthetic import write_bfile
+
+    rng = np.random.default_rng(0)
+    write_bfile(tmp_path / "g", rng.binomial(2, 0.3, (60, 20)))
+    (tmp_path / "p.txt").write_text(
+        "FID IID Y\n" + "".join(f"S{i:04d} S{i:04d} {rng.normal():.3f}\n" for i in range(60))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "promise", "gwas", "--bfile", str(tmp_path / "g"), "--pheno",
+         str(tmp_path / "p.txt"), "--out", str(tmp_path / "out"), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    err = proc.stderr.strip()
+    assert proc.returncode != 0
+    assert "Traceback" not in err and err.startswith("error: ") and "\n" not in err, err
+    assert says in err
+    assert not list((tmp_path / "out").glob("*.tsv.gz"))

@@ -190,7 +190,7 @@ def gwas(
 
     # started first, so that it imports matplotlib while this process imports the rest
     with PlotWorker() as plotter:
-        from promise.gwas.engines.interface import choose_engine, fast_applies
+        from promise.gwas.engines.interface import check_relatives, choose_engine, fast_applies
         from promise.gwas.phenofiles import PLINK_MISSING
         from promise.gwas.pipeline import run_gwas
         from promise.gwas.preflight import inspect
@@ -245,6 +245,7 @@ def gwas(
             covar_names=_split(covar_names), missing=missing, kind=kind, remove=remove,
             build=build, warehouse=warehouse,
         )  # fmt: skip
+        check_relatives(options, choose_engine(options, source, spark_master=spark_master))
         inspection = inspect(source, phenotypes, min_cases=min_cases)
         print_inspection(console, inspection)
         source, phenotypes = inspection.source, inspection.phenotypes

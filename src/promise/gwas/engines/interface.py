@@ -115,7 +115,8 @@ def check_relatives(options: GwasOptions, engine: str) -> None:
                              ("--loco", options.loco is True)) if on]  # fmt: skip
     if asked:
         raise TraitError(
-            f"{' and '.join(asked)} need the fast engine (PLINK file sets or the warehouse, "
+            f"{' and '.join(asked)} {'need' if len(asked) > 1 else 'needs'} the fast engine "
+            "(PLINK file sets or the warehouse, "
             "no --spark-master); the Hail engine computes neither kinship nor LOCO."
         )
 
