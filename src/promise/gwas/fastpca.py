@@ -64,13 +64,17 @@ class Pruned:
         chosen: Array = self.rows[self.kept]
         return chosen
 
-    def king_codes(self, samples: Array | None = None) -> Array:
+    def king_codes(self, samples: Array | None = None, *, limit: int | None = None) -> Array:
         """Pruned variants x samples codes for :func:`promise.gwas.kinship.king_robust`
-        (A1 counts, 3 for a missing call), of ``samples`` (positions; None: all)."""
+        (A1 counts, 3 for a missing call), of ``samples`` (positions; None: all); beyond
+        ``limit`` variants, every k-th (evenly spaced along the genome)."""
         g = self.genotypes
-        codes = g.counts[self.kept]
+        kept = self.kept
+        if limit is not None and len(kept) > limit:
+            kept = kept[:: int(np.ceil(len(kept) / limit))]
+        codes = g.counts[kept]
         if g.missing is not None:
-            codes = np.where(g.missing[self.kept] == 1, np.uint8(3), codes)
+            codes = np.where(g.missing[kept] == 1, np.uint8(3), codes)
         chosen: Array = codes if samples is None else codes[:, samples]
         return np.ascontiguousarray(chosen, dtype=np.uint8)
 

@@ -159,7 +159,7 @@ def _relatedness(
     """Kinship of the QC'd samples, the register check in warehouse mode, ``--related``."""
     warehouse = genotypes.kind == "warehouse"
     return relatives.assess(
-        pruned.king_codes(),
+        pruned.king_codes(limit=relatives.KINSHIP_VARIANTS),
         samples,
         mode=options.related,
         cutoff=options.king_cutoff,
