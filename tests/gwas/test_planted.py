@@ -30,21 +30,30 @@ def _planted(truth: dict[str, Any], name: str) -> set[str]:
     raise AssertionError(f"{name} is not planted in truth.json")
 
 
-def test_planted_quantitative_variants_lead_and_are_significant(
+def test_planted_quantitative_variants_are_found_with_their_signs_and_sizes(
     built_warehouse: Path,
     small_landing: tuple[Path, dict[str, Any]],
     hail_session: object,
     tmp_path: Path,
 ) -> None:
-    """The planted variants lead the list, with the planted signs, and lambda GC is ~1.
+    """The planted variants are found with their planted signs and sizes, the strongest leads
+    the list, and lambda GC is ~1.
 
-    Power at this fixture size: about 1,000 genotyped persons have the trait, so a planted
-    beta of 0.3 at effect-allele frequency 0.165 in a trait of variance 0.9 has expected
-    chi-square n * 2pq * beta^2 / var = 981 * 0.276 * 0.09 / 0.9 = 27 (p ~ 2e-7): below
-    5e-8 on average. Genome-wide significance of every planted variant is therefore asserted
-    at 3,000 genotyped persons by tests/acceptance/test_demo.py (the same run_gwas); here
-    each planted variant must beat p < 1e-4 and all of them must rank above every other.
+    Power at this fixture size: about 980 genotyped persons have the trait (residual variance
+    ~0.9), so a planted beta b at effect-allele frequency p has expected chi-square
+    n * 2p(1-p) * b^2 / 0.9: APOE 0.30 at 0.18 gives 29, LDLR -0.22 at 0.28 gives 21, APOB
+    0.20 at 0.28 gives 16 (z ~ 4 +- 1). The largest of 2,954 null chi-squares is about 15, so
+    only APOE is expected to lead; which of the others beats every null variant is chance
+    (the realisation of seed 7 puts APOB's estimate 1.5 SE below its planted 0.20, at rank
+    19). What holds with high probability, and is asserted: every planted variant has the
+    planted sign and effect allele, p < 0.05 (P ~ 0.98 at z ~ 4) and an estimate within 3.5
+    SE of the planted beta; the three together (sum of chi-squares, 3 df; expected ~ 69)
+    pass 5e-8 (chi-square 38.5; P ~ 0.97); APOE leads. Genome-wide significance of every
+    planted variant is asserted at 3,000 genotyped persons by tests/acceptance/test_demo.py
+    (the same pipeline), where each expected chi-square is three times larger.
     """
+    from scipy import stats
+
     truth = small_landing[1]
     spec = truth["gwas"]["quantitative"][0]
     trait = spec["trait"]
@@ -54,11 +63,21 @@ def test_planted_quantitative_variants_lead_and_are_significant(
     result = read_ssf(out / f"{trait}.tsv.gz").sort_values("p_value")
     hits = result[result.variant_id.isin(causal)].set_index("variant_id")
     assert len(hits) == len(causal), "a planted variant was lost in QC"
-    assert set(result.variant_id.iloc[: len(causal)]) == causal  # the planted lead the list
-    assert (hits.p_value < 1e-4).all(), hits.p_value
+    assert (hits.p_value < 0.05).all(), hits.p_value
+    chi2 = stats.chi2.isf(hits.p_value.to_numpy(), 1).sum()
+    assert stats.chi2.sf(chi2, len(causal)) < GENOME_WIDE, chi2
+
+    def expected_z(c: dict[str, Any]) -> float:  # |b| * sqrt(2p(1-p)), ancestry A's p
+        f = c["effect_allele_frequency"]["A"]
+        return float(abs(c["beta"]) * (2 * f * (1 - f)) ** 0.5)
+
+    strongest = max(spec["causal"], key=expected_z)
+    assert result.variant_id.iloc[0] == strongest["variant_id"]
     for c in spec["causal"]:
-        assert (hits.loc[c["variant_id"], "beta"] > 0) == (c["beta"] > 0), c
-        assert hits.loc[c["variant_id"], "effect_allele"] == c["effect_allele"]
+        hit = hits.loc[c["variant_id"]]
+        assert (hit.beta > 0) == (c["beta"] > 0), c
+        assert hit.effect_allele == c["effect_allele"]
+        assert abs(hit.beta - c["beta"]) < 3.5 * hit.standard_error, (c, hit.beta)
     meta = yaml.safe_load((out / f"{trait}.tsv.gz-meta.yaml").read_text())
     assert 0.95 <= meta["lambda_gc"] <= 1.10, meta["lambda_gc"]
     assert meta["covariates"][-1] == "PC10"
