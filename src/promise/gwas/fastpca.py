@@ -57,6 +57,7 @@ class Pruned:
     rows: Array  # .bed rows of the common variants
     kept: Array  # indices into ``rows`` (and the genotypes' variants) kept by pruning
     method: str
+    pruned: bool = True  # False: every common variant of ``rows`` kept (no LD pruning)
 
     @property
     def bed_rows(self) -> Array:
@@ -81,9 +82,10 @@ class Pruned:
 
 def pruned_set(
     bed: BedFiles, rows: Array, cols: Array, *, settings: PcaSettings, build: str,
-    samples: list[str],
+    samples: list[str], prune: bool = True,
 ) -> Pruned:  # fmt: skip
-    """The common variants (MAF >= ``min_maf`` over ``cols``) among ``rows``, LD-pruned."""
+    """The common variants (MAF >= ``min_maf`` over ``cols``) among ``rows``, LD-pruned
+    (unless ``prune`` is False: then all of them)."""
     common = common_rows(bed, rows, cols, settings.min_maf)
     method = "in process (NumPy)"
     step = int(np.ceil(len(common) * len(cols) / MAX_BYTES)) if len(cols) else 1
@@ -102,6 +104,10 @@ def pruned_set(
         samples=samples,
     )
     del codes
+    if not prune:
+        kept = np.arange(len(common), dtype=np.int64)
+        return Pruned(genotypes=genotypes, rows=np.asarray(common), kept=kept, method=method,
+                      pruned=False)  # fmt: skip
     kept = localpca.ld_prune(genotypes, r2=settings.ld_r2, window_bp=settings.ld_window_bp)
     return Pruned(genotypes=genotypes, rows=np.asarray(common), kept=kept, method=method)
 

@@ -32,7 +32,7 @@ def relatedness_section(rel: Relatedness) -> str:
     t = rel.threshold
     what = (
         f"KING-robust kinship of the {len(rel.samples):,} samples after QC on "
-        f"{rel.n_variants:,} LD-pruned common variants; pairs with kinship &ge; 0.0442 (third "
+        f"{rel.n_variants:,} {html.escape(rel.variants)}; pairs with kinship &ge; 0.0442 (third "
         f"degree or closer) are in <code>{KINSHIP_FILE}</code>."
     )
     if rel.mode == "drop":

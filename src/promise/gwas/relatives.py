@@ -43,6 +43,7 @@ class Relatedness:
     mode: str  # keep | drop
     cutoff: float
     n_variants: int
+    variants: str  # what they are, for the report ("LD-pruned common variants")
     counts: pl.DataFrame  # relatedness_counts: pairs by degree, disclosure-controlled
     mismatches: pl.DataFrame | None  # against the register; None: no register (own files)
     threshold: int  # the disclosure floor the counts were released at
@@ -77,6 +78,7 @@ def assess(
     cutoff: float,
     relations: pl.DataFrame | None,
     threshold: int = DEFAULT_THRESHOLD,
+    variants: str = "LD-pruned common variants",
 ) -> Relatedness:
     """Kinship of ``samples`` from ``codes`` (variants x samples, :func:`king_robust`'s),
     the samples kept by ``mode`` (``drop``: no pair above ``cutoff``), and with ``relations``
@@ -96,6 +98,7 @@ def assess(
         mode=mode,
         cutoff=cutoff,
         n_variants=int(codes.shape[0]),
+        variants=variants,
         counts=counts,
         mismatches=mismatches,
         threshold=threshold,

@@ -101,9 +101,9 @@ class FastEngine:
                                                genotypes.build, scratch)  # fmt: skip
             steps += more
         samples = [bed.samples[i] for i in cols]
+        use, why = _loco_choice(options, genotypes)
         say("LD pruning and kinship")
-        pruned = fastpca.pruned_set(bed, np.arange(bed.n_variants), cols, settings=options.pca,
-                                    build=genotypes.build, samples=samples)  # fmt: skip
+        pruned = _kinship_set(bed, cols, samples, options, genotypes.build, use)
         related = _relatedness(pruned, samples, options, genotypes)
         chosen = None
         if related.dropped:
@@ -127,7 +127,6 @@ class FastEngine:
         check_case_counts(counts, min_cases=options.association.min_cases)
         groups = association.trait_groups(phenotypes, samples)
         inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
-        use, why = _loco_choice(options, genotypes)
         loco = LocoRun(used=False, why=why)
         if use:
             say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
@@ -153,6 +152,21 @@ class FastEngine:
         )  # fmt: skip
 
 
+def _kinship_set(
+    bed: BedFiles, cols: Array, samples: list[str], options: GwasOptions, build: str, loco: bool
+) -> fastpca.Pruned:
+    """The LD-pruned common variants (for PCA, step 1 and kinship); where neither PCA nor
+    step 1 runs, kinship only needs a few thousand common variants: an evenly spaced share
+    of the .bed, not pruned (pruning every variant would cost more than the run)."""
+    rows = np.arange(bed.n_variants)
+    if options.pca.pcs > 0 or loco:
+        return fastpca.pruned_set(bed, rows, cols, settings=options.pca, build=build,
+                                  samples=samples)  # fmt: skip
+    step = max(1, int(np.ceil(bed.n_variants / (2 * relatives.KINSHIP_VARIANTS))))
+    return fastpca.pruned_set(bed, rows[::step], cols, settings=options.pca, build=build,
+                              samples=samples, prune=False)  # fmt: skip
+
+
 def _relatedness(
     pruned: fastpca.Pruned, samples: list[str], options: GwasOptions, genotypes: GenotypeSource
 ) -> relatives.Relatedness:
@@ -165,6 +179,9 @@ def _relatedness(
         cutoff=options.king_cutoff,
         relations=relatives.register_relations(genotypes.path) if warehouse else None,
         threshold=relatives.disclosure_floor(genotypes.path) if warehouse else DEFAULT_THRESHOLD,
+        variants="LD-pruned common variants"
+        if pruned.pruned
+        else "evenly spaced common variants (not LD-pruned: no PCA and no LOCO in this run)",
     )
 
 
