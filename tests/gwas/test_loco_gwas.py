@@ -114,3 +114,9 @@ def test_loco_through_promise_gwas_calibrates_relatives(
     report = (tmp_path / "loco" / "report.html").read_text()
     assert "Whole-genome regression (LOCO)" in report and "Used (--loco) for 8 trait(s)" in report
     assert "Not used (--no-loco)" in (tmp_path / "plain" / "report.html").read_text()
+
+    # own files: off unless asked for
+    run_cli([*common, "--pheno-name", "t1", "--out", tmp_path / "default"])
+    default = yaml.safe_load((tmp_path / "default" / "t1.tsv.gz-meta.yaml").read_text())
+    assert default["loco"] == {"used": False, "choice": "default in own-files mode",
+                               "step1_variants": 0, "kinship_calibration": False, "note": None}  # fmt: skip

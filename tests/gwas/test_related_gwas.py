@@ -84,6 +84,18 @@ def test_related_drop_and_register_findings_in_warehouse_mode(
     listed = section.count("</td></tr>") - 5  # less the five rows of counts by degree
     assert listed == len(truth["relatedness"]["mismatches"])
 
+    # by default, warehouse mode keeps relatives and uses LOCO (docs/gwas.md says why)
+    default = tmp_path / "default"
+    run_cli(["--endpoint", endpoint, "--warehouse", built_warehouse, "--out", default])
+    meta = yaml.safe_load((default / f"{endpoint}.tsv.gz-meta.yaml").read_text())
+    assert meta["loco"]["used"] is True and meta["loco"]["choice"] == "default in warehouse mode"
+    assert meta["thresholds"]["related"] == "keep" and "relatedness" not in {
+        q["filter"] for q in meta["qc"]
+    }
+    assert (
+        "Used (default in warehouse mode) for 1 trait(s)" in (default / "report.html").read_text()
+    )
+
 
 def test_small_counts_are_suppressed_in_the_report(tmp_path: Path) -> None:
     """Three samples: a parent-child pair (kinship 0.25 by construction: the child carries
