@@ -394,6 +394,9 @@ def _print_summary(result: GwasResult) -> None:
         )  # fmt: skip
     console = Console(width=_width())
     console.print(table)
+    kinship = result.out / "kinship.tsv"
+    if kinship.is_file():
+        console.print(f"kinship: {kinship}", highlight=False, soft_wrap=True)
     console.print(f"report: {result.out / 'report.html'}", highlight=False, soft_wrap=True)
 
 

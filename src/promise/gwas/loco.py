@@ -30,6 +30,7 @@ import polars as pl
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.fastassoc import GroupInput, independent_columns
 from promise.gwas.engines.step1 import Step1Error, Step1Options, fit_step1_bed
+from promise.gwas.engines.step1data import plan_blocks
 
 Array = np.ndarray[Any, Any]
 
@@ -65,6 +66,16 @@ class LocoRun:
                 (m for m in self.messages if f" {trait};" in m or f" {trait} " in m), None
             ),
         }
+
+
+def step1_blocks(bed: BedFiles, step1_rows: Array, options: Step1Options | None = None) -> int:
+    """How many blocks step 1 reads per trait group (for progress)."""
+    keep = np.zeros(bed.n_variants, dtype=bool)
+    keep[np.asarray(step1_rows, dtype=np.int64)] = True
+    if not keep.any():
+        return 0
+    size = (options or Step1Options()).block
+    return len(plan_blocks(bed.bim["chrom"].cast(pl.Utf8).to_list(), keep, size)[1])
 
 
 def with_offsets(
@@ -134,4 +145,4 @@ def with_offsets(
     return done, run
 
 
-__all__ = ["LocoRun", "loco_default", "with_offsets"]
+__all__ = ["LocoRun", "loco_default", "step1_blocks", "with_offsets"]

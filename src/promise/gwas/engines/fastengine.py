@@ -41,7 +41,7 @@ from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binaryresults import BinaryOptions
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
-from promise.gwas.loco import LocoRun, loco_default, with_offsets
+from promise.gwas.loco import LocoRun, loco_default, step1_blocks, with_offsets
 from promise.gwas.options import AssociationSettings, GwasOptions
 from promise.gwas.phenofiles import KEY
 from promise.gwas.qc import QcStep
@@ -131,8 +131,15 @@ class FastEngine:
         if use:
             say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
             names = bed.samples
+            total = len(inputs) * step1_blocks(bed, pruned.bed_rows)
+            blocks = [0]
+
+            def step1_progress(k: int) -> None:
+                blocks[0] += k
+                say.within(blocks[0], total, "blocks")
+
             inputs, loco = with_offsets(
-                bed, inputs, pruned.bed_rows, why=why,
+                bed, inputs, pruned.bed_rows, why=why, progress=step1_progress,
                 relatives=lambda c: related.pairs([names[i] for i in c]),
             )  # fmt: skip
         say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
