@@ -57,7 +57,8 @@ def relatedness_section(rel: Relatedness) -> str:
         parts.append(_register(rel))
     parts.append(
         f"<p class=note>Counts from 1 to {t - 1} (and any that would reveal them) are "
-        "suppressed, as in every export of this warehouse.</p>"
+        f"suppressed: disclosure threshold {t}, the warehouse's floor in warehouse mode "
+        "(promise.yml), promise's default for own files.</p>"
     )
     return "<section><h2>Relatedness</h2>" + "".join(parts) + "</section>"
 
