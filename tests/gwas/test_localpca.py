@@ -132,3 +132,25 @@ def test_ld_prune_agrees_with_plink2_indep_pairwise(tmp_path: Path) -> None:
             for b in idx:
                 if a < b and positions[b] - positions[a] <= 500_000:
                     assert corr[a, b] ** 2 < 0.2, (a, b, corr[a, b] ** 2)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("batch", [1, 7, 64, 256])
+def test_batched_pruning_keeps_what_one_by_one_pruning_keeps(batch: int) -> None:
+    """Haplotype blocks (variants copied with noise, so r^2 spans the threshold), windows
+    that end inside batches, two contigs, missing calls: the batched pruning decides as the
+    plain greedy loop (each variant against its window of kept ones, copied)."""
+    rng = np.random.default_rng(11)
+    n, m = 300, 900
+    base = rng.binomial(2, 0.35, (m // 6, n))
+    rows = np.repeat(base, 6, axis=0)
+    noise = rng.random(rows.shape) < rng.uniform(0.02, 0.5, (m, 1))
+    rows = np.where(noise, rng.binomial(2, 0.35, rows.shape), rows)
+    rows[rng.random(rows.shape) < 0.01] = -1
+    positions = np.sort(rng.integers(1, 3_000_000, m))
+    contigs = ["chr1"] * 500 + ["chr2"] * 400
+    g = _genotypes(list(rows), contigs, list(positions))
+    plain = localpca._ld_prune_one_by_one(g, r2=0.2, window_bp=250_000)
+    batched = localpca.ld_prune(g, r2=0.2, window_bp=250_000, batch=batch)
+    assert 100 < len(plain) < m - 100  # the threshold bites
+    assert batched.tolist() == plain.tolist()

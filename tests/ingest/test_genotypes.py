@@ -122,3 +122,62 @@ def test_vcf_and_plink_batches(
         data = path.read_bytes()
         leaked = [f for f in forms if f.encode() in data]
         assert not leaked, f"personnummer in {path}"
+
+
+@pytest.mark.parametrize(
+    ("genome", "contig"), [("GRCh37", "1"), ("GRCh38", "chr1"), ("GRCh38", "1")]
+)
+def test_contig_names_of_either_build_load(
+    tmp_path: Path,
+    key_file: Path,
+    reference_dir: Path,
+    hail_session: Any,
+    genome: str,
+    contig: str,
+) -> None:
+    """A GRCh37 delivery names contigs ``1``..``22``, a GRCh38 one ``chr1``.. (or, from PLINK
+    tools, ``1``..): with the genotypes job's ``reference_genome``, a VCF and a PLINK batch of
+    each load, their contigs in the build's own names (GRCh37 ``1``, GRCh38 ``chr1``)."""
+    hl = hail_session
+    p = pick_numbers(reference_dir, 4, start=31000)
+    land, wh, jobs = tmp_path / "land", tmp_path / "wh", tmp_path / "config" / "ingest"
+    jobs.mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[2]
+    (jobs.parent / "data-contracts").symlink_to(repo / "data-contracts")  # beside the jobs
+    for job in (repo / "ingest").glob("*.yml"):
+        text = job.read_text()
+        if job.name == "genotypes.yml":
+            text = text.replace("reference_genome: GRCh38", f"reference_genome: {genome}")
+        (jobs / job.name).write_text(text)
+    vcf = land / "genotypes" / "batch1.vcf"
+    vcf.parent.mkdir(parents=True)
+    vcf.write_text(_vcf(p[:2]).replace("chr1", contig))
+    write_lines(
+        land / "biobank" / "biobank_samples_1.csv",
+        ["SampleID,PersonNr,SamplingDate,SampleType", f"S1,{p[2]},2015-03-01,plasma",
+         f"S2,{p[3]},2015-03-02,plasma"],
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp_path / "src.vcf").write_text(_vcf(["S1", "S2"]))
+    src = hl.import_vcf(str(tmp_path / "src.vcf"), reference_genome="GRCh38")
+    hl.export_plink(src, str(tmp_path / "batch2"), ind_id=src.s)
+    for ext in ("bed", "bim", "fam"):
+        (land / "genotypes" / f"batch2.{ext}").write_bytes(
+            (tmp_path / f"batch2.{ext}").read_bytes()
+        )
+    bim = land / "genotypes" / "batch2.bim"
+    bim.write_text(bim.read_text().replace("chr1\t", f"{contig}\t"))
+
+    results = run_ingest(
+        landing=land, warehouse=wh, key_file=key_file, jobs_dir=jobs,
+        reference_date=date(2025, 12, 31),
+    )  # fmt: skip
+    loaded = {r.file: r.rows_loaded for r in results if r.file.startswith("genotypes/")}
+    assert loaded == {"genotypes/batch1.vcf": 2, "genotypes/batch2.bed": 2}
+    expected = "1" if genome == "GRCh37" else "chr1"
+    for batch in ("batch1", "batch2"):
+        mt = hl.read_matrix_table(str(wh / "genotypes" / f"{batch}.mt"))
+        assert mt.locus.dtype.reference_genome.name == genome
+        assert set(mt.locus.contig.collect()) == {expected}
+        first = (wh / "genotypes" / f"{batch}.plink" / f"{batch}.bim").read_text().split("\t")[0]
+        assert first == expected

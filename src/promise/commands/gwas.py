@@ -20,6 +20,7 @@ from promise.gwas.options import (
     GwasOptions,
     PcaSettings,
     QcThresholds,
+    Related,
     Test,
     TraitKind,
 )
@@ -146,6 +147,26 @@ def gwas(
     hwe_p: float = typer.Option(
         _QC.min_hwe_p, "--hwe-p", help="Minimum Hardy-Weinberg p (controls for binary traits)."
     ),
+    related: str = typer.Option(
+        "keep",
+        "--related",
+        help="Fast engine: keep (default) every sample, or drop relatives until no pair's KING "
+        "kinship exceeds --king-cutoff (as PLINK 2's --king-cutoff). kinship.tsv either way.",
+    ),
+    king_cutoff: float = typer.Option(
+        0.0884,
+        "--king-cutoff",
+        help="--related drop: largest kinship left (0.0884 drops second-degree relatives and "
+        "closer, 0.177 first-degree, 0.354 duplicates).",
+    ),
+    loco: bool | None = typer.Option(
+        None,
+        "--loco/--no-loco",
+        help="Fast engine: whole-genome regression (regenie step 1) on the LD-pruned common "
+        "variants, its leave-one-chromosome-out predictions in every test (default: on in "
+        "warehouse mode, off for own files).",
+        show_default=False,
+    ),
     engine: str = typer.Option(
         "auto",
         "--engine",
@@ -169,7 +190,7 @@ def gwas(
 
     # started first, so that it imports matplotlib while this process imports the rest
     with PlotWorker() as plotter:
-        from promise.gwas.engines.interface import choose_engine, fast_applies
+        from promise.gwas.engines.interface import check_relatives, choose_engine, fast_applies
         from promise.gwas.phenofiles import PLINK_MISSING
         from promise.gwas.pipeline import run_gwas
         from promise.gwas.preflight import inspect
@@ -185,6 +206,10 @@ def gwas(
             raise GwasUsageError(f"--test must be score or wald, not {test!r}.")
         if firth not in ("auto", "always", "never"):
             raise GwasUsageError(f"--firth must be auto, always or never, not {firth!r}.")
+        if related not in ("keep", "drop"):
+            raise GwasUsageError(f"--related must be keep or drop, not {related!r}.")
+        if not 0.0 < king_cutoff < 0.5:
+            raise GwasUsageError(f"--king-cutoff must lie between 0 and 0.5, not {king_cutoff}.")
         options = GwasOptions(
             qc=QcThresholds(
                 min_sample_call_rate=sample_call_rate,
@@ -205,6 +230,9 @@ def gwas(
             ),
             skip_qc=skip_qc,
             engine=cast(Engine, engine),
+            related=cast(Related, related),
+            king_cutoff=king_cutoff,
+            loco=loco,
         )
         missing = [] if no_missing_code else missing_code or [PLINK_MISSING]
         console = Console(stderr=True, width=_width(sys.stderr))
@@ -217,6 +245,7 @@ def gwas(
             covar_names=_split(covar_names), missing=missing, kind=kind, remove=remove,
             build=build, warehouse=warehouse,
         )  # fmt: skip
+        check_relatives(options, choose_engine(options, source, spark_master=spark_master))
         inspection = inspect(source, phenotypes, min_cases=min_cases)
         print_inspection(console, inspection)
         source, phenotypes = inspection.source, inspection.phenotypes
@@ -365,6 +394,9 @@ def _print_summary(result: GwasResult) -> None:
         )  # fmt: skip
     console = Console(width=_width())
     console.print(table)
+    kinship = result.out / "kinship.tsv"
+    if kinship.is_file():
+        console.print(f"kinship: {kinship}", highlight=False, soft_wrap=True)
     console.print(f"report: {result.out / 'report.html'}", highlight=False, soft_wrap=True)
 
 

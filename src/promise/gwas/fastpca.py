@@ -11,6 +11,7 @@ the genome) so that memory stays bounded, and the report's PCA line says so.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,14 +48,44 @@ def common_rows(bed: BedFiles, rows: Array, cols: Array, min_maf: float) -> Arra
     return chosen
 
 
-def compute_pcs(
+@dataclass(frozen=True)
+class Pruned:
+    """The LD-pruned common variants of the analysed samples: the set PCA, kinship and the
+    whole-genome regression (step 1) are computed on."""
+
+    genotypes: localpca.Genotypes  # the common variants (before pruning), samples ``cols``
+    rows: Array  # .bed rows of the common variants
+    kept: Array  # indices into ``rows`` (and the genotypes' variants) kept by pruning
+    method: str
+    pruned: bool = True  # False: every common variant of ``rows`` kept (no LD pruning)
+
+    @property
+    def bed_rows(self) -> Array:
+        """.bed rows of the pruned variants."""
+        chosen: Array = self.rows[self.kept]
+        return chosen
+
+    def king_codes(self, samples: Array | None = None, *, limit: int | None = None) -> Array:
+        """Pruned variants x samples codes for :func:`promise.gwas.kinship.king_robust`
+        (A1 counts, 3 for a missing call), of ``samples`` (positions; None: all); beyond
+        ``limit`` variants, every k-th (evenly spaced along the genome)."""
+        g = self.genotypes
+        kept = self.kept
+        if limit is not None and len(kept) > limit:
+            kept = kept[:: int(np.ceil(len(kept) / limit))]
+        codes = g.counts[kept]
+        if g.missing is not None:
+            codes = np.where(g.missing[kept] == 1, np.uint8(3), codes)
+        chosen: Array = codes if samples is None else codes[:, samples]
+        return np.ascontiguousarray(chosen, dtype=np.uint8)
+
+
+def pruned_set(
     bed: BedFiles, rows: Array, cols: Array, *, settings: PcaSettings, build: str,
-    samples: list[str],
-) -> PcaResult | None:  # fmt: skip
-    """PCA of the samples ``cols`` (named ``samples``) on the variants ``rows``; None
-    when ``pcs`` is 0 or nothing is left to compute components from."""
-    if settings.pcs <= 0:
-        return None
+    samples: list[str], prune: bool = True,
+) -> Pruned:  # fmt: skip
+    """The common variants (MAF >= ``min_maf`` over ``cols``) among ``rows``, LD-pruned
+    (unless ``prune`` is False: then all of them)."""
     common = common_rows(bed, rows, cols, settings.min_maf)
     method = "in process (NumPy)"
     step = int(np.ceil(len(common) * len(cols) / MAX_BYTES)) if len(cols) else 1
@@ -73,9 +104,41 @@ def compute_pcs(
         samples=samples,
     )
     del codes
+    if not prune:
+        kept = np.arange(len(common), dtype=np.int64)
+        return Pruned(genotypes=genotypes, rows=np.asarray(common), kept=kept, method=method,
+                      pruned=False)  # fmt: skip
     kept = localpca.ld_prune(genotypes, r2=settings.ld_r2, window_bp=settings.ld_window_bp)
-    k = min(settings.pcs, len(cols) - 1, len(kept))
-    if k < 1:
+    return Pruned(genotypes=genotypes, rows=np.asarray(common), kept=kept, method=method)
+
+
+def pcs_of(pruned: Pruned, settings: PcaSettings, samples: Array | None = None) -> PcaResult | None:
+    """PCA of the pruned variants over ``samples`` (positions in the pruned set's samples;
+    None: all); None when ``pcs`` is 0 or nothing is left to compute components from."""
+    g = pruned.genotypes
+    if samples is not None:
+        g = localpca.Genotypes(
+            counts=g.counts[:, samples],
+            missing=None if g.missing is None else g.missing[:, samples],
+            contigs=g.contigs,
+            positions=g.positions,
+            samples=[g.samples[i] for i in samples],
+        )
+    k = min(settings.pcs, len(g.samples) - 1, len(pruned.kept))
+    if settings.pcs <= 0 or k < 1:
         return None
-    eigenvalues, scores = localpca.hwe_normalized_pca(genotypes, kept, k)
-    return PcaResult(scores=scores, eigenvalues=eigenvalues, n_variants=len(kept), method=method)
+    eigenvalues, scores = localpca.hwe_normalized_pca(g, pruned.kept, k)
+    return PcaResult(scores=scores, eigenvalues=eigenvalues, n_variants=len(pruned.kept),
+                     method=pruned.method)  # fmt: skip
+
+
+def compute_pcs(
+    bed: BedFiles, rows: Array, cols: Array, *, settings: PcaSettings, build: str,
+    samples: list[str],
+) -> PcaResult | None:  # fmt: skip
+    """PCA of the samples ``cols`` (named ``samples``) on the variants ``rows``; None
+    when ``pcs`` is 0 or nothing is left to compute components from."""
+    if settings.pcs <= 0:
+        return None
+    pruned = pruned_set(bed, rows, cols, settings=settings, build=build, samples=samples)
+    return pcs_of(pruned, settings)

@@ -19,6 +19,7 @@ Hail as a PLINK .bed (a streaming write), decodes it with the table of
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,62 @@ def standardized(g: Genotypes, rows: Array | None = None) -> tuple[Array, Array]
     return z, mean
 
 
-def ld_prune(g: Genotypes, *, r2: float, window_bp: int) -> Array:
-    """Indices of the variants kept by greedy windowed pruning (in input order)."""
+#: candidate variants whose correlations with the kept ones are one matrix product
+PRUNE_BATCH = 256
+
+
+def ld_prune(g: Genotypes, *, r2: float, window_bp: int, batch: int = PRUNE_BATCH) -> Array:
+    """Indices of the variants kept by greedy windowed pruning (in input order).
+
+    Along each contig in position order, a variant is kept when its squared correlation
+    with every variant kept before it within ``window_bp`` is below ``r2``. The decisions
+    are taken one variant after the other; the correlations come in batches: those of
+    ``batch`` candidates with the kept variants before the batch from one matrix product
+    (the kept variants' rows sit side by side in one buffer, so the window is a slice),
+    and those among the candidates from their own small Gram matrix."""
+    keep: list[int] = []
+    for contig in pd.unique(g.contigs):
+        rows = np.flatnonzero(g.contigs == contig)
+        rows = rows[np.argsort(g.positions[rows], kind="stable")]
+        z, _ = standardized(g, rows)  # one contig at a time: memory of one contig's rows
+        keep.extend(int(rows[k]) for k in _prune_contig(z, g.positions[rows], r2, window_bp, batch))
+    return np.sort(np.array(keep, dtype=np.int64))
+
+
+def _prune_contig(z: Array, pos: Array, r2: float, window_bp: int, batch: int) -> list[int]:
+    """Positions (in ``z``'s rows, sorted by ``pos``) kept on one contig."""
+    kept_z = np.empty_like(z)  # the kept rows, in the order kept
+    kept_pos = np.empty(len(z), dtype=np.int64)
+    kept: list[int] = []
+    for b0 in range(0, len(z), batch):
+        cand = z[b0 : b0 + batch]
+        lo = pos[b0] - window_bp
+        first = int(np.searchsorted(kept_pos[: len(kept)], lo, side="left"))
+        before = kept_z[first : len(kept)] @ cand.T  # (kept in the window) x candidates
+        among = cand @ cand.T
+        chosen: list[int] = []  # candidates kept in this batch, in position order
+        chosen_pos: list[int] = []
+        for j in range(len(cand)):
+            edge = pos[b0 + j] - window_bp
+            start = int(np.searchsorted(kept_pos[first : len(kept)], edge))
+            worst = float(np.max(before[start:, j] ** 2)) if start < before.shape[0] else 0.0
+            near = chosen[bisect.bisect_left(chosen_pos, edge) :]
+            if near:
+                worst = max(worst, float(np.max(among[near, j] ** 2)))
+            if worst >= r2:
+                continue
+            chosen.append(j)
+            chosen_pos.append(int(pos[b0 + j]))
+        for i in chosen:
+            kept_z[len(kept)] = cand[i]
+            kept_pos[len(kept)] = pos[b0 + i]
+            kept.append(b0 + i)
+    return kept
+
+
+def _ld_prune_one_by_one(g: Genotypes, *, r2: float, window_bp: int) -> Array:
+    """:func:`ld_prune` without batches (a variant's window copied at each step): the
+    reference the batched one is tested against."""
     keep: list[int] = []
     for contig in pd.unique(g.contigs):
         rows = np.flatnonzero(g.contigs == contig)

@@ -14,6 +14,7 @@ FirthMode = Literal["auto", "always", "never"]
 Engine = Literal["auto", "hail", "fast", "numpy"]
 Test = Literal["score", "wald"]
 TraitKind = Literal["auto", "binary", "quantitative"]
+Related = Literal["keep", "drop"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +138,15 @@ class GwasOptions:
     JVM, on PLINK file sets and the warehouse; :mod:`promise.gwas.engines.interface`) or
     ``auto`` (the default: ``fast`` where it reads the input and no Spark master is given,
     else ``hail``).
+
+    Relatives (fast engine): KING-robust kinship is computed on the LD-pruned common
+    variants after QC and written to ``kinship.tsv``; ``related`` ``drop`` removes samples
+    until no pair's kinship exceeds ``king_cutoff`` (PLINK 2's ``--king-cutoff``; 0.0884,
+    the boundary of second-degree relatives, removes those and closer), ``keep`` (the
+    default) tests everyone. ``loco``: the whole-genome regression (regenie's step 1) on
+    the same LD-pruned variants, its leave-one-chromosome-out predictions subtracted
+    (quantitative traits) or an offset (binary) in the tests; None (the default) decides
+    by mode, see :func:`promise.gwas.loco.loco_default`.
     """
 
     qc: QcThresholds = field(default_factory=QcThresholds)
@@ -146,6 +156,9 @@ class GwasOptions:
     engine: Engine = "auto"
     top_loci: int = 20
     significance: float = 5e-8
+    related: Related = "keep"
+    king_cutoff: float = 0.0884
+    loco: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The options as plain data, for the metadata file and the report."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from promise.gwas import report, results
+from promise.gwas import relatedreport, relatives, report, results
 from promise.gwas.options import GwasOptions
 from promise.gwas.phenofiles import KEY
 from promise.gwas.plotdata import PcaPoints, trait_points
@@ -127,12 +127,21 @@ def write_outputs(
         loci = {s.trait: results.top_loci(s.frame, limit=options.top_loci) for s in shown}
         digests = list(written)
     files: list[Path] = []
+    settings = options.as_dict()
+    if engine.loco is not None:
+        settings["loco"] = engine.loco.used  # the choice made, where the option left it open
     for summary, data, md5 in zip(summaries, paths, digests, strict=True):
         meta = data.with_name(data.name + "-meta.yaml")
+        extra = {"loco": engine.loco.for_trait(summary.trait) if engine.loco else {"used": False}}
         results.write_meta(summary, path=meta, md5=md5, build=facts.build, software=software,
-                           options=options.as_dict(), qc_steps=qc_rows,
-                           covariates=engine.covariates)  # fmt: skip
+                           options=settings, qc_steps=qc_rows,
+                           covariates=engine.covariates, extra=extra)  # fmt: skip
         files += [data, meta]
+    sections = []
+    if engine.relatedness is not None:
+        files.append(relatives.write_table(engine.relatedness, out))
+        sections.append(relatedreport.relatedness_section(engine.relatedness))
+    sections.append(relatedreport.loco_section(engine.loco))
     if facts.browser:
         if say is not None:
             say("results browser and top_hits.tsv")
@@ -147,6 +156,7 @@ def write_outputs(
         if engine.pcs
         else "not run",
         "engine": engine.label,
+        "LOCO": _loco_card(engine, len(summaries)),
     }
     if len(shown) < len(summaries):
         run_facts["shown here"] = f"{len(shown)} of {len(summaries)} traits (all in browser/)"
@@ -159,16 +169,23 @@ def write_outputs(
             qc_steps=engine.qc_steps,
             facts=run_facts,
             plots=figures,
-            options=options.as_dict(),
+            options=settings,
             loci=loci,
             significance=options.significance,
             build=facts.build,
             info=facts.phenotypes.info,
             n_samples=engine.n_samples,
             timings=facts.timings,
+            sections=sections,
         )  # fmt: skip
     )
     return files + list(figures.values())
+
+
+def _loco_card(engine: EngineOutput, traits: int) -> str:
+    if engine.loco is None or not engine.loco.used:
+        return "not used"
+    return f"{len(engine.loco.traits)} of {traits} traits"
 
 
 def _browser(

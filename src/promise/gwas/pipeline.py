@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from promise.gwas import preflight, qc, results
-from promise.gwas.engines.interface import choose_engine, make_engine
+from promise.gwas.engines.interface import check_relatives, choose_engine, make_engine
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import Engine, GwasOptions
 from promise.gwas.outputs import RunFacts, safe_name, software_versions, write_outputs
@@ -104,6 +104,7 @@ def run_gwas(
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     name = choose_engine(options, genotypes, spark_master=spark_master)
+    check_relatives(options, name)
     options = replace(options, engine=cast(Engine, name))  # the report names the one used
     engine = make_engine(name, work_dir=out, spark_master=spark_master,
                          driver_memory=driver_memory)  # fmt: skip

@@ -213,11 +213,12 @@ def write_report(
     info: Mapping[str, TraitInfo] | None = None,
     n_samples: int | None = None,
     timings: Mapping[str, float] | None = None,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Write ``report.html`` with the plots embedded as base64 PNG; ``loci`` holds each
     trait's lead variants (:func:`promise.gwas.results.top_loci`), ``info`` what each trait
     is, ``n_samples`` the samples analysed (a trait with fewer says why), ``timings`` the
-    seconds of each step so far."""
+    seconds of each step so far, ``sections`` more sections (HTML) after quality control."""
     info = info or {}
     cards = "".join(
         f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in facts.items()
@@ -271,6 +272,7 @@ def write_report(
 <section><h2>Traits</h2>{traits}
 <p class="note">lambda GC = median of the 1-df chi-square statistics (from the p-values) / 0.4549.</p>{notes_html}</section>
 <section><h2>Quality control</h2>{qc_html}</section>
+{"".join(sections)}
 {figures}
 <section><h2>Top loci</h2><p class="note">Lead variants by p-value, one per 500 kb window;
 <span class="star">&#9733;</span> and shading: genome-wide significant (p &lt; {significance:g}).

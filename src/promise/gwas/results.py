@@ -274,8 +274,10 @@ def write_meta(
     options: dict[str, Any],
     qc_steps: list[dict[str, Any]],
     covariates: list[str],
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write the GWAS-SSF metadata YAML beside the data file."""
+    """Write the GWAS-SSF metadata YAML beside the data file (``extra``: more entries, such
+    as whether the trait was tested with LOCO predictions)."""
     meta = {
         "file_type": "GWAS-SSF v1.0",
         "data_file_name": path.name.removesuffix("-meta.yaml"),
@@ -296,6 +298,7 @@ def write_meta(
         "lambda_gc": None if math.isnan(summary.lambda_gc) else round(summary.lambda_gc, 4),
         "thresholds": options,
         "qc": qc_steps,
+        **(extra or {}),
     }
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it
     path.write_text(yaml.dump(meta, Dumper=dumper, sort_keys=False), encoding="utf-8")

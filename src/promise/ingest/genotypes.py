@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from promise.errors import PromiseError
+from promise.genotypes.contigs import recoding
 from promise.gwas.bedset import PLINK_FOLDER
 from promise.ingest.diskwatch import DiskFilled, DiskWatch
 from promise.ingest.genotype_files import (
@@ -69,14 +70,6 @@ __all__ = ["GenotypeFileError", "bgen_sample_ids", "load_genotypes", "read_sampl
 
 CONTRACT_VERSION = "genotypes-1"
 SAMPLES_TARGET = "raw/genotyped_samples"
-RECODING = {str(i): f"chr{i}" for i in range(1, 23)} | {
-    "X": "chrX",
-    "Y": "chrY",
-    "23": "chrX",
-    "24": "chrY",
-    "MT": "chrM",
-    "26": "chrM",
-}
 
 
 @dataclass(frozen=True)
@@ -285,7 +278,11 @@ def _vcf(
     elif is_gzip(batch.path) and not force_bgz:
         force_bgz = True  # BGZF under a .gz name
     mt = hl.import_vcf(
-        str(data), header_file=str(header_file), reference_genome=genome, force_bgz=force_bgz
+        str(data),
+        header_file=str(header_file),
+        reference_genome=genome,
+        contig_recoding=recoding(genome),
+        force_bgz=force_bgz,
     )
     return samples, mt
 
@@ -316,7 +313,7 @@ def _plink(
         bim=stem + ".bim",
         fam=str(fam),
         reference_genome=genome,
-        contig_recoding=RECODING,
+        contig_recoding=recoding(genome),
     )
     return samples, mt
 
@@ -339,7 +336,10 @@ def _bgen(
     sample_file = write_sample_file(staging / f"{batch.name}.sample", samples["_key"].to_list())
     index = {str(batch.path): str(staging / f"{batch.name}.bgen.idx2")}
     hl.index_bgen(
-        str(batch.path), index_file_map=index, reference_genome=genome, contig_recoding=RECODING
+        str(batch.path),
+        index_file_map=index,
+        reference_genome=genome,
+        contig_recoding=recoding(genome),
     )
     mt = hl.import_bgen(
         str(batch.path),

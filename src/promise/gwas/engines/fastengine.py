@@ -9,8 +9,12 @@ variants they share and their samples put side by side, :mod:`promise.gwas.bedse
    HWE in controls) with the Hail path's definitions and thresholds (:mod:`promise.gwas.localqc`);
 3. a working copy of the kept samples and variants is written to the run's scratch folder
    when anything was removed (a copy of the 2-bit codes, a pass over the file);
-4. LD pruning and PCA (:mod:`promise.gwas.fastpca`); the PCs join the covariates;
-5. association (:mod:`.fastassoc`): every group of traits sharing their samples, linear for
+4. LD pruning of the common variants (:mod:`promise.gwas.fastpca`); on them KING-robust
+   kinship (``kinship.tsv``, the register check in warehouse mode, ``--related drop``:
+   :mod:`promise.gwas.relatives`) and PCA; the PCs join the covariates;
+5. with ``--loco`` (default in warehouse mode), regenie's step 1 on the same pruned variants
+   for every trait group (:mod:`promise.gwas.loco`);
+6. association (:mod:`.fastassoc`): every group of traits sharing their samples, linear for
    quantitative traits, the score test with Firth where p < ``--firth-p`` (or Wald) for
    binary ones, all groups in one read of each block; missing calls mean-imputed.
 """
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from promise.gwas import association, fastpca, localqc
+from promise.gwas import association, fastpca, localqc, relatives
 from promise.gwas.bedset import (
     BedFiles,
     open_bed,
@@ -37,11 +41,13 @@ from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binaryresults import BinaryOptions
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
+from promise.gwas.loco import LocoRun, loco_default, step1_blocks, with_offsets
 from promise.gwas.options import AssociationSettings, GwasOptions
 from promise.gwas.phenofiles import KEY
 from promise.gwas.qc import QcStep
 from promise.gwas.summaries import group_summaries, usable_samples
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
+from promise.privacy.disclosure import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     from promise.gwas.pipeline import StepClock
@@ -94,10 +100,21 @@ class FastEngine:
             bed, cols, more = _quality_control(bed, cols, frame, phenotypes, options,
                                                genotypes.build, scratch)  # fmt: skip
             steps += more
-        say("population structure (PCA)")
         samples = [bed.samples[i] for i in cols]
-        pcs = fastpca.compute_pcs(bed, np.arange(bed.n_variants), cols, settings=options.pca,
-                                  build=genotypes.build, samples=samples)  # fmt: skip
+        use, why = _loco_choice(options, genotypes)
+        say("LD pruning and kinship")
+        pruned = _kinship_set(bed, cols, samples, options, genotypes.build, use)
+        related = _relatedness(pruned, samples, options, genotypes)
+        chosen = None
+        if related.dropped:
+            kept = set(related.kept)
+            chosen = np.array([i for i, s in enumerate(samples) if s in kept], dtype=np.int64)
+            cols, samples = cols[chosen], [samples[i] for i in chosen]
+            steps.append(QcStep(target="samples", name="relatedness",
+                                rule=f"KING kinship <= {options.king_cutoff} (--related drop)",
+                                removed=related.dropped, remaining=len(samples)))  # fmt: skip
+        say("population structure (PCA)")
+        pcs = fastpca.pcs_of(pruned, options.pca, chosen)
         covariates = list(phenotypes.covariates)
         if pcs is not None:
             scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
@@ -109,8 +126,23 @@ class FastEngine:
         counts = association.case_counts(phenotypes, samples)
         check_case_counts(counts, min_cases=options.association.min_cases)
         groups = association.trait_groups(phenotypes, samples)
-        say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
         inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
+        loco = LocoRun(used=False, why=why)
+        if use:
+            say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
+            names = bed.samples
+            total = len(inputs) * step1_blocks(bed, pruned.bed_rows)
+            blocks = [0]
+
+            def step1_progress(k: int) -> None:
+                blocks[0] += k
+                say.within(blocks[0], total, "blocks")
+
+            inputs, loco = with_offsets(
+                bed, inputs, pruned.bed_rows, why=why, progress=step1_progress,
+                relatives=lambda c: related.pairs([names[i] for i in c]),
+            )  # fmt: skip
+        say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
         done = [0]
 
         def progress(k: int) -> None:
@@ -123,7 +155,50 @@ class FastEngine:
         return EngineOutput(
             summaries=summaries, qc_steps=steps, pcs=pcs, covariates=covariates,
             n_samples=len(samples), label="fast (in process, NumPy)",
+            relatedness=related, loco=loco,
         )  # fmt: skip
+
+
+def _kinship_set(
+    bed: BedFiles, cols: Array, samples: list[str], options: GwasOptions, build: str, loco: bool
+) -> fastpca.Pruned:
+    """The LD-pruned common variants (for PCA, step 1 and kinship); where neither PCA nor
+    step 1 runs, kinship only needs a few thousand common variants: an evenly spaced share
+    of the .bed, not pruned (pruning every variant would cost more than the run)."""
+    rows = np.arange(bed.n_variants)
+    if options.pca.pcs > 0 or loco:
+        return fastpca.pruned_set(bed, rows, cols, settings=options.pca, build=build,
+                                  samples=samples)  # fmt: skip
+    step = max(1, int(np.ceil(bed.n_variants / (2 * relatives.KINSHIP_VARIANTS))))
+    return fastpca.pruned_set(bed, rows[::step], cols, settings=options.pca, build=build,
+                              samples=samples, prune=False)  # fmt: skip
+
+
+def _relatedness(
+    pruned: fastpca.Pruned, samples: list[str], options: GwasOptions, genotypes: GenotypeSource
+) -> relatives.Relatedness:
+    """Kinship of the QC'd samples, the register check in warehouse mode, ``--related``."""
+    warehouse = genotypes.kind == "warehouse"
+    return relatives.assess(
+        pruned.king_codes(limit=relatives.KINSHIP_VARIANTS),
+        samples,
+        mode=options.related,
+        cutoff=options.king_cutoff,
+        relations=relatives.register_relations(genotypes.path) if warehouse else None,
+        threshold=relatives.disclosure_floor(genotypes.path) if warehouse else DEFAULT_THRESHOLD,
+        variants="LD-pruned common variants"
+        if pruned.pruned
+        else "evenly spaced common variants (not LD-pruned: no PCA and no LOCO in this run)",
+    )
+
+
+def _loco_choice(options: GwasOptions, genotypes: GenotypeSource) -> tuple[bool, str]:
+    """Whether this run uses LOCO, and why (for the report)."""
+    if options.loco is not None:
+        return options.loco, "--loco" if options.loco else "--no-loco"
+    use = loco_default(genotypes.kind)
+    mode = "warehouse mode" if genotypes.kind == "warehouse" else "own-files mode"
+    return use, f"default in {mode}"
 
 
 def _matched(

@@ -14,10 +14,10 @@ Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
 
 :func:`choose_engine` decides, :func:`make_engine` builds it.
 
-Prepared for the mixed-model step (issue 19), not wired yet: a sample subset reaches the
-fast engine's association as each group's ``cols`` (:class:`.fastassoc.GroupInput`), and an
-offset per trait and chromosome (regenie's LOCO predictions) as ``fit_null(..., offset=)``
-of the binary engine, one null model per chromosome's stretch of the .bed.
+Relatives (issue 19) are the fast engine's: kinship, ``--related drop`` (a sample subset,
+each group's ``cols`` of :class:`.fastassoc.GroupInput`) and ``--loco`` (offsets per trait
+and chromosome, :attr:`.fastassoc.GroupInput.offsets`). The Hail engine has neither:
+:func:`check_relatives` refuses ``--related drop`` and ``--loco`` for it in one sentence.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from promise.gwas.options import GwasOptions
 from promise.gwas.traits import Phenotypes, TraitError
 
 if TYPE_CHECKING:
+    from promise.gwas.loco import LocoRun
     from promise.gwas.pca import PcaResult
     from promise.gwas.pipeline import StepClock
     from promise.gwas.qc import QcStep
+    from promise.gwas.relatives import Relatedness
     from promise.gwas.results import TraitSummary
 
 #: genotype sources the fast engine reads
@@ -51,6 +53,8 @@ class EngineOutput:
     covariates: list[str]
     n_samples: int
     label: str  # the engine as the report names it
+    relatedness: Relatedness | None = None  # fast engine: kinship and the register check
+    loco: LocoRun | None = None  # fast engine: whether step 1's predictions were used
 
 
 class AssociationEngine(Protocol):
@@ -101,6 +105,20 @@ def choose_engine(
             raise TraitError(f"The fast engine cannot run this GWAS: {why}; use --engine hail.")
         return "fast"
     return "fast" if spark_master is None and why is None else "hail"
+
+
+def check_relatives(options: GwasOptions, engine: str) -> None:
+    """``--related drop`` and ``--loco`` need the fast engine; refused for Hail."""
+    if engine == "fast":
+        return
+    asked = [o for o, on in (("--related drop", options.related == "drop"),
+                             ("--loco", options.loco is True)) if on]  # fmt: skip
+    if asked:
+        raise TraitError(
+            f"{' and '.join(asked)} {'need' if len(asked) > 1 else 'needs'} the fast engine "
+            "(PLINK file sets or the warehouse, "
+            "no --spark-master); the Hail engine computes neither kinship nor LOCO."
+        )
 
 
 def make_engine(
