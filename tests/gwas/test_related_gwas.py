@@ -84,17 +84,22 @@ def test_related_drop_and_register_findings_in_warehouse_mode(
     listed = section.count("</td></tr>") - 5  # less the five rows of counts by degree
     assert listed == len(truth["relatedness"]["mismatches"])
 
-    # by default, warehouse mode keeps relatives and uses LOCO (docs/gwas.md says why)
+    # by default, warehouse mode keeps relatives and uses LOCO for quantitative traits; a
+    # binary endpoint is tested without it and the report says so (docs/gwas.md says why)
     default = tmp_path / "default"
-    run_cli(["--endpoint", endpoint, "--warehouse", built_warehouse, "--out", default])
+    run_cli(["--endpoint", endpoint, "--trait", "LDL_C", "--warehouse", built_warehouse,
+             "--out", default])  # fmt: skip
     meta = yaml.safe_load((default / f"{endpoint}.tsv.gz-meta.yaml").read_text())
-    assert meta["loco"]["used"] is True and meta["loco"]["choice"] == "default in warehouse mode"
+    assert meta["loco"]["used"] is False and meta["loco"]["choice"] == "default in warehouse mode"
+    assert f"binary trait {endpoint} is tested without LOCO" in meta["loco"]["note"]
+    ldl = yaml.safe_load((default / "LDL_C.tsv.gz-meta.yaml").read_text())
+    assert ldl["loco"]["used"] is True and ldl["loco"]["choice"] == "default in warehouse mode"
     assert meta["thresholds"]["related"] == "keep" and "relatedness" not in {
         q["filter"] for q in meta["qc"]
     }
-    assert (
-        "Used (default in warehouse mode) for 1 trait(s)" in (default / "report.html").read_text()
-    )
+    report = (default / "report.html").read_text()
+    assert "Used (default in warehouse mode) for 1 trait(s): LDL_C" in report
+    assert f"The binary trait {endpoint} is tested without LOCO" in report
 
 
 def test_small_counts_are_suppressed_in_the_report(tmp_path: Path) -> None:

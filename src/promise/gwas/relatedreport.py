@@ -99,6 +99,7 @@ def loco_section(loco: LocoRun | None) -> str:
         )
     if not loco.used and not loco.without:
         text = f"<p>Not used ({html.escape(loco.why)}).</p>"
+        text += "".join(f"<p><b>{html.escape(m)}</b></p>" for m in loco.messages)
     else:
         text = (
             f"<p>Used ({html.escape(loco.why)}) for {len(loco.traits)} trait(s): "
