@@ -102,19 +102,24 @@ class FastEngine:
             steps += more
         samples = [bed.samples[i] for i in cols]
         use, why = _loco_choice(options, genotypes)
-        say("LD pruning and kinship")
-        pruned = _kinship_set(bed, cols, samples, options, genotypes.build, use)
-        related = _relatedness(pruned, samples, options, genotypes)
+        kinship = needs_kinship(options, genotypes, loco=use)
+        pruned = None
+        if kinship or options.pca.pcs > 0:
+            say("LD pruning and kinship" if kinship else "LD pruning")
+            pruned = _kinship_set(bed, cols, samples, options, genotypes.build, use)
+        related = _relatedness(pruned, samples, options, genotypes) if kinship and pruned else None
         chosen = None
-        if related.dropped:
+        if related is not None and related.dropped:
             kept = set(related.kept)
             chosen = np.array([i for i, s in enumerate(samples) if s in kept], dtype=np.int64)
             cols, samples = cols[chosen], [samples[i] for i in chosen]
             steps.append(QcStep(target="samples", name="relatedness",
                                 rule=f"KING kinship <= {options.king_cutoff} (--related drop)",
                                 removed=related.dropped, remaining=len(samples)))  # fmt: skip
-        say("population structure (PCA)")
-        pcs = fastpca.pcs_of(pruned, options.pca, chosen)
+        pcs = None
+        if pruned is not None and options.pca.pcs > 0:
+            say("population structure (PCA)")
+            pcs = fastpca.pcs_of(pruned, options.pca, chosen)
         covariates = list(phenotypes.covariates)
         if pcs is not None:
             scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
@@ -129,7 +134,7 @@ class FastEngine:
         inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
         loco = LocoRun(used=False, why=why)
         kinds = None if options.loco is not None else DEFAULT_KINDS
-        if use:
+        if use and pruned is not None and related is not None:
             fitted = [g for g in inputs if kinds is None or g.kind in kinds]
             if fitted:
                 say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
@@ -160,6 +165,15 @@ class FastEngine:
             n_samples=len(samples), label="fast (in process, NumPy)",
             relatedness=related, loco=loco,
         )  # fmt: skip
+
+
+def needs_kinship(options: GwasOptions, genotypes: GenotypeSource, *, loco: bool) -> bool:
+    """Whether a run computes KING kinship: in warehouse mode (the register pedigree is
+    checked and the report counts relatives), for ``--related drop`` and for LOCO (whose
+    calibration needs the related pairs). A researcher's own files with ``--related keep``
+    and no LOCO skip it: all pairs cost O(samples^2) (about 100 s at 20,000 samples, more
+    than the whole association), for a table nobody asked for."""
+    return genotypes.kind == "warehouse" or options.related == "drop" or loco
 
 
 def _kinship_set(
