@@ -39,7 +39,10 @@ BLOCK = 256
 
 
 def holds_dosages(vcf: Path) -> bool:
-    """Whether the VCF's header declares a FORMAT DS (dosages), as the reader then uses."""
+    """Whether the VCF's header declares a FORMAT DS (dosages), as the reader then uses;
+    False for a path that is no file (the preflight refuses it, naming the path)."""
+    if not vcf.is_file():
+        return False
     meta = read_vcf_header(vcf).meta
     return any(line.startswith("##FORMAT=<ID=DS,") for line in meta)
 
