@@ -36,12 +36,15 @@ HEADER = (
     "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
     "##contig=<ID=chrX,length=156040895>\n"
     '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality">\n'
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tC\tD\tE\n"
 )
-# a multi-allelic site, a half call, phased calls, '.' ids, haploid (male X) calls, missing
+# a multi-allelic site, a half call, phased calls, '.' ids, a record without GT (all
+# missing), haploid (male X) calls, missing
 LINES = (
     "chr1\t100\trs1\tA\tG,T\t.\tPASS\t.\tGT\t0/1\t1/2\t2/2\t./.\t0/0\n"
     "chr1\t200\t.\tC\tG\t.\tPASS\t.\tGT\t./1\t0|1\t1/1\t0/0\t.\n"
+    "chr1\t300\tg1\tT\tC\t.\tPASS\t.\tGQ\t30\t20\t10\t5\t1\n"
     "chrX\t3000000\tx1\tA\tG\t.\tPASS\t.\tGT\t0\t1\t0/1\t1/1\t.\n"
 )
 # rs1 split by hand as split_multi_hts does: each ALT counted, the other ALT as not it
