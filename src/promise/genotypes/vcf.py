@@ -182,7 +182,9 @@ class VcfReader(BlockReader):
 
     def _dosage(self, record: Any, allele: int, site: int) -> Array:
         """Dosage of ALT ``allele`` (1-based) at one record, per sample."""
-        calls, haploid = _gt_counts(record, allele, self._lines[site], self.path.name)
+        calls, haploid = _gt_counts(
+            record, allele, self._lines[site], self.path.name, len(self.samples)
+        )
         if self.field == "GT":
             return calls
         ds = record.format("DS")
@@ -199,12 +201,16 @@ class VcfReader(BlockReader):
         return np.where(np.isnan(dose), calls, np.clip(dose, 0.0, 2.0))
 
 
-def _gt_counts(record: Any, allele: int, line: int, name: str) -> tuple[Array, Array]:
-    """Copies of ``allele`` in each sample's GT (NaN where missing or a half call; a
-    haploid call doubled) and which samples are haploid."""
-    genotype = record.genotype
-    if genotype is None:  # no GT in this record's FORMAT
-        n = len(record.format("DS")) if record.format("DS") is not None else 0
+def _gt_counts(record: Any, allele: int, line: int, name: str, n: int) -> tuple[Array, Array]:
+    """Copies of ``allele`` in each of the ``n`` samples' GT (NaN where missing or a half
+    call; a haploid call doubled) and which samples are haploid."""
+    # no GT in this record's FORMAT: every call missing (as PLINK 2 reads it); cyvcf2
+    # raises a bare Exception there (and its FORMAT crashes on a lazy record)
+    try:
+        genotype = record.genotype
+    except Exception:
+        genotype = None
+    if genotype is None:
         return np.full(n, np.nan), np.zeros(n, dtype=bool)
     calls = genotype.array()[:, :-1]  # alleles per sample; -1 missing, -2 past the ploidy
     if calls.shape[1] > 2 and np.any(calls[:, 2:] != -2):

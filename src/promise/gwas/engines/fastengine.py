@@ -1,7 +1,8 @@
 """The fast engine: a whole GWAS in this process, without a JVM.
 
-Genotypes are PLINK 1 file sets: a researcher's ``--bfile``, or the warehouse's PLINK copy
-of each batch (written by ingestion beside its MatrixTable; batches are aligned on the
+Genotypes are PLINK 1 file sets: a researcher's ``--bfile``, a ``--vcf`` of hard calls
+converted losslessly into the run's scratch folder (:mod:`promise.gwas.vcfbed`), or the
+warehouse's PLINK copy of each batch (written by ingestion beside its MatrixTable; batches are aligned on the
 variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). Then:
 
 1. the samples with a trait and every covariate are matched to the genotyped ones;
@@ -47,6 +48,7 @@ from promise.gwas.phenofiles import KEY
 from promise.gwas.qc import QcStep
 from promise.gwas.summaries import group_summaries, usable_samples
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
+from promise.gwas.vcfbed import vcf_to_bed
 from promise.privacy.disclosure import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
@@ -62,10 +64,13 @@ def binary_options(settings: AssociationSettings) -> BinaryOptions:
     return BinaryOptions(test=settings.test, firth_p=firth_p)
 
 
-def open_sets(genotypes: GenotypeSource) -> list[BedFiles]:
-    """The PLINK file sets of ``genotypes`` (one, or the warehouse's batches)."""
+def open_sets(genotypes: GenotypeSource, scratch: Path) -> list[BedFiles]:
+    """The PLINK file sets of ``genotypes`` (one, or the warehouse's batches); a VCF's is
+    written to ``scratch`` first."""
     if genotypes.kind == "bfile":
         return [open_bed(genotypes.path)]
+    if genotypes.kind == "vcf":
+        return [vcf_to_bed(genotypes.path, genotypes.build, scratch / "vcf" / "genotypes")]
     prefixes = warehouse_plink_sets(genotypes.path)
     if not prefixes:
         raise GenotypeInputError(
@@ -92,7 +97,7 @@ class FastEngine:
     ) -> EngineOutput:
         """QC, PCA and association in process."""
         say("reading genotypes")
-        sets = open_sets(genotypes)
+        sets = open_sets(genotypes, scratch)
         frame = usable_samples(phenotypes)
         bed, cols, steps = _matched(sets, frame, scratch)
         if not options.skip_qc:

@@ -6,11 +6,12 @@ An engine takes a genotype source, the typed phenotype/covariate frame
 the QC steps it applied, the principal components it used and the covariates of the model.
 Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
 
-- ``fast`` (:mod:`.fastengine`): in process, no JVM; PLINK 1 file sets and the warehouse's
-  PLINK copies of its batches; sample and variant QC, LD pruning and PCA, linear regression
+- ``fast`` (:mod:`.fastengine`): in process, no JVM; PLINK 1 file sets, the warehouse's
+  PLINK copies of its batches and VCFs of hard calls (GT; converted losslessly to a PLINK
+  file set in the run's scratch folder, :mod:`promise.gwas.vcfbed`); sample and variant QC, LD pruning and PCA, linear regression
   and the binary score test with Firth (or Wald), every trait group in one pass per block.
 - ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``), for
-  VCF and BGEN input, and whenever asked for with ``--engine hail``.
+  dosages (BGEN, a VCF declaring FORMAT DS), and whenever asked for with ``--engine hail``.
 
 :func:`choose_engine` decides, :func:`make_engine` builds it.
 
@@ -30,6 +31,7 @@ from promise.gwas.bedset import batches_without_plink
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions
 from promise.gwas.traits import Phenotypes, TraitError
+from promise.gwas.vcfbed import holds_dosages
 
 if TYPE_CHECKING:
     from promise.gwas.loco import LocoRun
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from promise.gwas.results import TraitSummary
 
 #: genotype sources the fast engine reads
-FAST_SOURCES = ("bfile", "warehouse")
+FAST_SOURCES = ("bfile", "warehouse", "vcf")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,8 +78,18 @@ class AssociationEngine(Protocol):
 
 def fast_applies(genotypes: GenotypeSource) -> str | None:
     """None when the fast engine reads ``genotypes``; else why not, as a clause."""
+    if genotypes.kind == "bgen":
+        return (
+            "a BGEN file holds genotype probabilities (dosages), which the fast engine's hard "
+            "calls would round, losing information"
+        )
     if genotypes.kind not in FAST_SOURCES:
-        return f"it does not read {genotypes.kind.upper()} files yet"
+        return f"it does not read {genotypes.kind.upper()} files"
+    if genotypes.kind == "vcf" and holds_dosages(genotypes.path):
+        return (
+            f"{genotypes.path.name} declares dosages (FORMAT DS), which the fast engine's hard "
+            "calls would round, losing information"
+        )
     if genotypes.kind == "warehouse":
         missing = batches_without_plink(genotypes.path)
         if missing:
@@ -116,8 +128,8 @@ def check_relatives(options: GwasOptions, engine: str) -> None:
     if asked:
         raise TraitError(
             f"{' and '.join(asked)} {'need' if len(asked) > 1 else 'needs'} the fast engine "
-            "(PLINK file sets or the warehouse, "
-            "no --spark-master); the Hail engine computes neither kinship nor LOCO."
+            "(PLINK file sets, VCFs of hard calls or the "
+            "warehouse, no --spark-master); the Hail engine computes neither kinship nor LOCO."
         )
 
 
