@@ -6,7 +6,8 @@ Step 1 (:mod:`promise.gwas.engines.step1`) runs on the LD-pruned common variants
 traits sharing their samples: the .bed is read once per group for all of its traits. Each
 group then carries, per chromosome, its leave-one-chromosome-out predictions
 (:attr:`promise.gwas.engines.fastassoc.GroupInput.offsets`), subtracted from quantitative
-traits and an offset of binary ones, and its related pairs, whose kinship calibrates each
+traits and an offset of binary ones (times its calibration slope, :func:`calibrated`: level
+1's logistic predictions can be overconfident, which inflates step 2), and its related pairs, whose kinship calibrates each
 chromosome's statistics (:mod:`promise.gwas.engines.kinshipcalibration`).
 
 A trait whose level 1 does not converge (or a group step 1 refuses, e.g. a trait that does
@@ -178,4 +179,4 @@ def calibrated(y: Array, covariates: Array, offset: Array) -> Array:
     return scaled
 
 
-__all__ = ["calibrated", "DEFAULT_KINDS", "LocoRun", "loco_default", "step1_blocks", "with_offsets"]
+__all__ = ["DEFAULT_KINDS", "LocoRun", "calibrated", "loco_default", "step1_blocks", "with_offsets"]

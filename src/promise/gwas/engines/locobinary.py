@@ -33,6 +33,9 @@ offset as one more argument, ``offset``, n x T for the chromosome being tested:
    (:meth:`.step1.Step1Result.offset`; zeros where step 1 did not converge).
 4. regenie's ``--approx`` Firth is :func:`approx_firth` with :func:`fit_offset_null`.
 
+``promise gwas`` first scales each offset by its calibration slope (:func:`offset_slope`,
+via :func:`promise.gwas.loco.calibrated`); this module takes offsets as given, as regenie.
+
 With close relatives, divide each chromosome's statistics by
 :func:`.kinshipcalibration.relatedness_factor` of r = y - mu.
 """
