@@ -6,7 +6,8 @@ Step 1 (:mod:`promise.gwas.engines.step1`) runs on the LD-pruned common variants
 traits sharing their samples: the .bed is read once per group for all of its traits. Each
 group then carries, per chromosome, its leave-one-chromosome-out predictions
 (:attr:`promise.gwas.engines.fastassoc.GroupInput.offsets`), subtracted from quantitative
-traits and an offset of binary ones, and its related pairs, whose kinship calibrates each
+traits and an offset of binary ones (times its calibration slope, :func:`calibrated`: level
+1's logistic predictions can be overconfident, which inflates step 2), and its related pairs, whose kinship calibrates each
 chromosome's statistics (:mod:`promise.gwas.engines.kinshipcalibration`).
 
 A trait whose level 1 does not converge (or a group step 1 refuses, e.g. a trait that does
@@ -32,6 +33,7 @@ import polars as pl
 
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.fastassoc import GroupInput, independent_columns
+from promise.gwas.engines.locobinary import offset_slope
 from promise.gwas.engines.step1 import Step1Error, Step1Options, fit_step1_bed
 from promise.gwas.engines.step1data import plan_blocks
 
@@ -142,9 +144,12 @@ def with_offsets(
             continue
         ok = np.asarray(fit.converged, dtype=bool)
         offsets = {}
+        basis = independent_columns(group.covariates)
         for name in names:
             offset = np.array(fit.offset(name), dtype=np.float64)
             offset[:, ~ok] = 0.0  # not converged: tested without LOCO
+            if group.kind == "binary":
+                offset = calibrated(group.y, basis, offset)
             offsets[name] = offset
         used += [t for t, k in zip(group.traits, ok, strict=True) if k]
         without += list(fit.not_converged)
@@ -163,4 +168,15 @@ def with_offsets(
     return done, run
 
 
-__all__ = ["DEFAULT_KINDS", "LocoRun", "loco_default", "step1_blocks", "with_offsets"]
+def calibrated(y: Array, covariates: Array, offset: Array) -> Array:
+    """Binary traits' LOCO predictions (n x T) times their calibration slopes
+    (:func:`.locobinary.offset_slope`): step 2 then tests against a null model whose offset
+    is as confident as the data allow, not more (docs/gwas.md, LOCO)."""
+    scaled = offset.copy()
+    for t in range(offset.shape[1]):
+        if np.any(offset[:, t] != 0.0):
+            scaled[:, t] *= offset_slope(y[:, t], covariates, offset[:, t])
+    return scaled
+
+
+__all__ = ["DEFAULT_KINDS", "LocoRun", "calibrated", "loco_default", "step1_blocks", "with_offsets"]
