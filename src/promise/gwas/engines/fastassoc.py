@@ -45,6 +45,7 @@ from promise.gwas import fastlinear
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.binary import Workspace, associate_block
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
+from promise.gwas.engines.dosagesource import DosageSource, linear_dosage_block
 from promise.gwas.engines.kinshipcalibration import relatedness_factor
 from promise.gwas.engines.nullmodel import NullModels, fit_null
 from promise.gwas.localqc import contigs
@@ -154,7 +155,7 @@ def _factor(group: GroupInput, residual: Array) -> Array | None:
 
 
 def associate(
-    bed: BedFiles,
+    bed: BedFiles | DosageSource,
     groups: Sequence[GroupInput],
     options: BinaryOptions,
     *,
@@ -163,7 +164,9 @@ def associate(
 ) -> list[pl.DataFrame]:
     """Test every variant of ``bed`` for every group; one frame per group in the layout of
     :func:`promise.gwas.results.export_group` (``contig position ref alt`` then per trait
-    ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names."""
+    ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names. A
+    :class:`.dosagesource.DosageSource` supplies float dosages instead of .bed codes
+    (quantitative groups only, on this branch)."""
     n, m = len(bed.samples), bed.n_variants
     labels, chrom_index = np.unique(bed.bim["chrom"].cast(pl.Utf8).to_numpy(), return_inverse=True)
     fitted = [fit_group(g, n, m, [str(x) for x in labels]) for g in groups]
@@ -208,17 +211,31 @@ def associate(
                     )
         return len(raw)
 
+    def one_dosage(item: tuple[int, Array]) -> int:
+        start, dosages = item
+        for fit in fitted:
+            for a, b, model in _runs(fit, chrom_index[start : start + len(dosages)]):
+                plan = model.plan if model is not None else fit.plan
+                part = slice(start + a, start + b)
+                linear_dosage_block(dosages[a:b], plan, fit.linear, part)
+        return len(dosages)
+
     workers = options.threads or max(1, min(os.cpu_count() or 1, 8))
-    blocks = fastlinear.bed_blocks(bed.prefix, n, m, block=block)
+    if isinstance(bed, DosageSource):
+        if any(fit.binary is not None for fit in fitted):
+            raise ValueError("the dosage path tests quantitative traits only")
+        blocks, work = bed.blocks(block), one_dosage
+    else:
+        blocks, work = fastlinear.bed_blocks(bed.prefix, n, m, block=block), one
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for done in fastlinear.bounded_map(pool, one, blocks, ahead=2 * workers):
+        for done in fastlinear.bounded_map(pool, work, blocks, ahead=2 * workers):
             if progress is not None:
                 progress(done)
     for fit in fitted:
         _calibrate(fit, chrom_index)
     meta = pl.DataFrame(
         {
-            "contig": contigs(bed, build),
+            "contig": bed.bim["chrom"] if isinstance(bed, DosageSource) else contigs(bed, build),
             "position": bed.bim["pos"],
             "ref": bed.bim["a2"],
             "alt": bed.bim["a1"],

@@ -95,7 +95,12 @@ class FastEngine:
         scratch: Path,
         say: StepClock,
     ) -> EngineOutput:
-        """QC, PCA and association in process."""
+        """QC, PCA and association in process (association only on dosages)."""
+        from promise.gwas.engines.dosagesource import holds_dosage_input, run_dosages
+
+        if holds_dosage_input(genotypes):
+            return run_dosages(genotypes=genotypes, phenotypes=phenotypes, options=options,
+                               say=say)  # fmt: skip
         say("reading genotypes")
         sets = open_sets(genotypes, scratch)
         frame = usable_samples(phenotypes)
