@@ -122,7 +122,7 @@ def linear_dosage_block(dosages: Array, plan: Any, out: Any, rows: slice) -> Non
     total = g.sum(axis=1)
     second = ((g * g).sum(axis=1) - total) / 2.0
     n_missing = missing.sum(axis=1, dtype=np.int64)
-    fastlinear._block_stats(  # noqa: SLF001 - the shared kernel; see docs/dosage-path-wip.md
+    fastlinear._block_stats(  # the .bed kernel, private: see docs/dosage-path-wip.md
         np.ascontiguousarray(g),
         missing if has_missing else None,
         plan,
