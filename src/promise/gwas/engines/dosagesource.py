@@ -26,18 +26,14 @@ import polars as pl
 
 from promise.genotypes import GenotypeKind, open_genotypes
 from promise.gwas import fastlinear
-from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeSource
-from promise.gwas.loco import LocoRun
 from promise.gwas.options import GwasOptions
-from promise.gwas.phenofiles import KEY
-from promise.gwas.qc import QcStep
-from promise.gwas.summaries import group_summaries, usable_samples
-from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
 from promise.gwas.vcfbed import holds_dosages
 
 if TYPE_CHECKING:
+    from promise.gwas.engines.interface import EngineOutput
     from promise.gwas.pipeline import StepClock
+    from promise.gwas.traits import Phenotypes
 
 Array = np.ndarray[Any, Any]
 
@@ -139,9 +135,16 @@ def run_dosages(
     samples with a trait and every covariate, then every quantitative trait group in one
     pass over the file's blocks. QC, PCA, kinship and LOCO are not run (refused earlier by
     :func:`promise.gwas.engines.interface.choose_engine`)."""
+    # imported here: they import the engines, which import this module
     from promise.gwas import association
     from promise.gwas.engines import fastassoc
     from promise.gwas.engines.fastengine import _group_inputs, binary_options
+    from promise.gwas.engines.interface import EngineOutput
+    from promise.gwas.loco import LocoRun
+    from promise.gwas.phenofiles import KEY
+    from promise.gwas.qc import QcStep
+    from promise.gwas.summaries import group_summaries, usable_samples
+    from promise.gwas.traits import TraitError, check_case_counts
 
     say("reading genotypes (dosages)")
     source = open_dosages(genotypes)

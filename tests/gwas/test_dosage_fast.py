@@ -1,0 +1,198 @@
+"""The fast engine's dosage path (issue 17.2, work in progress): ``--engine fast`` on a BGEN
+file runs association only (``--skip-qc --pcs 0``) on the file's dosages.
+
+Expected values come from PLINK 2: ``plink2 --bgen F ref-first --sample S --glm`` on the
+same BGEN, which PLINK 2 itself wrote from a VCF of dosages (FORMAT DS) made here from the
+synthetic genotypes plus noise, so most dosages are not 0/1/2 and rounding them to hard
+calls would change beta, SE and p.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from gwas.helpers import plink2, read_ssf, run_cli
+from gwas.synthetic import write_synthetic
+from promise.cli import main
+from promise.gwas.engines.interface import choose_engine
+from promise.gwas.inputs import GenotypeSource
+from promise.gwas.options import GwasOptions, PcaSettings
+from promise.gwas.traits import TraitError
+
+pytestmark = [pytest.mark.integration, pytest.mark.reference]
+
+
+def _ds_vcf(gt_vcf: Path, out: Path, *, missing: float, seed: int = 5) -> Path:
+    """``gt_vcf`` with each call replaced by a dosage: the ALT count plus N(0, 0.3) noise,
+    clipped to [0, 2], three decimals; a share ``missing`` of calls written as '.'."""
+    rng = np.random.default_rng(seed)
+    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
+    lines = []
+    for line in gt_vcf.read_text().splitlines():
+        if line.startswith("##FORMAT"):
+            line = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
+        elif not line.startswith("#"):
+            f = line.split("\t")
+            g = np.array([count[c] for c in f[9:]])
+            d = np.clip(g + rng.normal(0, 0.3, len(g)), 0, 2)
+            calls = ["." if rng.random() < missing else f"{x:.3f}" for x in d]
+            line = "\t".join([*f[:8], "DS", *calls])
+        lines.append(line)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _plink2(*args: object) -> None:
+    subprocess.run([plink2(), *map(str, args), "--threads", "1", "--memory", "1000"],
+                   check=True, capture_output=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bgen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A BGEN v1.2 (16 bits) PLINK 2 wrote from a DS VCF, its .sample, a quantitative-only
+    phenotype file and the covariates."""
+    base = tmp_path_factory.mktemp("dosage-fast")
+    data = write_synthetic(base / "data")
+    for name, missing in (("b", 0.0), ("holes", 0.02)):
+        vcf = _ds_vcf(data.vcf, base / f"{name}.vcf", missing=missing)
+        _plink2("--vcf", vcf, "dosage=DS", "--export", "bgen-1.2", "bits=16", "ref-first",
+                "--out", base / name)  # fmt: skip
+    pheno = pd.read_csv(data.pheno, sep="\t")[["#IID", "Yq"]]
+    pheno.to_csv(base / "pheno.txt", sep="\t", index=False)
+    return {"bgen": base / "b.bgen", "sample": base / "b.sample", "pheno": base / "pheno.txt",
+            "covar": data.covar, "base": base, "holes": base / "holes.bgen"}  # fmt: skip
+
+
+def _plink2_glm(files: dict[str, Path]) -> pd.DataFrame:
+    prefix = files["base"] / "plink2"
+    _plink2("--bgen", files["bgen"], "ref-first", "--sample", files["sample"],
+            "--pheno", files["pheno"], "--covar", files["covar"], "--glm", "hide-covar",
+            "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p",
+            "--covar-variance-standardize", "--out", prefix)  # fmt: skip
+    return pd.read_csv(f"{prefix}.Yq.glm.linear", sep="\t", dtype={"A1": str})
+
+
+def test_fast_engine_on_bgen_equals_plink2_glm(bgen: dict[str, Path], tmp_path: Path) -> None:
+    """``--engine fast --skip-qc --pcs 0`` on the BGEN: beta, SE and p of every variant
+    equal ``plink2 --glm``'s on the same file's dosages to relative 1e-4, the effect allele
+    is plink2's A1 (ALT). No dosage is missing here: plink2 drops a sample with a missing
+    dosage from that variant's model (OBS_CT < N), the fast engine mean-imputes it as it
+    does for .bed files and Hail does (see the next test)."""
+    theirs = _plink2_glm(bgen)
+    out = tmp_path / "promise"
+    # ids from the BGEN's own sample block: with --sample the preflight keys samples by the
+    # .sample's ID_1 as Hail does (docs/dosage-path-wip.md)
+    run_cli(["--bgen", bgen["bgen"], "--pheno", bgen["pheno"],
+             "--covar", bgen["covar"], "--engine", "fast", "--skip-qc", "--pcs", "0",
+             "--out", out])  # fmt: skip
+    meta = yaml.safe_load((out / "Yq.tsv.gz-meta.yaml").read_text())
+    assert meta["thresholds"]["engine"] == "fast"
+    ours = read_ssf(out / "Yq.tsv.gz")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == 120
+    assert (merged.effect_allele == merged.A1).all()
+    _assert_close(merged.beta, merged.standard_error, merged.p_value,
+                  merged.BETA, merged.SE, merged.P)  # fmt: skip
+
+
+def _assert_close(beta: Any, se: Any, p: Any, e_beta: Any, e_se: Any, e_p: Any) -> None:
+    """SE and p to relative 1e-4; beta to 1e-4 of its SE (or relative 1e-4). PLINK 2 holds a
+    dosage in units of 1/16384, a 16-bit BGEN in units of 1/65535 (which promise's reader
+    keeps), so each dosage differs by up to 3e-5 (tests/genotypes: DOSAGE_ATOL 1e-4). That
+    moves beta by about 1e-5 SE: a relative 4e-4 on a beta near 0, 1e-5 on the others."""
+    e_se = np.asarray(e_se, dtype=float)
+    assert np.all(np.abs(np.asarray(beta) - e_beta) <= 1e-4 * np.maximum(e_se, np.abs(e_beta)))
+    np.testing.assert_allclose(se, e_se, rtol=1e-4)
+    np.testing.assert_allclose(p, e_p, rtol=1e-4)
+
+
+def test_missing_dosages_mean_imputed(bgen: dict[str, Path], tmp_path: Path) -> None:
+    """With 2% of dosages missing, beta/SE/p equal ordinary least squares written here in
+    NumPy, each missing dosage replaced by its variant's mean over the non-missing samples,
+    t on n - p - 1 df. The dosages are P(het) + 2 P(hom ALT) of the probabilities the
+    ``bgen`` library decodes (``--export A`` of PLINK 2 prints five digits, too few for
+    1e-6); which samples are missing is checked against PLINK 2's export."""
+    import bgen as library
+    from scipy import stats
+
+    with library.BgenReader(str(bgen["holes"]), delay_parsing=False) as reader:
+        ids = list(reader.samples)
+        variants = [reader[i] for i in range(len(reader))]
+        assert all(v.alleles[1] for v in variants)
+        probs = [v.probabilities.astype(float) for v in variants]
+        alts = [v.alleles[1] for v in variants]
+    x = np.column_stack([p[:, 1] + 2 * p[:, 2] for p in probs])
+    assert np.mean(np.abs(x - np.round(x)) > 0.01) > 0.5  # dosages, not hard calls
+    raw_prefix = tmp_path / "raw"
+    _plink2("--bgen", bgen["holes"], "ref-first", "--export", "A", "--out", raw_prefix)
+    raw = pd.read_csv(f"{raw_prefix}.raw", sep="\t", na_values="NA")
+    assert list(raw.IID) == ids
+    np.testing.assert_array_equal(np.isnan(x), raw.iloc[:, 6:].isna().to_numpy())
+    y = pd.read_csv(bgen["pheno"], sep="\t").set_index("#IID").loc[ids, "Yq"].to_numpy()
+    cov = pd.read_csv(bgen["covar"], sep="\t").set_index("#IID").loc[ids].to_numpy(float)
+    out = tmp_path / "promise"
+    run_cli(["--bgen", bgen["holes"], "--pheno", bgen["pheno"], "--covar", bgen["covar"],
+             "--engine", "fast", "--skip-qc", "--pcs", "0", "--out", out])  # fmt: skip
+    ours = read_ssf(out / "Yq.tsv.gz")
+    assert list(ours.effect_allele) == alts
+    base = np.column_stack([np.ones(len(y)), cov])
+    expected = []
+    for j in range(x.shape[1]):
+        g = x[:, j].copy()
+        g[np.isnan(g)] = np.nanmean(g)
+        design = np.column_stack([g, base])
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        resid = y - design @ coef
+        dof = len(y) - design.shape[1]
+        se = np.sqrt(resid @ resid / dof * np.linalg.inv(design.T @ design)[0, 0])
+        expected.append((coef[0], se, 2 * stats.t.sf(abs(coef[0] / se), dof)))
+    assert np.isnan(x).mean() > 0.01  # the test has missing dosages to impute
+    beta, se, p = np.array(expected).T
+    # the library's probabilities are float32 (7 digits): beta to 1e-5 of its SE
+    assert np.all(np.abs(ours.beta - beta) <= 1e-5 * se)
+    np.testing.assert_allclose(ours.standard_error, se, rtol=1e-5)
+    np.testing.assert_allclose(ours.p_value, p, rtol=1e-5)
+
+
+def _options(**kw: object) -> GwasOptions:
+    return GwasOptions(engine="fast", **kw)  # type: ignore[arg-type]
+
+
+def test_engine_choice_on_dosages(bgen: dict[str, Path]) -> None:
+    """``auto`` still sends BGEN to Hail; ``--engine fast`` runs it association only and
+    refuses QC or PCA in one sentence naming the missing option."""
+    source = GenotypeSource(kind="bgen", path=bgen["bgen"], sample_file=bgen["sample"])
+    only = {"skip_qc": True, "pca": PcaSettings(pcs=0)}
+    assert choose_engine(GwasOptions(), source) == "hail"
+    assert choose_engine(_options(**only), source) == "fast"
+    with pytest.raises(TraitError, match=r"association only, without QC \(add --skip-qc\)"):
+        choose_engine(_options(pca=PcaSettings(pcs=0)), source)
+    with pytest.raises(TraitError, match=r"without PCA \(add --pcs 0\)"):
+        choose_engine(_options(skip_qc=True), source)
+    with pytest.raises(TraitError, match="--loco"):
+        choose_engine(_options(loco=True, **only), source)
+
+
+def test_binary_trait_on_dosages_refused(
+    bgen: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A binary trait is refused in one sentence (the dosage path is linear only so far),
+    exit non-zero, no results written."""
+    pheno = tmp_path / "pheno.txt"
+    ids = pd.read_csv(bgen["pheno"], sep="\t")["#IID"]
+    pheno.write_text("#IID\tYb\n" + "".join(f"{s}\t{1 + i % 2}\n" for i, s in enumerate(ids)))
+    out = tmp_path / "out"
+    rc = main(["gwas", "--bgen", str(bgen["bgen"]), "--pheno", str(pheno), "--engine", "fast", "--skip-qc", "--pcs", "0",
+               "--out", str(out)])  # fmt: skip
+    assert rc != 0
+    err = capsys.readouterr()
+    assert "only quantitative traits on dosages" in err.out + err.err
+    assert "Traceback" not in err.out + err.err
+    assert not out.exists() or not list(out.glob("*.tsv.gz"))
