@@ -20,7 +20,6 @@ import yaml
 
 from gwas.helpers import plink2, read_ssf, run_cli
 from gwas.synthetic import write_synthetic
-from promise.cli import main
 from promise.gwas.engines.interface import choose_engine
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions, PcaSettings
@@ -67,7 +66,8 @@ def bgen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pheno = pd.read_csv(data.pheno, sep="\t")[["#IID", "Yq"]]
     pheno.to_csv(base / "pheno.txt", sep="\t", index=False)
     return {"bgen": base / "b.bgen", "sample": base / "b.sample", "pheno": base / "pheno.txt",
-            "covar": data.covar, "base": base, "holes": base / "holes.bgen"}  # fmt: skip
+            "covar": data.covar, "base": base, "holes": base / "holes.bgen",
+            "all": data.pheno}  # fmt: skip
 
 
 def _plink2_glm(files: dict[str, Path]) -> pd.DataFrame:
@@ -180,19 +180,24 @@ def test_engine_choice_on_dosages(bgen: dict[str, Path]) -> None:
         choose_engine(_options(loco=True, **only), source)
 
 
-def test_binary_trait_on_dosages_refused(
-    bgen: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A binary trait is refused in one sentence (the dosage path is linear only so far),
-    exit non-zero, no results written."""
-    pheno = tmp_path / "pheno.txt"
-    ids = pd.read_csv(bgen["pheno"], sep="\t")["#IID"]
-    pheno.write_text("#IID\tYb\n" + "".join(f"{s}\t{1 + i % 2}\n" for i, s in enumerate(ids)))
-    out = tmp_path / "out"
-    rc = main(["gwas", "--bgen", str(bgen["bgen"]), "--pheno", str(pheno), "--engine", "fast", "--skip-qc", "--pcs", "0",
-               "--out", str(out)])  # fmt: skip
-    assert rc != 0
-    err = capsys.readouterr()
-    assert "only quantitative traits on dosages" in err.out + err.err
-    assert "Traceback" not in err.out + err.err
-    assert not out.exists() or not list(out.glob("*.tsv.gz"))
+def test_binary_on_bgen_equals_plink2_logistic(bgen: dict[str, Path], tmp_path: Path) -> None:
+    """A binary trait on the BGEN's dosages, ``--test wald --firth never``: beta, SE and p
+    equal ``plink2 --glm no-firth`` (logistic on dosages) within :func:`_assert_close`."""
+    prefix = tmp_path / "plink2"
+    _plink2("--bgen", bgen["bgen"], "ref-first", "--sample", bgen["sample"],
+            "--pheno", bgen["all"], "--pheno-name", "Yb", "--covar", bgen["covar"],
+            "--glm", "hide-covar", "no-firth", "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p",
+            "--covar-variance-standardize", "--out", prefix)  # fmt: skip
+    theirs = pd.read_csv(f"{prefix}.Yb.glm.logistic", sep="\t", dtype={"A1": str})
+    pheno = tmp_path / "yb.txt"
+    pd.read_csv(bgen["all"], sep="\t")[["#IID", "Yb"]].to_csv(pheno, sep="\t", index=False)
+    out = tmp_path / "promise"
+    run_cli(["--bgen", bgen["bgen"], "--pheno", pheno, "--covar", bgen["covar"],
+             "--engine", "fast", "--skip-qc", "--pcs", "0", "--test", "wald",
+             "--firth", "never", "--min-cases", "10", "--out", out])  # fmt: skip
+    ours = read_ssf(out / "Yb.tsv.gz")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == 120
+    assert (merged.effect_allele == merged.A1).all()
+    _assert_close(merged.beta, merged.standard_error, merged.p_value,
+                  merged.BETA, merged.SE, merged.P)  # fmt: skip

@@ -11,7 +11,7 @@ count of homozygous calls: that is ``plink2 --glm`` on dosages.
 
 On this branch dosage input runs association only: no sample or variant QC, no pruning or
 PCA, no kinship, no LOCO (:func:`association_only_refusal` says which one was asked for),
-quantitative traits only. ``--engine auto`` still sends dosages to Hail.
+linear and binary kernels. ``--engine auto`` still sends dosages to Hail.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def run_dosages(
     *, genotypes: GenotypeSource, phenotypes: Phenotypes, options: GwasOptions, say: StepClock
 ) -> EngineOutput:
     """Association only on a dosage file (the fast engine's run for BGEN and VCF DS): the
-    samples with a trait and every covariate, then every quantitative trait group in one
+    samples with a trait and every covariate, then every trait group in one
     pass over the file's blocks. QC, PCA, kinship and LOCO are not run (refused earlier by
     :func:`promise.gwas.engines.interface.choose_engine`)."""
     # imported here: they import the engines, which import this module
@@ -155,12 +155,6 @@ def run_dosages(
         raise TraitError(
             f"None of the {len(frame)} samples with a trait is in the genotypes: check that the "
             "sample ids match (IID; FID_IID for BGEN files written by PLINK 2)."
-        )
-    binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
-    if binary:
-        raise TraitError(
-            f"The fast engine tests only quantitative traits on dosages so far ({binary[0]} is "
-            "binary): use --engine hail."
         )
     step = QcStep(target="samples", name="phenotype match",
                   rule="genotyped, with trait and covariates",

@@ -166,7 +166,7 @@ def associate(
     :func:`promise.gwas.results.export_group` (``contig position ref alt`` then per trait
     ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names. A
     :class:`.dosagesource.DosageSource` supplies float dosages instead of .bed codes
-    (quantitative groups only, on this branch)."""
+    (work in progress, docs/dosage-path-wip.md)."""
     n, m = len(bed.samples), bed.n_variants
     labels, chrom_index = np.unique(bed.bim["chrom"].cast(pl.Utf8).to_numpy(), return_inverse=True)
     fitted = [fit_group(g, n, m, [str(x) for x in labels]) for g in groups]
@@ -215,15 +215,25 @@ def associate(
         start, dosages = item
         for fit in fitted:
             for a, b, model in _runs(fit, chrom_index[start : start + len(dosages)]):
-                plan = model.plan if model is not None else fit.plan
                 part = slice(start + a, start + b)
-                linear_dosage_block(dosages[a:b], plan, fit.linear, part)
+                if fit.binary is None:
+                    plan = model.plan if model is not None else fit.plan
+                    linear_dosage_block(dosages[a:b], plan, fit.linear, part)
+                    continue
+                null = model.null if model is not None else fit.null
+                assert null is not None
+                space = fit.spaces.get(threading.get_ident())
+                if space is None:
+                    space = fit.spaces[threading.get_ident()] = Workspace(null, block, n)
+                g = dosages[a:b] if fit.cols is None else dosages[a:b][:, fit.cols]
+                held = np.isnan(g)
+                g = np.where(held, 0.0, g)  # a fresh C-ordered copy, which the kernel centres
+                flags = held if held.any() else None
+                associate_block(null, g, flags, options, fit.binary, part, space)
         return len(dosages)
 
     workers = options.threads or max(1, min(os.cpu_count() or 1, 8))
     if isinstance(bed, DosageSource):
-        if any(fit.binary is not None for fit in fitted):
-            raise ValueError("the dosage path tests quantitative traits only")
         blocks, work = bed.blocks(block), one_dosage
     else:
         blocks, work = fastlinear.bed_blocks(bed.prefix, n, m, block=block), one
