@@ -103,6 +103,15 @@ def association_only_refusal(options: GwasOptions) -> str | None:
     return "on dosages it runs association only, without " + ", ".join(asked)
 
 
+def dosage_block(dosages: Array, cols: Array | None) -> tuple[Array, Array | None]:
+    """A block for the binary kernel (:func:`.binary.associate_block`): the group's columns
+    ``cols`` (None: all) as a fresh C-ordered float64 copy with 0 at missing dosages (the
+    kernel centres it in place and mean-imputes), and the missing indicator (None: none)."""
+    g = dosages if cols is None else dosages[:, cols]
+    held = np.isnan(g)
+    return np.where(held, 0.0, g), (held if held.any() else None)
+
+
 def linear_dosage_block(dosages: Array, plan: Any, out: Any, rows: slice) -> None:
     """One block of one quantitative group into ``out[rows]``: ``dosages`` variants x every
     sample of the file (NaN missing), ``plan`` the group's :func:`fastlinear.plan_arrays`.

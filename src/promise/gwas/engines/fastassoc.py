@@ -45,7 +45,7 @@ from promise.gwas import fastlinear
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.binary import Workspace, associate_block
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
-from promise.gwas.engines.dosagesource import DosageSource, linear_dosage_block
+from promise.gwas.engines.dosagesource import DosageSource, dosage_block, linear_dosage_block
 from promise.gwas.engines.kinshipcalibration import relatedness_factor
 from promise.gwas.engines.nullmodel import NullModels, fit_null
 from promise.gwas.localqc import contigs
@@ -225,10 +225,7 @@ def associate(
                 space = fit.spaces.get(threading.get_ident())
                 if space is None:
                     space = fit.spaces[threading.get_ident()] = Workspace(null, block, n)
-                g = dosages[a:b] if fit.cols is None else dosages[a:b][:, fit.cols]
-                held = np.isnan(g)
-                g = np.where(held, 0.0, g)  # a fresh C-ordered copy, which the kernel centres
-                flags = held if held.any() else None
+                g, flags = dosage_block(dosages[a:b], fit.cols)
                 associate_block(null, g, flags, options, fit.binary, part, space)
         return len(dosages)
 
