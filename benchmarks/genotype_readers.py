@@ -22,7 +22,6 @@ Usage: ``.venv/bin/python benchmarks/genotype_readers.py [--samples N] [--varian
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -31,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
+from processes import measure
 
 PROMISE_CHILD = r"""
 import json, sys, time
@@ -74,30 +73,6 @@ def write_data(plink2: str, work: Path, *, samples: int, variants: int) -> tuple
     for suffix in (".pgen", ".pvar", ".psam"):
         Path(f"{raw}{suffix}").unlink()
     return bgen, vcf
-
-
-def measure(cmd: list[str]) -> dict[str, float]:
-    """Wall time and peak resident memory (sum over the process tree, sampled every 0.05 s)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {stderr.decode()[-2000:]}")
-    figures = {"wall": wall, "peak_gib": peak / 2**30}
-    last = stdout.decode().strip().splitlines()[-1:]
-    if last and last[0].startswith("{"):
-        figures.update(json.loads(last[0]))
-    return figures
 
 
 def main() -> int:

@@ -20,17 +20,14 @@ Usage: ``.venv/bin/python benchmarks/kinship.py [--samples N] [--variants M] [--
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import psutil
+from processes import measure
 
 TARGET = 2.0
 FILTER = 0.0442
@@ -77,30 +74,6 @@ def write_data(prefix: Path, *, samples: int, variants: int, seed: int = 1) -> N
         "".join(f"{1 + k * 22 // variants}\tv{k}\t0\t{k + 1}\tA\tC\n" for k in range(variants))
     )
     Path(f"{prefix}.fam").write_text("".join(f"S{i} S{i} 0 0 0 -9\n" for i in range(samples)))
-
-
-def measure(cmd: list[str]) -> dict[str, float]:
-    """Wall time and peak resident memory (sum over the process tree, sampled every 0.05 s)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {stderr.decode()[-2000:]}")
-    figures = {"wall": wall, "peak_gib": peak / 2**30}
-    last = stdout.decode().strip().splitlines()[-1:]
-    if last and last[0].startswith("{"):
-        figures.update(json.loads(last[0]))
-    return figures
 
 
 def main() -> int:

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from promise.genotypes.plink import checked_bed
 from promise.gwas.engines.blockridge import Step1Error
-from promise.gwas.fastlinear import BED_MAGIC, LUT_COUNT, LUT_MISSING, decode, has_missing
+from promise.gwas.fastlinear import LUT_COUNT, LUT_MISSING, decode, has_missing
 from promise.gwas.inputs import GenotypeInputError
 
 Array = np.ndarray[Any, Any]
@@ -62,18 +63,10 @@ def bed_reader(prefix: Path, n_fam: int, n_variants: int, sample_cols: Array | N
     """Reader of rows of a SNP-major PLINK 1 .bed (checked against the .fam/.bim counts),
     decoded with :mod:`promise.gwas.fastlinear`'s tables, restricted to ``sample_cols``."""
     path = Path(f"{prefix}.bed")
-    per = (n_fam + 3) // 4
-    expected = len(BED_MAGIC) + per * n_variants
     if not path.is_file():
         raise GenotypeInputError(f"{path} does not exist.")
-    if path.stat().st_size != expected:
-        raise GenotypeInputError(
-            f"{path} has {path.stat().st_size:,} bytes where the .bim and .fam imply "
-            f"{expected:,}: the three files do not belong together."
-        )
-    with path.open("rb") as fh:
-        if fh.read(3) != BED_MAGIC:
-            raise GenotypeInputError(f"{path} is not a SNP-major PLINK 1 .bed file.")
+    checked_bed(Path(prefix), n_fam, n_variants)
+    per = (n_fam + 3) // 4
     codes = np.memmap(path, dtype=np.uint8, mode="r", offset=3, shape=(n_variants, per))
 
     def read(rows: Array) -> tuple[Array, Array | None]:
