@@ -25,7 +25,6 @@ import numpy as np
 import polars as pl
 
 from promise.genotypes import GenotypeKind, open_genotypes
-from promise.gwas import fastlinear
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions
 from promise.gwas.vcfbed import holds_dosages
@@ -112,31 +111,6 @@ def dosage_block(dosages: Array, cols: Array | None) -> tuple[Array, Array | Non
     return np.where(held, 0.0, g), (held if held.any() else None)
 
 
-def linear_dosage_block(dosages: Array, plan: Any, out: Any, rows: slice) -> None:
-    """One block of one quantitative group into ``out[rows]``: ``dosages`` variants x every
-    sample of the file (NaN missing), ``plan`` the group's :func:`fastlinear.plan_arrays`.
-
-    The .bed kernel takes ``sums`` = (sum g, number of 2s, missing calls) and computes
-    sum(g^2) as sum g + 2 * (number of 2s), exact for counts 0/1/2. For dosages the second
-    entry is (sum(g^2) - sum g) / 2, which gives sum(g^2) exactly."""
-    g = dosages if plan.cols is None else dosages[:, plan.cols]
-    missing = np.isnan(g)
-    has_missing = bool(missing.any())
-    if has_missing:
-        g = np.where(missing, 0.0, g)
-    total = g.sum(axis=1)
-    second = ((g * g).sum(axis=1) - total) / 2.0
-    n_missing = missing.sum(axis=1, dtype=np.int64)
-    fastlinear._block_stats(  # the .bed kernel, private: see docs/dosage-path-wip.md
-        np.ascontiguousarray(g),
-        missing if has_missing else None,
-        plan,
-        out,
-        rows,
-        sums=(total, second, n_missing),
-    )
-
-
 def run_dosages(
     *, genotypes: GenotypeSource, phenotypes: Phenotypes, options: GwasOptions, say: StepClock
 ) -> EngineOutput:
@@ -147,7 +121,8 @@ def run_dosages(
     # imported here: they import the engines, which import this module
     from promise.gwas import association
     from promise.gwas.engines import fastassoc
-    from promise.gwas.engines.fastengine import _group_inputs, binary_options
+    from promise.gwas.engines.fastengine import binary_options
+    from promise.gwas.engines.groupinputs import group_inputs
     from promise.gwas.engines.interface import EngineOutput
     from promise.gwas.loco import LocoRun
     from promise.gwas.phenofiles import KEY
@@ -173,7 +148,7 @@ def run_dosages(
     check_case_counts(counts, min_cases=options.association.min_cases)
     groups = association.trait_groups(phenotypes, samples)
     covariates = list(phenotypes.covariates)
-    inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
+    inputs = group_inputs(groups, association.aligned(frame, samples), cols, covariates)
     say(f"association on dosages: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
     done = [0]
 

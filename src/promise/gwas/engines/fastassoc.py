@@ -31,10 +31,10 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -45,28 +45,14 @@ from promise.gwas import fastlinear
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.binary import Workspace, associate_block
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
-from promise.gwas.engines.dosagesource import DosageSource, dosage_block, linear_dosage_block
+from promise.gwas.engines.dosagesource import DosageSource, dosage_block
+from promise.gwas.engines.groupinputs import GroupInput as GroupInput
+from promise.gwas.engines.groupinputs import independent_columns as independent_columns
 from promise.gwas.engines.kinshipcalibration import relatedness_factor
 from promise.gwas.engines.nullmodel import NullModels, fit_null
 from promise.gwas.localqc import contigs
 
 Array = np.ndarray[Any, Any]
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroupInput:
-    """One group: ``cols`` (sample columns of the .bed), ``y`` (samples x traits) and the
-    covariates (samples x columns, intercept first)."""
-
-    kind: Literal["binary", "quantitative"]
-    traits: list[str]
-    cols: Array
-    y: Array
-    covariates: Array
-    #: chromosome label (.bim) -> samples x traits LOCO predictions; None: no LOCO
-    offsets: Mapping[str, Array] | None = None
-    #: (first, second, kinship): related pairs as positions in ``cols``; with ``offsets``
-    relatives: tuple[Array, Array, Array] | None = None
 
 
 @dataclass
@@ -90,20 +76,6 @@ class _Fitted:
     linear: Any = None  # fastlinear stats
     spaces: dict[int, Workspace] = field(default_factory=dict)
     models: dict[int, _Model] | None = None  # per chromosome index, with LOCO
-
-
-def independent_columns(covariates: Array) -> Array:
-    """The covariate matrix without columns that are constant (but the first, the
-    intercept) or a combination of the columns before them."""
-    kept: list[int] = []
-    for j in range(covariates.shape[1]):
-        trial = covariates[:, [*kept, j]]
-        if np.linalg.matrix_rank(trial, tol=1e-8 * max(1.0, float(np.abs(trial).max()))) > len(
-            kept
-        ):
-            kept.append(j)
-    reduced: Array = covariates[:, kept]
-    return reduced
 
 
 def fit_group(
@@ -218,7 +190,7 @@ def associate(
                 part = slice(start + a, start + b)
                 if fit.binary is None:
                     plan = model.plan if model is not None else fit.plan
-                    linear_dosage_block(dosages[a:b], plan, fit.linear, part)
+                    fastlinear.dosage_stats(dosages[a:b], plan, fit.linear, part)
                     continue
                 null = model.null if model is not None else fit.null
                 assert null is not None

@@ -40,6 +40,7 @@ from promise.gwas.bedset import (
 )
 from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binaryresults import BinaryOptions
+from promise.gwas.engines.groupinputs import group_inputs
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 from promise.gwas.loco import DEFAULT_KINDS, LocoRun, loco_default, step1_blocks, with_offsets
@@ -141,7 +142,7 @@ class FastEngine:
         counts = association.case_counts(phenotypes, samples)
         check_case_counts(counts, min_cases=options.association.min_cases)
         groups = association.trait_groups(phenotypes, samples)
-        inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
+        inputs = group_inputs(groups, association.aligned(frame, samples), cols, covariates)
         loco = LocoRun(used=False, why=why)
         kinds = None if options.loco is not None else DEFAULT_KINDS
         if use and pruned is not None and related is not None:
@@ -287,27 +288,3 @@ def _quality_control(
         bed = write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
         cols = np.arange(len(bed.samples))
     return bed, cols, steps + variant_steps
-
-
-def _group_inputs(
-    groups: Sequence[association.TraitGroup],
-    aligned: pl.DataFrame,
-    cols: Array,
-    covariates: Sequence[str],
-) -> list[fastassoc.GroupInput]:
-    """Each group's samples, trait values and covariates (intercept first)."""
-    inputs = []
-    for group in groups:
-        mask = aligned[group.traits[0]].is_not_null().to_numpy()
-        rows = aligned.filter(pl.Series(mask))
-        x = rows.select(pl.col(c).cast(pl.Float64) for c in covariates).to_numpy()
-        inputs.append(
-            fastassoc.GroupInput(
-                kind="binary" if group.kind == "binary" else "quantitative",
-                traits=list(group.traits),
-                cols=cols[mask],
-                y=rows.select(pl.col(t).cast(pl.Float64) for t in group.traits).to_numpy(),
-                covariates=np.column_stack([np.ones(len(rows)), x.reshape(len(rows), -1)]),
-            )
-        )
-    return inputs
