@@ -87,9 +87,8 @@ def test_fast_engine_on_bgen_equals_plink2_glm(bgen: dict[str, Path], tmp_path: 
     does for .bed files and Hail does (see the next test)."""
     theirs = _plink2_glm(bgen)
     out = tmp_path / "promise"
-    # ids from the BGEN's own sample block: with --sample the preflight keys samples by the
-    # .sample's ID_1 as Hail does (docs/dosage-path-wip.md)
-    run_cli(["--bgen", bgen["bgen"], "--pheno", bgen["pheno"],
+    # --sample: PLINK 2's .sample (ID_1 = 0), samples keyed by ID_2 as plink2 keys them
+    run_cli(["--bgen", bgen["bgen"], "--sample", bgen["sample"], "--pheno", bgen["pheno"],
              "--covar", bgen["covar"], "--engine", "fast", "--skip-qc", "--pcs", "0",
              "--out", out])  # fmt: skip
     meta = yaml.safe_load((out / "Yq.tsv.gz-meta.yaml").read_text())
@@ -159,6 +158,20 @@ def test_missing_dosages_mean_imputed(bgen: dict[str, Path], tmp_path: Path) -> 
     assert np.all(np.abs(ours.beta - beta) <= 1e-5 * se)
     np.testing.assert_allclose(ours.standard_error, se, rtol=1e-5)
     np.testing.assert_allclose(ours.p_value, p, rtol=1e-5)
+
+
+def test_sample_file_keyed_by_id_2_everywhere(bgen: dict[str, Path]) -> None:
+    """PLINK 2 writes a .sample whose ID_1 is 0 for every sample and whose ID_2 is the IID:
+    the preflight's ids and the dosage reader's are both ID_2 (as ``plink2 --sample``)."""
+    from promise.genotypes import open_genotypes
+    from promise.gwas.genofiles import sample_ids
+
+    rows = [line.split() for line in bgen["sample"].read_text().splitlines()[2:]]
+    assert {r[0] for r in rows} == {"0"}  # the case the preflight used to key by
+    iids = list(pd.read_csv(bgen["pheno"], sep="\t")["#IID"])
+    source = GenotypeSource(kind="bgen", path=bgen["bgen"], sample_file=bgen["sample"])
+    with open_genotypes(bgen["bgen"], "bgen", "GRCh38", sample_file=bgen["sample"]) as r:
+        assert sample_ids(source) == list(r.samples) == [r[1] for r in rows] == iids
 
 
 def _options(**kw: object) -> GwasOptions:
