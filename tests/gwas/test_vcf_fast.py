@@ -174,8 +174,9 @@ def test_engine_choice(tmp_path: Path) -> None:
         why = fast_applies(other)
         assert why is not None and "losing information" in why and "dosages" in why
         assert choose_engine(options, other) == "hail"
-        with pytest.raises(TraitError, match=r"^The fast engine cannot run this GWAS: .*\.$"):
-            choose_engine(GwasOptions(engine="fast"), other)
+    assert choose_engine(GwasOptions(engine="fast"), GenotypeSource(kind="bgen", path=ds)) == "fast"
+    with pytest.raises(TraitError, match=r"^The fast engine cannot run this GWAS: .*\.$"):
+        choose_engine(GwasOptions(engine="fast"), GenotypeSource(kind="vcf", path=ds))
 
 
 def test_engine_fast_on_dosage_vcf_is_refused_by_the_cli(

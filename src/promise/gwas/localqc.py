@@ -16,6 +16,9 @@ from the 2-bit .bed codes in a pass over the file each:
   (:mod:`promise.gwas.hardyweinberg`) in the controls, samples that are not a case of any
   binary trait, or over all samples when there is none; each filter counted after the
   previous ones, as the Hail path reports them.
+
+For a .bed of hard calls written from dosages (:mod:`promise.gwas.engines.hardcalls`) the
+call rates and the allele frequency and count come from the dosages, passed in.
 """
 
 from __future__ import annotations
@@ -70,10 +73,13 @@ def sample_qc(
     thresholds: QcThresholds,
     register_female: Array | None,
     build: str,
+    dosages_called: Array | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The sample columns (of ``cols``) kept by call rate, heterozygosity and sex check,
     and a step per filter. ``register_female``: 1 female, 0 male, NaN unknown, per column
-    of ``cols`` (None: no register sex, no sex check)."""
+    of ``cols`` (None: no register sex, no sex check). ``dosages_called``: per column the
+    variants with a dosage, for a .bed of hard calls from dosages (the call rate counts
+    missing dosages, :mod:`promise.gwas.engines.hardcalls`); None: the .bed's calls."""
     m = bed.n_variants
     called = np.zeros(len(cols), dtype=np.int64)
     het = np.zeros(len(cols), dtype=np.int64)
@@ -81,7 +87,8 @@ def sample_qc(
         called += (codes != 1).sum(axis=0)
         het += (codes == 2).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = called / m if m else np.full(len(cols), np.nan)
+        counted = called if dosages_called is None else dosages_called
+        rate = counted / m if m else np.full(len(cols), np.nan)
         het_rate = np.where(called > 0, het / np.maximum(called, 1), np.nan)
     passed = np.flatnonzero(rate >= thresholds.min_sample_call_rate)
     steps = [QcStep(target="samples", name="call rate",
@@ -148,10 +155,18 @@ def _sex_check(
 
 
 def variant_qc(
-    bed: BedFiles, cols: Array, *, thresholds: QcThresholds, controls: Array | None
+    bed: BedFiles,
+    cols: Array,
+    *,
+    thresholds: QcThresholds,
+    controls: Array | None,
+    dosages: tuple[Array, Array] | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The rows kept by call rate, MAF, MAC and HWE over the samples ``cols``;
-    ``controls``: a boolean per column, the samples HWE is tested in (None: all)."""
+    ``controls``: a boolean per column, the samples HWE is tested in (None: all).
+    ``dosages``: per variant the sum of A1 dosages and the number of non-missing dosages
+    over ``cols``, for a .bed of hard calls from dosages: call rate, MAF and MAC then come
+    from the dosages (``plink2 --geno dosage --maf --mac``), HWE from the hard calls."""
     m, n = bed.n_variants, len(cols)
     stats = np.zeros((m, 4), dtype=np.int64)  # per code: 0 hom alt, 1 missing, 2 het, 3 hom ref
     hwe_counts = np.zeros((m, 3), dtype=np.int64)  # hom ref, het, hom alt in controls
@@ -164,6 +179,8 @@ def variant_qc(
                                             (sub == 0).sum(axis=1)])  # fmt: skip
     n_called = n - stats[:, 1]
     ac = 2 * stats[:, 0] + stats[:, 2]
+    if dosages is not None:
+        ac, n_called = dosages
     an = 2 * n_called
     with np.errstate(invalid="ignore", divide="ignore"):
         af = ac / an

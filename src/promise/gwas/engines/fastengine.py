@@ -40,7 +40,9 @@ from promise.gwas.bedset import (
 )
 from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binaryresults import BinaryOptions
+from promise.gwas.engines.dosagesource import holds_dosage_input, open_dosages
 from promise.gwas.engines.groupinputs import group_inputs
+from promise.gwas.engines.hardcalls import HardCalls, dosage_counts, write_hard_calls
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 from promise.gwas.loco import DEFAULT_KINDS, LocoRun, loco_default, step1_blocks, with_offsets
@@ -96,20 +98,20 @@ class FastEngine:
         scratch: Path,
         say: StepClock,
     ) -> EngineOutput:
-        """QC, PCA and association in process (association only on dosages)."""
-        from promise.gwas.engines.dosagesource import holds_dosage_input, run_dosages
-
+        """QC, PCA and association in process (on dosages: see :mod:`.hardcalls`)."""
+        calls = None
         if holds_dosage_input(genotypes):
-            return run_dosages(genotypes=genotypes, phenotypes=phenotypes, options=options,
-                               say=say)  # fmt: skip
-        say("reading genotypes")
-        sets = open_sets(genotypes, scratch)
+            say("reading genotypes (dosages; hard calls for QC, PCA and kinship)")
+            calls = write_hard_calls(open_dosages(genotypes), scratch / "dosages" / "calls")
+        else:
+            say("reading genotypes")
+        sets = open_sets(genotypes, scratch) if calls is None else [calls.bed]
         frame = usable_samples(phenotypes)
         bed, cols, steps = _matched(sets, frame, scratch)
         if not options.skip_qc:
             say("sample and variant QC")
             bed, cols, more = _quality_control(bed, cols, frame, phenotypes, options,
-                                               genotypes.build, scratch)  # fmt: skip
+                                               genotypes.build, scratch, calls)  # fmt: skip
             steps += more
         samples = [bed.samples[i] for i in cols]
         use, why = _loco_choice(options, genotypes)
@@ -168,12 +170,14 @@ class FastEngine:
             done[0] += k
             say.within(done[0], bed.n_variants, "variants")
 
-        frames = fastassoc.associate(bed, inputs, binary_options(options.association),
+        genotype = bed if calls is None else calls.matching(bed)
+        frames = fastassoc.associate(genotype, inputs, binary_options(options.association),
                                      build=genotypes.build, progress=progress)  # fmt: skip
         summaries = group_summaries(list(zip(frames, groups, strict=True)), counts)
         return EngineOutput(
             summaries=summaries, qc_steps=steps, pcs=pcs, covariates=covariates,
-            n_samples=len(samples), label="fast (in process, NumPy)",
+            n_samples=len(samples),
+            label="fast (in process, NumPy)" + ("" if calls is None else "; dosages"),
             relatedness=related, loco=loco,
         )  # fmt: skip
 
@@ -270,20 +274,24 @@ def _quality_control(
     options: GwasOptions,
     build: str,
     scratch: Path,
+    calls: HardCalls | None = None,
 ) -> tuple[BedFiles, Array, list[QcStep]]:
     samples = [bed.samples[i] for i in cols]
     aligned = association.aligned(frame, samples)
     female = phenotypes.female_column
     register = aligned[female].cast(pl.Float64).to_numpy() if female in aligned.columns else None
+    called = None if calls is None else calls.called[cols]  # dosages: missing dosages count
     kept, steps = localqc.sample_qc(bed, cols, thresholds=options.qc, register_female=register,
-                                    build=build)  # fmt: skip
+                                    build=build, dosages_called=called)  # fmt: skip
     cols = cols[kept]
     binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
     controls = None
     if binary:
         values = aligned[kept].select(binary).to_numpy()
         controls = ~np.any(values == 1, axis=1)  # not a case of any binary trait
-    rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls)
+    dosages = None if calls is None else dosage_counts(calls, cols)  # a pass over the file
+    rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls,
+                                             dosages=dosages)  # fmt: skip
     if len(rows) < bed.n_variants:  # a copy without the removed variants (and samples)
         bed = write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
         cols = np.arange(len(bed.samples))

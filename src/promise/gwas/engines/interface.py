@@ -124,17 +124,9 @@ def choose_engine(
 
 
 def _dosages_for_fast(options: GwasOptions, genotypes: GenotypeSource) -> bool:
-    """Whether ``--engine fast`` runs this BGEN file association only (:mod:`.dosagesource`);
-    refused in one sentence when the run asks for more. A VCF with DS stays refused: its
-    dosage path is untested against plink2 yet (docs/dosage-path-wip.md)."""
-    from promise.gwas.engines.dosagesource import association_only_refusal
-
-    if genotypes.kind != "bgen":
-        return False
-    refusal = association_only_refusal(options)
-    if refusal is not None:
-        raise TraitError(f"The fast engine cannot run this GWAS: {refusal}; use --engine hail.")
-    return True
+    """Whether ``--engine fast`` reads these dosages (:mod:`.dosagesource`, :mod:`.hardcalls`):
+    a BGEN file. A VCF with DS stays refused until its path is held to plink2."""
+    return genotypes.kind == "bgen"
 
 
 def check_relatives(options: GwasOptions, engine: str) -> None:

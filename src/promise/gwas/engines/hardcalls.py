@@ -1,0 +1,134 @@
+"""Hard calls of a dosage file, for the fast engine's QC, pruning, PCA, kinship and step 1.
+
+The fast engine's sample QC, Hardy-Weinberg test, LD pruning, PCA, KING kinship and LOCO
+step 1 read 2-bit PLINK 1 codes. For a BGEN file or a VCF of dosages (FORMAT DS),
+:func:`write_hard_calls` writes those codes once, in one pass over the file, to the run's
+scratch folder with PLINK 2's rule (``--hard-call-threshold 0.1``): a dosage within 0.1 of
+0, 1 or 2 is that call, any other dosage a missing call. Hard calls only estimate structure
+and relatedness there; the effects are estimated on the dosages themselves
+(:meth:`HardCalls.matching` gives the dosages of the variants and samples QC kept).
+
+What QC measures on dosages rather than hard calls, as ``plink2 --geno dosage --mind dosage
+--maf --mac`` does: a call is missing only where the dosage is (an uncertain dosage is
+information, not a missing call: on imputed data counting it missing would remove most
+imputed variants and samples), and the allele frequency and count are sums of dosages
+(:func:`dosage_counts`). The same pass counts each sample's non-missing dosages
+(:attr:`HardCalls.called`) for the sample call rate.
+
+The .bim's variant id column holds the row number in the dosage file, so that the variants
+a QC'd copy of the .bed kept (:func:`promise.gwas.bedset.write_subset` keeps .bim rows) map
+back to the dosage file's; the results take ids, alleles and positions from the dosage file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import polars as pl
+
+from promise.genotypes.errors import GenotypeFileError
+from promise.genotypes.plink import BED_MAGIC
+from promise.gwas.bedset import BedFiles, open_bed, pack_codes
+from promise.gwas.engines.dosagesource import DosageSource
+
+Array = np.ndarray[Any, Any]
+
+#: PLINK 2's default ``--hard-call-threshold``
+HARD_CALL_THRESHOLD = 0.1
+#: a decimal dosage 0.1 from a call (1.1 in a VCF) is 0.1 only up to float rounding (1.1 - 1
+#: is 0.10000000000000009); PLINK 2 compares in units of 1/16384, where it is a call
+SLACK = 1e-6
+#: variants per block of the hard-call pass (samples x block float64 in memory)
+BLOCK = 512
+
+
+def hard_call_codes(dosages: Array) -> Array:
+    """(variants x samples) dosages of A1, NaN missing -> .bed codes: within
+    :data:`HARD_CALL_THRESHOLD` of 2 -> 00, of 1 -> 10, of 0 -> 11, else 01 (missing)."""
+    nearest = np.rint(dosages)
+    with np.errstate(invalid="ignore"):
+        call = np.abs(dosages - nearest) <= HARD_CALL_THRESHOLD + SLACK
+    codes = np.full(dosages.shape, 0b01, dtype=np.uint8)
+    codes[call & (nearest == 2.0)] = 0b00
+    codes[call & (nearest == 1.0)] = 0b10
+    codes[call & (nearest == 0.0)] = 0b11
+    return codes
+
+
+@dataclass(frozen=True)
+class HardCalls:
+    """A dosage file, its hard-call .bed (same samples, same variants, same order) and each
+    sample's number of non-missing dosages (over every variant)."""
+
+    source: DosageSource
+    bed: BedFiles
+    called: Array
+
+    def matching(self, bed: BedFiles) -> DosageSource:
+        """The dosages of the variants and samples of ``bed``, this .bed or a copy of part
+        of it (:func:`promise.gwas.bedset.write_subset`), in ``bed``'s order."""
+        rows = bed.bim["id"].cast(pl.Int64).to_numpy()
+        where = {s: i for i, s in enumerate(self.source.samples)}
+        cols = np.array([where[s] for s in bed.samples], dtype=np.int64)
+        return self.source.subset(rows, cols)
+
+
+def _private(path: Path) -> BinaryIO:
+    """``path`` opened for writing, created readable by the owner only (mode 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+def write_hard_calls(source: DosageSource, target: Path) -> HardCalls:
+    """Write ``target``.bed/.bim/.fam, the hard calls of ``source`` (module docstring), in
+    one pass that also counts each sample's non-missing dosages. Sample ids that a .fam
+    cannot hold (white space) or that repeat are refused in one sentence, naming none."""
+    samples = source.samples
+    if any(len(s.split()) != 1 for s in samples):
+        raise GenotypeFileError(
+            f"A sample id of {source.path.name} is empty or holds white space, which the fast "
+            "engine's hard-call file set cannot hold: use --engine hail."
+        )
+    if len(set(samples)) != len(samples):
+        raise GenotypeFileError(
+            f"A sample id of {source.path.name} appears twice: each sample must be genotyped "
+            "once."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    called = np.zeros(len(samples), dtype=np.int64)
+    with _private(Path(f"{target}.bed")) as fh:
+        fh.write(BED_MAGIC)
+        for _start, dosages in source.blocks(BLOCK):
+            called += (~np.isnan(dosages)).sum(axis=0)
+            fh.write(pack_codes(hard_call_codes(dosages)).tobytes())
+    bim = source.bim.with_row_index("row").select(
+        "chrom",
+        pl.col("row").cast(pl.String).alias("id"),
+        pl.lit("0").alias("cm"),
+        pl.col("pos").cast(pl.String),
+        "a1",
+        "a2",
+    )
+    with _private(Path(f"{target}.bim")) as fh:
+        bim.write_csv(fh, separator="\t", include_header=False)
+    with _private(Path(f"{target}.fam")) as fh:
+        fh.write("".join(f"{s} {s} 0 0 0 -9\n" for s in samples).encode("utf-8"))
+    return HardCalls(source=source, bed=open_bed(target), called=called)
+
+
+def dosage_counts(calls: HardCalls, cols: Array) -> tuple[Array, Array]:
+    """Per variant over the samples ``cols`` (columns of ``calls.bed``): the sum of the A1
+    dosages and the number of non-missing dosages, one pass over the dosage file."""
+    source = calls.source.subset(None, np.asarray(cols, dtype=np.int64))
+    sums = np.zeros(source.n_variants)
+    n_called = np.zeros(source.n_variants, dtype=np.int64)
+    for start, dosages in source.blocks(BLOCK):
+        rows = slice(start, start + len(dosages))
+        held = np.isnan(dosages)
+        sums[rows] = np.where(held, 0.0, dosages).sum(axis=1)
+        n_called[rows] = (~held).sum(axis=1)
+    return sums, n_called
