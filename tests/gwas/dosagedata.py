@@ -15,6 +15,9 @@ noise for 40% of the calls (most of them then have no hard call within 0.1), and
 Variant j (id ``v{j}``) is on chromosome 1 + j % 3 at position 10,000 + 2,000 j; the file
 lists chr1, then chr2, then chr3.
 
+Samples 597 and 598 share their genotypes (kinship 1/2; their dosages' noise differs), 591
+is a child of 590 (kinship 1/4).
+
 No other dosage is missing, so the kept samples have a dosage for every kept variant and
 PLINK 2 (which drops a sample with a missing dosage from that variant's model) and promise
 (which mean-imputes) fit the same models. Yq depends on variant 100, the population and
@@ -33,6 +36,8 @@ from gwas.helpers import plink2
 
 SAMPLES, COMMON = 600, 1500
 BAD_SAMPLES = [7, 77, 177, 377, 577]
+#: planted relatives (population 1): a duplicate sample and a parent with a child
+TWINS, PARENT_CHILD = (597, 598), (590, 591)
 MISSING_VARIANTS = list(range(COMMON, COMMON + 20))
 RARE_VARIANTS = list(range(COMMON + 20, COMMON + 50))
 HWE_VARIANTS = list(range(COMMON + 50, COMMON + 60))
@@ -57,6 +62,10 @@ def _genotypes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     shift = rng.uniform(-0.1, 0.1, COMMON)
     freq = np.where(pop[:, None] == 0, base - shift, base + shift)
     common = rng.binomial(2, freq).astype(float)
+    common[TWINS[1]] = common[TWINS[0]]  # a duplicate: kinship 1/2
+    parent, child = PARENT_CHILD  # one allele from the parent, one from the population
+    passed = np.where(common[parent] == 1, rng.integers(0, 2, COMMON), common[parent] // 2)
+    common[child] = passed + rng.binomial(1, freq[child])
     missing = rng.binomial(2, 0.3, size=(SAMPLES, len(MISSING_VARIANTS))).astype(float)
     rare = np.zeros((SAMPLES, len(RARE_VARIANTS)))
     for j in range(len(RARE_VARIANTS)):

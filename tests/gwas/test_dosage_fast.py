@@ -266,7 +266,8 @@ def _engine_run(qcset: Any, tmp: Path, *, traits: list[str], **options: Any) -> 
     source = GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
     # the heterozygosity filter is promise's own (PLINK 2 has none; Hail's definition is held
     # in test_localqc): off here
-    settings = GwasOptions(engine="fast", qc=QcThresholds(het_sd=100.0), loco=False, **options)
+    options.setdefault("loco", False)
+    settings = GwasOptions(engine="fast", qc=QcThresholds(het_sd=100.0), **options)
     scratch = tmp / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     return FastEngine().run(genotypes=source, phenotypes=phenotypes, options=settings,
@@ -344,3 +345,44 @@ def _flip(merged: pd.DataFrame) -> bool:
     assert (merged.other_allele[other] == merged.A1[other]).all()
     merged.loc[other, "BETA"] = -merged.BETA[other]
     return True
+
+
+def test_related_drop_on_bgen_finds_the_planted_relatives(qcset: Any, tmp_path: Path) -> None:
+    """KING-robust kinship on the hard calls: the planted duplicate (kinship 1/2) and
+    parent-child pair (1/4) are the only pairs above the second-degree cutoff (0.0884, KING's
+    own), within 0.06 of their kinship (about 1,500 variants, of which 30-50% of calls are
+    missing after hard-calling); ``--related drop`` removes one of each pair."""
+    from gwas.dosagedata import PARENT_CHILD, TWINS
+
+    output = _engine_run(qcset, tmp_path, traits=["Yq"], pca=PcaSettings(pcs=0),
+                         related="drop")  # fmt: skip
+    related = output.relatedness
+    table = related.table.to_pandas()
+    close = table[table.kinship > 0.0884]
+    pairs = {tuple(sorted((a, b))): k for a, b, k in
+             zip(close.iloc[:, 0], close.iloc[:, 1], close.kinship, strict=True)}  # fmt: skip
+    twins, family = (tuple(f"S{i:04d}" for i in pair) for pair in (TWINS, PARENT_CHILD))
+    assert set(pairs) == {twins, family}
+    assert abs(pairs[twins] - 0.5) < 0.06 and abs(pairs[family] - 0.25) < 0.06
+    assert len(related.samples) - len(related.kept) == 2
+    assert output.n_samples == len(related.kept)
+
+
+def test_loco_on_bgen(qcset: Any, tmp_path: Path) -> None:
+    """``--loco`` on the BGEN: step 1 runs on the hard calls of the kept variants, the
+    association on the dosages with each chromosome's out-of-chromosome prediction. The
+    planted variant (v100, on chr2) stays the top hit, and its statistic grows over the
+    run without LOCO (the prediction removes the polygenic and population signal, which
+    is noise for a single variant: Yq has 0.8 x population)."""
+    plain = _engine_run(qcset, tmp_path / "plain", traits=["Yq"], pca=PcaSettings(pcs=0))
+    loco = _engine_run(qcset, tmp_path / "loco", traits=["Yq"], pca=PcaSettings(pcs=0),
+                       loco=True)  # fmt: skip
+    assert loco.loco.used and not plain.loco.used
+    with_loco, without = (o.summaries[0].frame.to_pandas() for o in (loco, plain))
+    at = 10_000 + 2_000 * 100
+    assert with_loco.sort_values("p_value").base_pair_location.iloc[0] == at
+    assert (with_loco.n == without.n).all() and len(with_loco) == len(without)
+    p_loco = with_loco.set_index("base_pair_location").p_value[at]
+    p_plain = without.set_index("base_pair_location").p_value[at]
+    assert p_loco < p_plain
+    assert not np.allclose(with_loco.beta, without.beta)
