@@ -243,8 +243,9 @@ PLINK2_QC = ["--hard-call-threshold", "0.1", "--mind", "0.03", "dosage", "--geno
 GLM_COLUMNS = "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p"
 #: 8-bit BGEN: measured max relative difference 1.1e-4 on p (1,494 variants) against
 #: plink2, which holds the k/255 dosages in units of 1/16384; NumPy OLS on the dosages
-#: rounded to 1/16384 gives plink2's p to 2e-5, on the exact dosages promise's to 1e-7
-RTOL_8BIT = 3e-4
+#: rounded to 1/16384 gives plink2's p to 2e-5, on the exact dosages promise's to 1e-7.
+#: A VCF's three-decimal DS values are rounded to 1/16384 by plink2 just the same.
+RTOL_PLINK2_DOSAGE = 3e-4
 
 
 @pytest.fixture(scope="module")
@@ -254,8 +255,11 @@ def qcset(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return write_dosage_set(tmp_path_factory.mktemp("dosage-qc"))
 
 
-def _engine_run(qcset: Any, tmp: Path, *, traits: list[str], **options: Any) -> Any:
-    """The fast engine's output on the BGEN (PCs are not written to a file: run it here)."""
+def _engine_run(
+    qcset: Any, tmp: Path, *, traits: list[str], kind: str = "bgen", **options: Any
+) -> Any:
+    """The fast engine's output on the BGEN, or with ``kind`` "vcf" on the VCF of DS it was
+    written from (PCs are not written to a file: run it here)."""
     from promise.gwas import traits as traitfiles
     from promise.gwas.engines.fastengine import FastEngine
     from promise.gwas.options import QcThresholds
@@ -263,7 +267,11 @@ def _engine_run(qcset: Any, tmp: Path, *, traits: list[str], **options: Any) -> 
 
     phenotypes = traitfiles.from_files(pheno=[qcset.pheno], covar=[qcset.covar],
                                        pheno_names=traits)  # fmt: skip
-    source = GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
+    source = (
+        GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
+        if kind == "bgen"
+        else GenotypeSource(kind="vcf", path=qcset.vcf)
+    )
     # the heterozygosity filter is promise's own (PLINK 2 has none; Hail's definition is held
     # in test_localqc): off here
     options.setdefault("loco", False)
@@ -274,19 +282,36 @@ def _engine_run(qcset: Any, tmp: Path, *, traits: list[str], **options: Any) -> 
                             scratch=scratch, say=StepClock(lambda _m: None))  # fmt: skip
 
 
-def test_hard_calls_equal_plink2_make_bed(qcset: Any, tmp_path: Path) -> None:
+def _plink2_input(qcset: Any, kind: str) -> list[object]:
+    """PLINK 2's flags reading the BGEN (ALT counted) or the VCF's DS."""
+    if kind == "bgen":
+        return ["--bgen", qcset.bgen, "ref-first", "--sample", qcset.sample]
+    return ["--vcf", qcset.vcf, "dosage=DS"]
+
+
+@pytest.mark.parametrize("kind", ["bgen", "vcf"])
+def test_hard_calls_equal_plink2_make_bed(qcset: Any, tmp_path: Path, kind: str) -> None:
     """The hard-call .bed the dosage path writes for QC, pruning, PCA, KING and step 1 is
     the one ``plink2 --bgen F ref-first --hard-call-threshold 0.1 --make-bed`` writes from
-    the same BGEN, code for code; each sample's count of non-missing dosages is the number
-    of variants less PLINK 2's ``--missing`` ``MISSING_DOSAGE_CT``."""
+    the same BGEN (or ``--vcf F dosage=DS``), code for code; each sample's count of
+    non-missing dosages is the number of variants less PLINK 2's ``MISSING_DOSAGE_CT``.
+    The VCF holds three-decimal dosages, some exactly 0.1 from a call (0.900, 1.100):
+    PLINK 2 calls them, and so must promise."""
     from promise.gwas.bedset import bed_matrix, open_bed
     from promise.gwas.engines.dosagesource import open_dosages
     from promise.gwas.engines.hardcalls import write_hard_calls
     from promise.gwas.localqc import codes_of
 
-    source = GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
+    source = (
+        GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
+        if kind == "bgen"
+        else GenotypeSource(kind="vcf", path=qcset.vcf)
+    )
     calls = write_hard_calls(open_dosages(source), tmp_path / "ours")
-    _plink2("--bgen", qcset.bgen, "ref-first", "--sample", qcset.sample, "--hard-call-threshold",
+    if kind == "vcf":
+        d = qcset.dosages
+        assert np.isclose(np.abs(d - np.round(d)), 0.1).sum() > 10  # the edge case is there
+    _plink2(*_plink2_input(qcset, kind), "--hard-call-threshold",
             "0.1", "--make-bed", "--missing", "sample-only", "scols=+nmissdosage",
             "--out", tmp_path / "theirs")  # fmt: skip
     theirs = open_bed(tmp_path / "theirs")
@@ -304,20 +329,22 @@ def test_hard_calls_equal_plink2_make_bed(qcset: Any, tmp_path: Path) -> None:
     assert (smiss["MISSING_CT"] > smiss["MISSING_DOSAGE_CT"]).all()  # the two counts differ
 
 
-def test_qc_and_pcs_on_bgen_equal_plink2(qcset: Any, tmp_path: Path) -> None:
-    """Sample and variant QC (promise's default thresholds) and 2 PCs on the 8-bit BGEN:
+@pytest.mark.parametrize("kind", ["bgen", "vcf"])
+def test_qc_and_pcs_on_dosages_equal_plink2(qcset: Any, tmp_path: Path, kind: str) -> None:
+    """Sample and variant QC (promise's default thresholds) and 2 PCs on the 8-bit BGEN
+    (and on the VCF of DS it was written from, against ``plink2 --vcf F dosage=DS``):
     the kept samples and variants are exactly those of ``plink2 --mind 0.03 dosage --geno
     0.05 dosage --maf 0.01 --mac 5 --hwe 1e-6 midp --hard-call-threshold 0.1``; beta, SE
     and p equal ``plink2 --glm`` with promise's PCs given to it as covariates."""
     from gwas.dosagedata import BAD_SAMPLES, DOSAGE_MAF_VARIANT
 
-    output = _engine_run(qcset, tmp_path, traits=["Yq"], pca=PcaSettings(pcs=2))
+    output = _engine_run(qcset, tmp_path, traits=["Yq"], kind=kind, pca=PcaSettings(pcs=2))
     prefix = tmp_path / "plink2"
     scores = output.pcs.scores
     covar = pd.read_csv(qcset.covar, sep="\t").set_index("#IID")
     both = covar.join(scores.rename_axis("#IID"), how="inner")
     both.reset_index().to_csv(tmp_path / "covar_pcs.txt", sep="\t", index=False)
-    _plink2("--bgen", qcset.bgen, "ref-first", "--sample", qcset.sample, *PLINK2_QC,
+    _plink2(*_plink2_input(qcset, kind), *PLINK2_QC,
             "--pheno", qcset.pheno, "--pheno-name", "Yq", "--covar", tmp_path / "covar_pcs.txt",
             "--glm", "hide-covar", GLM_COLUMNS, "--covar-variance-standardize",
             "--write-samples", "--write-snplist", "--out", prefix)  # fmt: skip
@@ -336,7 +363,7 @@ def test_qc_and_pcs_on_bgen_equal_plink2(qcset: Any, tmp_path: Path) -> None:
     assert len(merged) == len(theirs) and (merged.n == merged.OBS_CT).all()
     assert (merged.effect_allele == merged.A1).all() or _flip(merged)
     _assert_close(merged.beta, merged.standard_error, merged.p_value,
-                  merged.BETA, merged.SE, merged.P, rtol=RTOL_8BIT)  # fmt: skip
+                  merged.BETA, merged.SE, merged.P, rtol=RTOL_PLINK2_DOSAGE)  # fmt: skip
 
 
 def _flip(merged: pd.DataFrame) -> bool:

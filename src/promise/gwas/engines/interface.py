@@ -125,8 +125,10 @@ def choose_engine(
 
 def _dosages_for_fast(options: GwasOptions, genotypes: GenotypeSource) -> bool:
     """Whether ``--engine fast`` reads these dosages (:mod:`.dosagesource`, :mod:`.hardcalls`):
-    a BGEN file. A VCF with DS stays refused until its path is held to plink2."""
-    return genotypes.kind == "bgen"
+    a BGEN file or a VCF declaring FORMAT DS."""
+    from promise.gwas.engines.dosagesource import holds_dosage_input
+
+    return holds_dosage_input(genotypes)
 
 
 def check_relatives(options: GwasOptions, engine: str) -> None:
