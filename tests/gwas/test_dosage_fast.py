@@ -182,12 +182,19 @@ def _options(**kw: object) -> GwasOptions:
     return GwasOptions(engine="fast", **kw)  # type: ignore[arg-type]
 
 
-def test_engine_choice_on_dosages(bgen: dict[str, Path]) -> None:
-    """``auto`` still sends BGEN to Hail; ``--engine fast`` runs it with QC, PCs and LOCO."""
+def test_engine_choice_on_dosages(bgen: dict[str, Path], tmp_path: Path) -> None:
+    """``auto`` sends a BGEN to the fast engine on one machine (with QC, PCs, LOCO, relatives),
+    to Hail with a Spark master; the CLI's run on it says so in its metadata."""
     source = GenotypeSource(kind="bgen", path=bgen["bgen"], sample_file=bgen["sample"])
-    assert choose_engine(GwasOptions(), source) == "hail"
-    assert choose_engine(_options(), source) == "fast"
+    assert choose_engine(GwasOptions(), source) == "fast"
+    assert choose_engine(GwasOptions(), source, spark_master="spark://x:7077") == "hail"
     assert choose_engine(_options(loco=True, related="drop"), source) == "fast"
+    out = tmp_path / "auto"
+    run_cli(["--bgen", bgen["bgen"], "--sample", bgen["sample"], "--pheno", bgen["pheno"],
+             "--covar", bgen["covar"], "--pcs", "0", "--out", out])  # fmt: skip
+    meta = yaml.safe_load((out / "Yq.tsv.gz-meta.yaml").read_text())
+    assert meta["thresholds"]["engine"] == "fast"
+    assert not (out / "tmp").exists()  # the hard-call copy is gone with the scratch folder
 
 
 def test_binary_on_bgen_equals_plink2_logistic(bgen: dict[str, Path], tmp_path: Path) -> None:

@@ -159,24 +159,20 @@ def _ds_vcf(path: Path) -> Path:
 
 
 def test_engine_choice(tmp_path: Path) -> None:
-    """GT VCF: the fast engine by default; dosages (a VCF declaring DS, BGEN) stay on Hail,
-    the reason saying hard calls would lose information; ``--engine fast`` on them is
-    refused in one sentence."""
+    """GT VCF, DS VCF and BGEN: the fast engine by default (dosages read as dosages, see
+    test_dosage_fast), Hail with a Spark master or when asked for."""
     gt = tmp_path / "gt.vcf"
     gt.write_text(HEADER + LINES)
     ds = _ds_vcf(tmp_path / "ds.vcf")
     options = GwasOptions()
-    source = GenotypeSource(kind="vcf", path=gt)
-    assert fast_applies(source) is None and choose_engine(options, source) == "fast"
-    assert choose_engine(options, source, spark_master="spark://x:7077") == "hail"
-    for kind, path in (("vcf", ds), ("bgen", tmp_path / "x.bgen")):
-        other = GenotypeSource(kind=kind, path=path)  # type: ignore[arg-type]
-        why = fast_applies(other)
-        assert why is not None and "losing information" in why and "dosages" in why
-        assert choose_engine(options, other) == "hail"
-    assert choose_engine(GwasOptions(engine="fast"), GenotypeSource(kind="bgen", path=ds)) == "fast"
-    with pytest.raises(TraitError, match=r"^The fast engine cannot run this GWAS: .*\.$"):
-        choose_engine(GwasOptions(engine="fast"), GenotypeSource(kind="vcf", path=ds))
+    for kind, path in (("vcf", gt), ("vcf", ds), ("bgen", tmp_path / "x.bgen")):
+        source = GenotypeSource(kind=kind, path=path)  # type: ignore[arg-type]
+        assert fast_applies(source) is None and choose_engine(options, source) == "fast"
+        assert choose_engine(GwasOptions(engine="fast"), source) == "fast"
+        assert choose_engine(options, source, spark_master="spark://x:7077") == "hail"
+        assert choose_engine(GwasOptions(engine="hail"), source) == "hail"
+        with pytest.raises(TraitError, match=r"^--engine fast runs in this process"):
+            choose_engine(GwasOptions(engine="fast"), source, spark_master="spark://x:7077")
 
 
 def _noisy_ds_vcf(gt_vcf: Path, out: Path, seed: int = 5) -> Path:

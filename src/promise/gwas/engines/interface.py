@@ -7,13 +7,14 @@ the QC steps it applied, the principal components it used and the covariates of 
 Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
 
 - ``fast`` (:mod:`.fastengine`): in process, no JVM; PLINK 1 file sets, the warehouse's
-  PLINK copies of its batches and VCFs of hard calls (GT; converted losslessly to a PLINK
-  file set in the run's scratch folder, :mod:`promise.gwas.vcfbed`); sample and variant QC, LD pruning and PCA, linear regression
-  and the binary score test with Firth (or Wald), every trait group in one pass per block.
-- ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``), for
-  dosages (BGEN, a VCF declaring FORMAT DS), and whenever asked for with ``--engine hail``.
-  (Work in progress, issue 17.2: ``--engine fast`` on a BGEN file runs association only,
-  ``--skip-qc --pcs 0``, quantitative traits, :mod:`.dosagesource`.)
+  PLINK copies of its batches, VCFs of hard calls (GT; converted losslessly to a PLINK file
+  set in the run's scratch folder, :mod:`promise.gwas.vcfbed`) and dosages (BGEN v1.2, a
+  VCF declaring FORMAT DS: QC, PCA and kinship on hard calls written to scratch, the
+  association on the dosages, :mod:`.hardcalls`, :mod:`.dosagesource`); sample and variant
+  QC, LD pruning and PCA, linear regression and the binary score test with Firth (or Wald),
+  every trait group in one pass per block. ``auto`` picks it wherever it reads the input.
+- ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``) and
+  whenever asked for with ``--engine hail``.
 
 :func:`choose_engine` decides, :func:`make_engine` builds it.
 
@@ -33,7 +34,6 @@ from promise.gwas.bedset import batches_without_plink
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions
 from promise.gwas.traits import Phenotypes, TraitError
-from promise.gwas.vcfbed import holds_dosages
 
 if TYPE_CHECKING:
     from promise.gwas.loco import LocoRun
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from promise.gwas.results import TraitSummary
 
 #: genotype sources the fast engine reads
-FAST_SOURCES = ("bfile", "warehouse", "vcf")
+FAST_SOURCES = ("bfile", "warehouse", "vcf", "bgen")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,18 +80,8 @@ class AssociationEngine(Protocol):
 
 def fast_applies(genotypes: GenotypeSource) -> str | None:
     """None when the fast engine reads ``genotypes``; else why not, as a clause."""
-    if genotypes.kind == "bgen":
-        return (
-            "a BGEN file holds genotype probabilities (dosages), which the fast engine's hard "
-            "calls would round, losing information"
-        )
     if genotypes.kind not in FAST_SOURCES:
         return f"it does not read {genotypes.kind.upper()} files"
-    if genotypes.kind == "vcf" and holds_dosages(genotypes.path):
-        return (
-            f"{genotypes.path.name} declares dosages (FORMAT DS), which the fast engine's hard "
-            "calls would round, losing information"
-        )
     if genotypes.kind == "warehouse":
         missing = batches_without_plink(genotypes.path)
         if missing:
@@ -115,20 +105,10 @@ def choose_engine(
     if asked == "fast":
         if spark_master is not None:
             raise TraitError("--engine fast runs in this process: drop --spark-master for it.")
-        if why is not None and _dosages_for_fast(options, genotypes):
-            return "fast"
         if why is not None:
             raise TraitError(f"The fast engine cannot run this GWAS: {why}; use --engine hail.")
         return "fast"
     return "fast" if spark_master is None and why is None else "hail"
-
-
-def _dosages_for_fast(options: GwasOptions, genotypes: GenotypeSource) -> bool:
-    """Whether ``--engine fast`` reads these dosages (:mod:`.dosagesource`, :mod:`.hardcalls`):
-    a BGEN file or a VCF declaring FORMAT DS."""
-    from promise.gwas.engines.dosagesource import holds_dosage_input
-
-    return holds_dosage_input(genotypes)
 
 
 def check_relatives(options: GwasOptions, engine: str) -> None:
@@ -140,8 +120,8 @@ def check_relatives(options: GwasOptions, engine: str) -> None:
     if asked:
         raise TraitError(
             f"{' and '.join(asked)} {'need' if len(asked) > 1 else 'needs'} the fast engine "
-            "(PLINK file sets, VCFs of hard calls or the "
-            "warehouse, no --spark-master); the Hail engine computes neither kinship nor LOCO."
+            "(no --spark-master, no --engine hail); the Hail engine computes neither kinship "
+            "nor LOCO."
         )
 
 
