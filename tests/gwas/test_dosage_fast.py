@@ -1,10 +1,11 @@
-"""The fast engine's dosage path (issue 17.2, work in progress): ``--engine fast`` on a BGEN
-file runs association only (``--skip-qc --pcs 0``) on the file's dosages.
+"""The fast engine's dosage path (issue 17.2): BGEN v1.2 and VCFs declaring FORMAT DS.
 
-Expected values come from PLINK 2: ``plink2 --bgen F ref-first --sample S --glm`` on the
-same BGEN, which PLINK 2 itself wrote from a VCF of dosages (FORMAT DS) made here from the
-synthetic genotypes plus noise, so most dosages are not 0/1/2 and rounding them to hard
-calls would change beta, SE and p.
+Expected values come from PLINK 2 on the same files: ``plink2 --bgen F ref-first --sample
+S`` (or ``--vcf F dosage=DS``) with the same QC thresholds, ``--glm`` (linear, logistic,
+Firth), ``--make-bed`` of hard calls; from NumPy OLS written here (missing dosages); and
+from planted truth (relatives, QC cases: tests/gwas/dosagedata.py). The data are dosages
+with noise, so most are not 0/1/2 and rounding them to hard calls would change beta, SE
+and p.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every trait group in one pass over a PLINK 1 .bed: linear and binary kernels per block.
+"""Every trait group in one pass over a PLINK 1 .bed or a dosage file: linear and binary
+kernels per block.
 
 A group is traits of one kind with the same non-missing samples (:class:`GroupInput`):
 its samples (columns of the .bed), its traits' values and its covariate matrix (intercept
@@ -137,8 +138,7 @@ def associate(
     """Test every variant of ``bed`` for every group; one frame per group in the layout of
     :func:`promise.gwas.results.export_group` (``contig position ref alt`` then per trait
     ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names. A
-    :class:`.dosagesource.DosageSource` supplies float dosages instead of .bed codes
-    (work in progress, docs/dosage-path-wip.md)."""
+    :class:`.dosagesource.DosageSource` supplies float dosages instead of .bed codes."""
     n, m = len(bed.samples), bed.n_variants
     labels, chrom_index = np.unique(bed.bim["chrom"].cast(pl.Utf8).to_numpy(), return_inverse=True)
     fitted = [fit_group(g, n, m, [str(x) for x in labels]) for g in groups]

@@ -3,7 +3,10 @@
 Genotypes are PLINK 1 file sets: a researcher's ``--bfile``, a ``--vcf`` of hard calls
 converted losslessly into the run's scratch folder (:mod:`promise.gwas.vcfbed`), or the
 warehouse's PLINK copy of each batch (written by ingestion beside its MatrixTable; batches are aligned on the
-variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). Then:
+variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). For
+dosages (a BGEN, a VCF declaring DS) steps 2-5 run on a hard-call copy written to scratch,
+with call rates, MAF and MAC from the dosages, and step 6 reads the dosages (:mod:`.hardcalls`).
+Then:
 
 1. the samples with a trait and every covariate are matched to the genotyped ones;
 2. sample QC (call rate, heterozygosity, sex check) and variant QC (call rate, MAF, MAC,
