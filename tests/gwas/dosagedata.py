@@ -76,12 +76,13 @@ def _genotypes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([common, missing, rare, hwe, np.zeros(SAMPLES)]), pop
 
 
-def _dosages(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noisy = rng.random(g.shape) < 0.4
+def _dosages(g: np.ndarray, rng: np.random.Generator, exact: bool) -> np.ndarray:
+    noisy = rng.random(g.shape) < (0.0 if exact else 0.4)
     noisy[:, [*RARE_VARIANTS, *HWE_VARIANTS, DOSAGE_MAF_VARIANT]] = False
     d = np.clip(np.where(noisy, g + rng.normal(0, 0.25, g.shape), g), 0, 2)
     d = np.round(d, 3)
-    d[rng.choice(SAMPLES, 15, replace=False), DOSAGE_MAF_VARIANT] = 0.85
+    if not exact:
+        d[rng.choice(SAMPLES, 15, replace=False), DOSAGE_MAF_VARIANT] = 0.85
     for j in MISSING_VARIANTS:
         d[rng.choice(SAMPLES, SAMPLES // 10, replace=False), j] = np.nan
     for i in BAD_SAMPLES:
@@ -89,12 +90,13 @@ def _dosages(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return d
 
 
-def write_dosage_set(out: Path, *, seed: int = 11) -> DosageSet:
-    """The data set of the module docstring under ``out``."""
+def write_dosage_set(out: Path, *, seed: int = 11, exact: bool = False) -> DosageSet:
+    """The data set of the module docstring under ``out``; ``exact``: every dosage 0, 1, 2
+    or missing (no noise, no 0.85 dosages), so its hard calls hold all of it."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     g, pop = _genotypes(rng)
-    d = _dosages(g, rng)
+    d = _dosages(g, rng, exact)
     ids = [f"S{i:04d}" for i in range(SAMPLES)]
     vcf = out / "dosages.vcf"
     with vcf.open("w") as fh:

@@ -505,3 +505,56 @@ def _min_cases(n: int) -> Any:
     from promise.gwas.options import AssociationSettings
 
     return AssociationSettings(min_cases=n)
+
+
+@pytest.mark.reliability
+def test_repeated_sample_id_is_one_sentence(
+    bgen: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .sample that lists one ID_2 twice: the dosage path cannot tell the two columns
+    apart, so the run stops in one sentence that names the file and no id, and leaves no
+    hard-call copy behind."""
+    from promise.cli import main
+
+    lines = bgen["sample"].read_text().splitlines()
+    first = lines[2].split()
+    lines[3] = " ".join([first[0], first[1], *lines[3].split()[2:]])
+    twice = tmp_path / "twice.sample"
+    twice.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    rc = main(["gwas", "--bgen", str(bgen["bgen"]), "--sample", str(twice), "--pheno",
+               str(bgen["pheno"]), "--covar", str(bgen["covar"]), "--pcs", "0",
+               "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err
+    assert "appears twice" in err and first[1] not in err
+    assert not (out / "tmp").exists()
+
+
+def test_exact_dosages_run_as_their_bed(tmp_path: Path) -> None:
+    """Dosages that are all 0, 1, 2 or missing hold nothing their hard calls do not: the
+    whole run on the BGEN (QC, 2 PCs, KING and --related drop, LOCO step 1, association)
+    equals the run on PLINK 2's .bed of it (``--bfile``, the path held to PLINK 2, Hail and
+    regenie elsewhere): the same QC counts, samples and variants, beta/SE/p to relative
+    1e-9 (the same arithmetic on the same numbers, blocks of another size). This holds the
+    dosage path's wiring (kept rows and columns, chromosome labels of the LOCO offsets,
+    the related samples dropped) to the .bed path's."""
+    from gwas.dosagedata import write_dosage_set
+
+    data = write_dosage_set(tmp_path / "data", exact=True)
+    _plink2("--bgen", data.bgen, "ref-first", "--sample", data.sample, "--make-bed",
+            "--out", tmp_path / "bed")  # fmt: skip
+    common = ["--pheno", data.pheno, "--pheno-name", "Yq", "--covar", data.covar,
+              "--pcs", "2", "--loco", "--related", "drop", "--het-sd", "100"]  # fmt: skip
+    run_cli(["--bgen", data.bgen, "--sample", data.sample, *common, "--out", tmp_path / "a"])
+    run_cli(["--bfile", tmp_path / "bed", *common, "--out", tmp_path / "b"])
+    metas = [yaml.safe_load((tmp_path / d / "Yq.tsv.gz-meta.yaml").read_text()) for d in "ab"]
+    assert metas[0]["qc"] == metas[1]["qc"] and metas[0]["loco"] == metas[1]["loco"]
+    assert metas[0]["loco"]["used"] and metas[0]["covariates"] == ["c1", "PC1", "PC2"]
+    dropped = [q for q in metas[0]["qc"] if q["filter"] == "relatedness"]
+    assert dropped and dropped[0]["removed"] == 2
+    ours, theirs = (read_ssf(tmp_path / d / "Yq.tsv.gz") for d in "ab")
+    assert list(ours.base_pair_location) == list(theirs.base_pair_location)
+    assert (ours.n == theirs.n).all() and len(ours) > 1400
+    for field in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
+        np.testing.assert_allclose(ours[field], theirs[field], rtol=1e-9, err_msg=field)
