@@ -558,3 +558,22 @@ def test_exact_dosages_run_as_their_bed(tmp_path: Path) -> None:
     assert (ours.n == theirs.n).all() and len(ours) > 1400
     for field in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
         np.testing.assert_allclose(ours[field], theirs[field], rtol=1e-9, err_msg=field)
+
+
+@pytest.mark.reliability
+def test_qc_removing_every_sample_is_one_sentence(
+    bgen: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --het-sd 0 no sample's heterozygosity rate (on the hard calls) is within 0 SD
+    of the mean: the run says so in one sentence naming the filter, instead of failing
+    inside the association."""
+    from promise.cli import main
+
+    rc = main(["gwas", "--bgen", str(bgen["holes"]), "--pheno", str(bgen["pheno"]),
+               "--covar", str(bgen["covar"]), "--pcs", "0", "--het-sd", "0",
+               "--out", str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err
+    assert "Sample QC removed all 400 samples (call rate " in err  # 2% missing dosages
+    line = next(line for line in err.splitlines() if "Sample QC removed" in line)
+    assert "heterozygosity" in line and line.endswith(".") and ". " not in line

@@ -286,6 +286,12 @@ def _quality_control(
     called = None if calls is None else calls.called[cols]  # dosages: missing dosages count
     kept, steps = localqc.sample_qc(bed, cols, thresholds=options.qc, register_female=register,
                                     build=build, dosages_called=called)  # fmt: skip
+    if len(kept) == 0:
+        removed = ", ".join(f"{s.name} {s.removed:,}" for s in steps if s.removed)
+        raise TraitError(
+            f"Sample QC removed all {len(cols):,} samples ({removed}): check the genotypes, or "
+            "lower --sample-call-rate or raise --het-sd."
+        )
     cols = cols[kept]
     binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
     controls = None
