@@ -104,8 +104,15 @@ class FastEngine:
         """QC, PCA and association in process (on dosages: see :mod:`.hardcalls`)."""
         calls = None
         if holds_dosage_input(genotypes):
-            say("reading genotypes (dosages; hard calls for QC, PCA and kinship)")
-            calls = write_hard_calls(open_dosages(genotypes), scratch / "dosages" / "calls")
+            step1 = _loco_choice(options, genotypes)[0]
+            hard = (
+                not options.skip_qc
+                or options.pca.pcs > 0
+                or needs_kinship(options, genotypes, loco=step1)
+            )
+            say(f"reading genotypes (dosages{'; hard calls for QC, PCA and kinship' * hard})")
+            calls = write_hard_calls(open_dosages(genotypes), scratch / "dosages" / "calls",
+                                     codes=hard)  # fmt: skip
         else:
             say("reading genotypes")
         sets = open_sets(genotypes, scratch) if calls is None else [calls.bed]

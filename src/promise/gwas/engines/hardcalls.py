@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from promise.genotypes.errors import GenotypeFileError
-from promise.genotypes.plink import BED_MAGIC
+from promise.genotypes.plink import BED_MAGIC, read_bim
 from promise.gwas.bedset import BedFiles, open_bed, pack_codes
 from promise.gwas.engines.dosagesource import DosageSource
 
@@ -83,10 +83,13 @@ def _private(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def write_hard_calls(source: DosageSource, target: Path) -> HardCalls:
+def write_hard_calls(source: DosageSource, target: Path, *, codes: bool = True) -> HardCalls:
     """Write ``target``.bed/.bim/.fam, the hard calls of ``source`` (module docstring), in
-    one pass that also counts each sample's non-missing dosages. Sample ids that a .fam
-    cannot hold (white space) or that repeat are refused in one sentence, naming none."""
+    one pass that also counts each sample's non-missing dosages; with ``codes`` False only
+    the .bim and .fam (a run without QC, PCA and kinship reads no hard call: the pass over
+    the file is saved, and a .bed that is not there cannot be read by mistake). Sample ids
+    that a .fam cannot hold (white space) or that repeat are refused in one sentence,
+    naming none."""
     samples = source.samples
     if any(len(s.split()) != 1 for s in samples):
         raise GenotypeFileError(
@@ -100,11 +103,12 @@ def write_hard_calls(source: DosageSource, target: Path) -> HardCalls:
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     called = np.zeros(len(samples), dtype=np.int64)
-    with _private(Path(f"{target}.bed")) as fh:
-        fh.write(BED_MAGIC)
-        for _start, dosages in source.blocks(BLOCK):
-            called += (~np.isnan(dosages)).sum(axis=0)
-            fh.write(pack_codes(hard_call_codes(dosages)).tobytes())
+    if codes:
+        with _private(Path(f"{target}.bed")) as fh:
+            fh.write(BED_MAGIC)
+            for _start, dosages in source.blocks(BLOCK):
+                called += (~np.isnan(dosages)).sum(axis=0)
+                fh.write(pack_codes(hard_call_codes(dosages)).tobytes())
     bim = source.bim.with_row_index("row").select(
         "chrom",
         pl.col("row").cast(pl.String).alias("id"),
@@ -117,7 +121,8 @@ def write_hard_calls(source: DosageSource, target: Path) -> HardCalls:
         bim.write_csv(fh, separator="\t", include_header=False)
     with _private(Path(f"{target}.fam")) as fh:
         fh.write("".join(f"{s} {s} 0 0 0 -9\n" for s in samples).encode("utf-8"))
-    return HardCalls(source=source, bed=open_bed(target), called=called)
+    bed = BedFiles(prefix=target, samples=list(samples), bim=read_bim(target))
+    return HardCalls(source=source, bed=open_bed(target) if codes else bed, called=called)
 
 
 def dosage_counts(calls: HardCalls, cols: Array) -> tuple[Array, Array]:
