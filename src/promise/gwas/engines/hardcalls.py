@@ -23,6 +23,7 @@ back to the dosage file's; the results take ids, alleles and positions from the 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +35,7 @@ from promise.genotypes.errors import GenotypeFileError
 from promise.genotypes.plink import BED_MAGIC, read_bim
 from promise.gwas.bedset import BedFiles, open_bed, pack_codes
 from promise.gwas.engines.dosagesource import DosageSource
+from promise.gwas.fastlinear import bounded_map
 
 Array = np.ndarray[Any, Any]
 
@@ -51,12 +53,18 @@ def hard_call_codes(dosages: Array) -> Array:
     :data:`HARD_CALL_THRESHOLD` of 2 -> 00, of 1 -> 10, of 0 -> 11, else 01 (missing)."""
     nearest = np.rint(dosages)
     with np.errstate(invalid="ignore"):
-        call = np.abs(dosages - nearest) <= HARD_CALL_THRESHOLD + SLACK
-    codes = np.full(dosages.shape, 0b01, dtype=np.uint8)
-    codes[call & (nearest == 2.0)] = 0b00
-    codes[call & (nearest == 1.0)] = 0b10
-    codes[call & (nearest == 0.0)] = 0b11
+        call = np.abs(dosages - nearest) <= HARD_CALL_THRESHOLD + SLACK  # NaN: False
+    index = np.where(call, nearest, 3.0).astype(np.intp)
+    codes: Array = _CODES[index]
     return codes
+
+
+#: .bed code of an A1 count 0, 1, 2, and (index 3) of a missing call
+_CODES = np.array([0b11, 0b10, 0b00, 0b01], dtype=np.uint8)
+
+
+def _workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 @dataclass(frozen=True)
@@ -103,12 +111,18 @@ def write_hard_calls(source: DosageSource, target: Path, *, codes: bool = True) 
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     called = np.zeros(len(samples), dtype=np.int64)
-    if codes:
-        with _private(Path(f"{target}.bed")) as fh:
+
+    def packed(item: tuple[int, Array]) -> tuple[bytes, Array]:
+        dosages = item[1]
+        return pack_codes(hard_call_codes(dosages)).tobytes(), (~np.isnan(dosages)).sum(axis=0)
+
+    if codes:  # the file is decoded in this thread, the blocks coded in the pool's
+        with _private(Path(f"{target}.bed")) as fh, ThreadPoolExecutor(_workers()) as pool:
             fh.write(BED_MAGIC)
-            for _start, dosages in source.blocks(BLOCK):
-                called += (~np.isnan(dosages)).sum(axis=0)
-                fh.write(pack_codes(hard_call_codes(dosages)).tobytes())
+            blocks = source.blocks(BLOCK)
+            for data, n_called in bounded_map(pool, packed, blocks, ahead=2 * _workers()):
+                called += n_called
+                fh.write(data)
     bim = source.bim.with_row_index("row").select(
         "chrom",
         pl.col("row").cast(pl.String).alias("id"),
@@ -131,9 +145,15 @@ def dosage_counts(calls: HardCalls, cols: Array) -> tuple[Array, Array]:
     source = calls.source.subset(None, np.asarray(cols, dtype=np.int64))
     sums = np.zeros(source.n_variants)
     n_called = np.zeros(source.n_variants, dtype=np.int64)
-    for start, dosages in source.blocks(BLOCK):
+
+    def counted(item: tuple[int, Array]) -> None:
+        start, dosages = item
         rows = slice(start, start + len(dosages))
         held = np.isnan(dosages)
         sums[rows] = np.where(held, 0.0, dosages).sum(axis=1)
         n_called[rows] = (~held).sum(axis=1)
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        for _ in bounded_map(pool, counted, source.blocks(BLOCK), ahead=2 * _workers()):
+            pass
     return sums, n_called
