@@ -23,6 +23,8 @@ call rates and the allele frequency and count come from the dosages, passed in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -154,33 +156,35 @@ def _sex_check(
     return remaining, step
 
 
+@dataclass(frozen=True)
+class DosageCounts:
+    """Per variant over the samples of a QC, from dosages: the sum of A1 dosages, the
+    number of non-missing dosages, and the hard calls' hom ref, het, hom alt counts in the
+    controls (variants x 3), for :func:`variant_qc` on dosage input."""
+
+    sums: Array
+    called: Array
+    hwe: Array
+
+
 def variant_qc(
     bed: BedFiles,
     cols: Array,
     *,
     thresholds: QcThresholds,
     controls: Array | None,
-    dosages: tuple[Array, Array] | None = None,
+    dosages: DosageCounts | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The rows kept by call rate, MAF, MAC and HWE over the samples ``cols``;
     ``controls``: a boolean per column, the samples HWE is tested in (None: all).
-    ``dosages``: per variant the sum of A1 dosages and the number of non-missing dosages
-    over ``cols``, for a .bed of hard calls from dosages: call rate, MAF and MAC then come
-    from the dosages (``plink2 --geno dosage --maf --mac``), HWE from the hard calls."""
+    ``dosages``: the counts of a .bed of hard calls from dosages, computed while reading
+    them (the .bed is not read): call rate, MAF and MAC from the dosages (``plink2 --geno
+    dosage --maf --mac``), HWE from the hard calls."""
     m, n = bed.n_variants, len(cols)
-    stats = np.zeros((m, 4), dtype=np.int64)  # per code: 0 hom alt, 1 missing, 2 het, 3 hom ref
-    hwe_counts = np.zeros((m, 3), dtype=np.int64)  # hom ref, het, hom alt in controls
-    for start, codes in _blocks(bed, np.arange(m), cols):
-        rows = slice(start, start + len(codes))
-        for code in range(4):
-            stats[rows, code] = (codes == code).sum(axis=1)
-        sub = codes if controls is None else codes[:, controls]
-        hwe_counts[rows] = np.column_stack([(sub == 3).sum(axis=1), (sub == 2).sum(axis=1),
-                                            (sub == 0).sum(axis=1)])  # fmt: skip
-    n_called = n - stats[:, 1]
-    ac = 2 * stats[:, 0] + stats[:, 2]
-    if dosages is not None:
-        ac, n_called = dosages
+    if dosages is None:
+        ac, n_called, hwe_counts = _code_counts(bed, cols, controls)
+    else:
+        ac, n_called, hwe_counts = dosages.sums, dosages.called, dosages.hwe
     an = 2 * n_called
     with np.errstate(invalid="ignore", divide="ignore"):
         af = ac / an
@@ -207,3 +211,18 @@ def variant_qc(
                             removed=before - after, remaining=after))  # fmt: skip
         before = after
     return np.flatnonzero(keep), steps
+
+
+def _code_counts(bed: BedFiles, cols: Array, controls: Array | None) -> tuple[Array, Array, Array]:
+    """A1 count, called samples and (hom ref, het, hom alt) in ``controls`` per variant."""
+    m, n = bed.n_variants, len(cols)
+    stats = np.zeros((m, 4), dtype=np.int64)  # per code: 0 hom alt, 1 missing, 2 het, 3 hom ref
+    hwe_counts = np.zeros((m, 3), dtype=np.int64)  # hom ref, het, hom alt in controls
+    for start, codes in _blocks(bed, np.arange(m), cols):
+        rows = slice(start, start + len(codes))
+        for code in range(4):
+            stats[rows, code] = (codes == code).sum(axis=1)
+        sub = codes if controls is None else codes[:, controls]
+        hwe_counts[rows] = np.column_stack([(sub == 3).sum(axis=1), (sub == 2).sum(axis=1),
+                                            (sub == 0).sum(axis=1)])  # fmt: skip
+    return 2 * stats[:, 0] + stats[:, 2], n - stats[:, 1], hwe_counts

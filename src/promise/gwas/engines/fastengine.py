@@ -305,7 +305,7 @@ def _quality_control(
     if binary:
         values = aligned[kept].select(binary).to_numpy()
         controls = ~np.any(values == 1, axis=1)  # not a case of any binary trait
-    dosages = None if calls is None else dosage_counts(calls, cols)  # a pass over the file
+    dosages = None if calls is None else dosage_counts(calls, cols, controls)  # a file pass
     rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls,
                                              dosages=dosages)  # fmt: skip
     if len(rows) < bed.n_variants:  # a copy without the removed variants (and samples)

@@ -12,7 +12,8 @@ What QC measures on dosages rather than hard calls, as ``plink2 --geno dosage --
 --maf --mac`` does: a call is missing only where the dosage is (an uncertain dosage is
 information, not a missing call: on imputed data counting it missing would remove most
 imputed variants and samples), and the allele frequency and count are sums of dosages
-(:func:`dosage_counts`). The same pass counts each sample's non-missing dosages
+(:func:`dosage_counts`, which also counts the hard calls' genotypes for HWE, so that
+variant QC does not read the .bed). The same pass counts each sample's non-missing dosages
 (:attr:`HardCalls.called`) for the sample call rate.
 
 The .bim's variant id column holds the row number in the dosage file, so that the variants
@@ -36,6 +37,7 @@ from promise.genotypes.plink import BED_MAGIC, read_bim
 from promise.gwas.bedset import BedFiles, open_bed, pack_codes
 from promise.gwas.engines.dosagesource import DosageSource
 from promise.gwas.fastlinear import bounded_map
+from promise.gwas.localqc import DosageCounts
 
 Array = np.ndarray[Any, Any]
 
@@ -139,12 +141,14 @@ def write_hard_calls(source: DosageSource, target: Path, *, codes: bool = True) 
     return HardCalls(source=source, bed=open_bed(target) if codes else bed, called=called)
 
 
-def dosage_counts(calls: HardCalls, cols: Array) -> tuple[Array, Array]:
+def dosage_counts(calls: HardCalls, cols: Array, controls: Array | None) -> DosageCounts:
     """Per variant over the samples ``cols`` (columns of ``calls.bed``): the sum of the A1
-    dosages and the number of non-missing dosages, one pass over the dosage file."""
+    dosages, the number of non-missing dosages and the hard calls' genotype counts in
+    ``controls`` (a boolean per column; None: all), one pass over the dosage file."""
     source = calls.source.subset(None, np.asarray(cols, dtype=np.int64))
-    sums = np.zeros(source.n_variants)
-    n_called = np.zeros(source.n_variants, dtype=np.int64)
+    m = source.n_variants
+    sums, n_called = np.zeros(m), np.zeros(m, dtype=np.int64)
+    hwe = np.zeros((m, 3), dtype=np.int64)
 
     def counted(item: tuple[int, Array]) -> None:
         start, dosages = item
@@ -152,8 +156,10 @@ def dosage_counts(calls: HardCalls, cols: Array) -> tuple[Array, Array]:
         held = np.isnan(dosages)
         sums[rows] = np.where(held, 0.0, dosages).sum(axis=1)
         n_called[rows] = (~held).sum(axis=1)
+        codes = hard_call_codes(dosages if controls is None else dosages[:, controls])
+        hwe[rows] = np.column_stack([(codes == code).sum(axis=1) for code in (0b11, 0b10, 0b00)])
 
     with ThreadPoolExecutor(_workers()) as pool:
         for _ in bounded_map(pool, counted, source.blocks(BLOCK), ahead=2 * _workers()):
             pass
-    return sums, n_called
+    return DosageCounts(sums=sums, called=n_called, hwe=hwe)
