@@ -105,14 +105,11 @@ class FastEngine:
         calls = None
         if holds_dosage_input(genotypes):
             step1 = _loco_choice(options, genotypes)[0]
-            hard = (
-                not options.skip_qc
-                or options.pca.pcs > 0
-                or needs_kinship(options, genotypes, loco=step1)
-            )
+            structure = options.pca.pcs > 0 or needs_kinship(options, genotypes, loco=step1)
+            hard = not options.skip_qc or structure
             say(f"reading genotypes (dosages{'; hard calls for QC, PCA and kinship' * hard})")
             calls = write_hard_calls(open_dosages(genotypes), scratch / "dosages" / "calls",
-                                     codes=hard)  # fmt: skip
+                                     codes=hard, copies=structure)  # fmt: skip
         else:
             say("reading genotypes")
         sets = open_sets(genotypes, scratch) if calls is None else [calls.bed]
@@ -309,6 +306,10 @@ def _quality_control(
     rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls,
                                              dosages=dosages)  # fmt: skip
     if len(rows) < bed.n_variants:  # a copy without the removed variants (and samples)
-        bed = write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
+        bed = (
+            calls.kept(rows, cols)
+            if calls is not None and not calls.copies
+            else write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
+        )
         cols = np.arange(len(bed.samples))
     return bed, cols, steps + variant_steps

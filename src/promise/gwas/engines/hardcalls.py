@@ -77,6 +77,17 @@ class HardCalls:
     source: DosageSource
     bed: BedFiles
     called: Array
+    #: whether anything after QC reads the hard calls (PCA, kinship, step 1); if not, QC
+    #: writes no copy of the kept ones (:meth:`kept`)
+    copies: bool = True
+
+    def kept(self, rows: Array, cols: Array) -> BedFiles:
+        """The variants ``rows`` and samples ``cols`` of :attr:`bed` as a file set without
+        a .bed (ids and .bim only, for :meth:`matching`): what QC hands on when nothing
+        after it reads hard calls."""
+        samples = [self.bed.samples[i] for i in cols]
+        return BedFiles(prefix=self.bed.prefix.with_name("kept"), samples=samples,
+                        bim=self.bed.bim[rows])  # fmt: skip
 
     def matching(self, bed: BedFiles) -> DosageSource:
         """The dosages of the variants and samples of ``bed``, this .bed or a copy of part
@@ -93,7 +104,9 @@ def _private(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def write_hard_calls(source: DosageSource, target: Path, *, codes: bool = True) -> HardCalls:
+def write_hard_calls(
+    source: DosageSource, target: Path, *, codes: bool = True, copies: bool = True
+) -> HardCalls:
     """Write ``target``.bed/.bim/.fam, the hard calls of ``source`` (module docstring), in
     one pass that also counts each sample's non-missing dosages; with ``codes`` False only
     the .bim and .fam (a run without QC, PCA and kinship reads no hard call: the pass over
@@ -138,7 +151,8 @@ def write_hard_calls(source: DosageSource, target: Path, *, codes: bool = True) 
     with _private(Path(f"{target}.fam")) as fh:
         fh.write("".join(f"{s} {s} 0 0 0 -9\n" for s in samples).encode("utf-8"))
     bed = BedFiles(prefix=target, samples=list(samples), bim=read_bim(target))
-    return HardCalls(source=source, bed=open_bed(target) if codes else bed, called=called)
+    return HardCalls(source=source, bed=open_bed(target) if codes else bed, called=called,
+                     copies=copies)  # fmt: skip
 
 
 def dosage_counts(calls: HardCalls, cols: Array, controls: Array | None) -> DosageCounts:
