@@ -302,7 +302,8 @@ def test_hard_calls_equal_plink2_make_bed(qcset: Any, tmp_path: Path, kind: str)
     """The hard-call .bed the dosage path writes for QC, pruning, PCA, KING and step 1 is
     the one ``plink2 --bgen F ref-first --hard-call-threshold 0.1 --make-bed`` writes from
     the same BGEN (or ``--vcf F dosage=DS``), code for code; each sample's count of
-    non-missing dosages is the number of variants less PLINK 2's ``MISSING_DOSAGE_CT``.
+    non-missing dosages is the number of variants less PLINK 2's ``MISSING_DOSAGE_CT``, of
+    hard calls less its ``MISSING_CT``, of heterozygous calls those of PLINK 2's .bed.
     The VCF holds three-decimal dosages, some exactly 0.1 from a call (0.900, 1.100):
     PLINK 2 calls them, and so must promise."""
     from promise.gwas.bedset import bed_matrix, open_bed
@@ -333,7 +334,10 @@ def test_hard_calls_equal_plink2_make_bed(qcset: Any, tmp_path: Path, kind: str)
     assert (their_codes == 1).mean() > 0.1  # uncertain dosages: missing hard calls
     smiss = pd.read_csv(tmp_path / "theirs.smiss", sep="\t")
     expected = theirs.n_variants - smiss["MISSING_DOSAGE_CT"].to_numpy()
-    np.testing.assert_array_equal(calls.called, expected)
+    np.testing.assert_array_equal(calls.counts.dosages, expected)
+    hard = theirs.n_variants - smiss["MISSING_CT"].to_numpy()
+    np.testing.assert_array_equal(calls.counts.called, hard)
+    np.testing.assert_array_equal(calls.counts.het, (their_codes == 0b10).sum(axis=0))
     assert (smiss["MISSING_CT"] > smiss["MISSING_DOSAGE_CT"]).all()  # the two counts differ
 
 

@@ -68,6 +68,17 @@ def contigs(bed: BedFiles, build: str) -> pl.Series:
     return names.replace({f"chr{k}": v for k, v in recode.items() if not k.startswith("chr")})
 
 
+@dataclass(frozen=True)
+class SampleCounts:
+    """Per sample over every variant of a .bed of hard calls from dosages, counted while
+    writing it (:mod:`promise.gwas.engines.hardcalls`): non-missing dosages (the call
+    rate's), hard calls and heterozygous hard calls (the heterozygosity rate's)."""
+
+    dosages: Array
+    called: Array
+    het: Array
+
+
 def sample_qc(
     bed: BedFiles,
     cols: Array,
@@ -75,21 +86,24 @@ def sample_qc(
     thresholds: QcThresholds,
     register_female: Array | None,
     build: str,
-    dosages_called: Array | None = None,
+    counts: SampleCounts | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The sample columns (of ``cols``) kept by call rate, heterozygosity and sex check,
     and a step per filter. ``register_female``: 1 female, 0 male, NaN unknown, per column
-    of ``cols`` (None: no register sex, no sex check). ``dosages_called``: per column the
-    variants with a dosage, for a .bed of hard calls from dosages (the call rate counts
-    missing dosages, :mod:`promise.gwas.engines.hardcalls`); None: the .bed's calls."""
+    of ``cols`` (None: no register sex, no sex check). ``counts``: per column of ``cols``,
+    for dosage input (the call rate then counts missing dosages; the .bed is read for the
+    sex check only); None: counted from the .bed."""
     m = bed.n_variants
-    called = np.zeros(len(cols), dtype=np.int64)
-    het = np.zeros(len(cols), dtype=np.int64)
-    for _, codes in _blocks(bed, np.arange(m), cols):
-        called += (codes != 1).sum(axis=0)
-        het += (codes == 2).sum(axis=0)
+    if counts is None:
+        called = np.zeros(len(cols), dtype=np.int64)
+        het = np.zeros(len(cols), dtype=np.int64)
+        for _, codes in _blocks(bed, np.arange(m), cols):
+            called += (codes != 1).sum(axis=0)
+            het += (codes == 2).sum(axis=0)
+    else:
+        called, het = counts.called, counts.het
     with np.errstate(invalid="ignore", divide="ignore"):
-        counted = called if dosages_called is None else dosages_called
+        counted = called if counts is None else counts.dosages
         rate = counted / m if m else np.full(len(cols), np.nan)
         het_rate = np.where(called > 0, het / np.maximum(called, 1), np.nan)
     passed = np.flatnonzero(rate >= thresholds.min_sample_call_rate)

@@ -287,9 +287,9 @@ def _quality_control(
     aligned = association.aligned(frame, samples)
     female = phenotypes.female_column
     register = aligned[female].cast(pl.Float64).to_numpy() if female in aligned.columns else None
-    called = None if calls is None else calls.called[cols]  # dosages: missing dosages count
+    counts = None if calls is None else calls.sample_counts(cols)  # dosages: counted already
     kept, steps = localqc.sample_qc(bed, cols, thresholds=options.qc, register_female=register,
-                                    build=build, dosages_called=called)  # fmt: skip
+                                    build=build, counts=counts)  # fmt: skip
     if len(kept) == 0:
         removed = ", ".join(f"{s.name} {s.removed:,}" for s in steps if s.removed)
         raise TraitError(

@@ -13,8 +13,9 @@ What QC measures on dosages rather than hard calls, as ``plink2 --geno dosage --
 information, not a missing call: on imputed data counting it missing would remove most
 imputed variants and samples), and the allele frequency and count are sums of dosages
 (:func:`dosage_counts`, which also counts the hard calls' genotypes for HWE, so that
-variant QC does not read the .bed). The same pass counts each sample's non-missing dosages
-(:attr:`HardCalls.called`) for the sample call rate.
+variant QC does not read the .bed). The pass that writes the hard calls counts each
+sample's non-missing dosages, hard calls and heterozygous ones (:attr:`HardCalls.counts`),
+so that sample QC reads the .bed only for the sex check.
 
 The .bim's variant id column holds the row number in the dosage file, so that the variants
 a QC'd copy of the .bed kept (:func:`promise.gwas.bedset.write_subset` keeps .bim rows) map
@@ -37,7 +38,7 @@ from promise.genotypes.plink import BED_MAGIC, read_bim
 from promise.gwas.bedset import BedFiles, open_bed, pack_codes
 from promise.gwas.engines.dosagesource import DosageSource
 from promise.gwas.fastlinear import bounded_map
-from promise.gwas.localqc import DosageCounts
+from promise.gwas.localqc import DosageCounts, SampleCounts
 
 Array = np.ndarray[Any, Any]
 
@@ -76,10 +77,16 @@ class HardCalls:
 
     source: DosageSource
     bed: BedFiles
-    called: Array
+    #: per sample of the file, over every variant: non-missing dosages, hard calls, hets
+    counts: SampleCounts
     #: whether anything after QC reads the hard calls (PCA, kinship, step 1); if not, QC
     #: writes no copy of the kept ones (:meth:`kept`)
     copies: bool = True
+
+    def sample_counts(self, cols: Array) -> SampleCounts:
+        """:attr:`counts` of the samples ``cols`` (columns of :attr:`bed`)."""
+        c = self.counts
+        return SampleCounts(dosages=c.dosages[cols], called=c.called[cols], het=c.het[cols])
 
     def kept(self, rows: Array, cols: Array) -> BedFiles:
         """The variants ``rows`` and samples ``cols`` of :attr:`bed` as a file set without
@@ -127,16 +134,22 @@ def write_hard_calls(
     target.parent.mkdir(parents=True, exist_ok=True)
     called = np.zeros(len(samples), dtype=np.int64)
 
-    def packed(item: tuple[int, Array]) -> tuple[bytes, Array]:
+    hard, het = np.zeros_like(called), np.zeros_like(called)
+
+    def packed(item: tuple[int, Array]) -> tuple[bytes, Array, Array, Array]:
         dosages = item[1]
-        return pack_codes(hard_call_codes(dosages)).tobytes(), (~np.isnan(dosages)).sum(axis=0)
+        block = hard_call_codes(dosages)
+        return (pack_codes(block).tobytes(), (~np.isnan(dosages)).sum(axis=0),
+                (block != 0b01).sum(axis=0), (block == 0b10).sum(axis=0))  # fmt: skip
 
     if codes:  # the file is decoded in this thread, the blocks coded in the pool's
         with _private(Path(f"{target}.bed")) as fh, ThreadPoolExecutor(_workers()) as pool:
             fh.write(BED_MAGIC)
             blocks = source.blocks(BLOCK)
-            for data, n_called in bounded_map(pool, packed, blocks, ahead=2 * _workers()):
-                called += n_called
+            for data, *sums in bounded_map(pool, packed, blocks, ahead=2 * _workers()):
+                called += sums[0]
+                hard += sums[1]
+                het += sums[2]
                 fh.write(data)
     bim = source.bim.with_row_index("row").select(
         "chrom",
@@ -151,7 +164,8 @@ def write_hard_calls(
     with _private(Path(f"{target}.fam")) as fh:
         fh.write("".join(f"{s} {s} 0 0 0 -9\n" for s in samples).encode("utf-8"))
     bed = BedFiles(prefix=target, samples=list(samples), bim=read_bim(target))
-    return HardCalls(source=source, bed=open_bed(target) if codes else bed, called=called,
+    counts = SampleCounts(dosages=called, called=hard, het=het)
+    return HardCalls(source=source, bed=open_bed(target) if codes else bed, counts=counts,
                      copies=copies)  # fmt: skip
 
 
