@@ -28,6 +28,8 @@ folder on a shared file system). No LOCO and no kinship here (:func:`.interface.
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass, fields, replace
 from functools import partial
 from pathlib import Path
@@ -37,6 +39,7 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from promise.errors import PromiseError
 from promise.genotypes.plink import BED_MAGIC, checked_bed
 from promise.gwas import association, fastlinear
 from promise.gwas.bedset import open_bed
@@ -121,6 +124,13 @@ class SparkKernelEngine:
             parts = sc.parallelize(ranges, max(1, len(ranges))).map(
                 partial(_task, shared)
             ).collect()  # fmt: skip
+        except Exception as error:  # py4j's error carries the workers' traceback
+            raise SparkTaskError(
+                f"The association tasks failed on the Spark workers ({cause(error)}): every "
+                "worker must run a Python with promise installed (PYSPARK_PYTHON, "
+                f"{os.environ.get('PYSPARK_PYTHON')} here) and see the output folder at the "
+                f"same path; Spark's log is {self.work_dir / 'logs' / 'spark.log'}."
+            ) from None
         finally:
             shared.unpersist()
         say("collecting the results")
@@ -145,6 +155,19 @@ class SparkKernelEngine:
             label=f"fast kernel as Spark tasks (Hail {software_versions()['hail']}: import, "
             "QC, PCA)",
         )  # fmt: skip
+
+
+class SparkTaskError(PromiseError):
+    """The kernel's Spark tasks failed on the workers."""
+
+
+def cause(error: BaseException) -> str:
+    """The last ``SomethingError: message`` line of a (Java-wrapped) Python traceback, or
+    the error's first line: what went wrong on the worker, in a few words."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    found = named[-1] if named else (lines[0] if lines else type(error).__name__)
+    return found[:300]
 
 
 def export_bed(hl: Any, mt: Any, prefix: Path) -> Path:
