@@ -114,9 +114,11 @@ def kernel_refuses(genotypes: GenotypeSource) -> str | None:
 def choose_engine(
     options: GwasOptions, genotypes: GenotypeSource, *, spark_master: str | None = None
 ) -> str:
-    """``fast`` or ``hail``: the one asked for, or for ``auto`` the fast engine wherever it
-    reads the input and no Spark cluster is given. ``--engine fast`` (or ``numpy``) on
-    input it cannot read is refused in one sentence."""
+    """``fast``, ``spark`` or ``hail``: the one asked for, or for ``auto`` the fast engine
+    wherever it reads the input and no Spark cluster is given; on a cluster, the fast
+    kernels as Spark tasks for hard calls (measured faster than Hail's regressions), Hail
+    for dosages. ``--engine fast`` (or ``numpy``) on input it cannot read is refused in
+    one sentence."""
     asked = "fast" if options.engine == "numpy" else options.engine
     if asked == "hail":
         return "hail"
@@ -128,11 +130,16 @@ def choose_engine(
     why = fast_applies(genotypes)
     if asked == "fast":
         if spark_master is not None:
-            raise TraitError("--engine fast runs in this process: drop --spark-master for it.")
+            raise TraitError(
+                "--engine fast runs in this process: drop --spark-master for it (--engine "
+                "spark runs its kernels as Spark tasks)."
+            )
         if why is not None:
             raise TraitError(f"The fast engine cannot run this GWAS: {why}; use --engine hail.")
         return "fast"
-    return "fast" if spark_master is None and why is None else "hail"
+    if spark_master is not None:  # the faster on a cluster (docs/benchmarks.md)
+        return "spark" if kernel_refuses(genotypes) is None else "hail"
+    return "fast" if why is None else "hail"
 
 
 def check_relatives(options: GwasOptions, engine: str) -> None:
