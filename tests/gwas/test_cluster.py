@@ -140,13 +140,18 @@ def test_worker_without_promise_fails_in_one_sentence(
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "PYSPARK_PYTHON" in done.stderr and missing in done.stderr, done.stderr[-2000:]
+    assert "failed on the Spark workers" in done.stderr
+    assert "reading genotypes" not in done.stderr  # refused before Hail's import
 
 
 def test_spark_master_chooses_kernel_tasks_on_hard_calls(tmp_path: Path) -> None:
     """The engine a run gets on a cluster: the faster one (see docs/benchmarks.md) unless
     ``--engine hail``; dosages stay on Hail, and ``--engine spark`` on them is refused."""
     vcf = tmp_path / "calls.vcf"
-    vcf.write_text('##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description="">\n')
+    vcf.write_text(
+        '##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description="">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\n"
+    )
     calls = GenotypeSource(kind="vcf", path=vcf)
     dosages = GenotypeSource(kind="bgen", path=tmp_path / "x.bgen")
     auto = GwasOptions()

@@ -96,6 +96,12 @@ class SparkKernelEngine:
         say: StepClock,
     ) -> EngineOutput:
         """QC and PCA in Hail, association by the fast kernels as Spark tasks."""
+        from promise.gwas.session import init_hail
+
+        say("starting Hail")
+        hl = init_hail(work_dir=self.work_dir, spark_master=self.spark_master,
+                       driver_memory=self.driver_memory)  # fmt: skip
+        check_workers(hl.spark_context(), scratch, self.work_dir)
         ready = prepare(genotypes=genotypes, phenotypes=phenotypes, options=options,
                         scratch=scratch, say=say, work_dir=self.work_dir,
                         spark_master=self.spark_master,
@@ -125,12 +131,7 @@ class SparkKernelEngine:
                 partial(_task, shared)
             ).collect()  # fmt: skip
         except Exception as error:  # py4j's error carries the workers' traceback
-            raise SparkTaskError(
-                f"The association tasks failed on the Spark workers ({cause(error)}): every "
-                "worker must run a Python with promise installed (PYSPARK_PYTHON, "
-                f"{os.environ.get('PYSPARK_PYTHON')} here) and see the output folder at the "
-                f"same path; Spark's log is {self.work_dir / 'logs' / 'spark.log'}."
-            ) from None
+            raise task_error("The association tasks", error, self.work_dir) from None
         finally:
             shared.unpersist()
         say("collecting the results")
@@ -159,6 +160,36 @@ class SparkKernelEngine:
 
 class SparkTaskError(PromiseError):
     """The kernel's Spark tasks failed on the workers."""
+
+
+def check_workers(sc: Any, folder: Path, work_dir: Path) -> None:
+    """Fail fast, before Hail's import and QC, where the tasks would fail minutes later: a
+    worker whose Python cannot import promise, or that does not see ``folder`` (the run's
+    scratch, under the output folder) at the same path."""
+    try:
+        unseen = sc.parallelize([str(folder)], 1).map(_sees).collect()
+    except Exception as error:
+        raise task_error("A test task", error, work_dir) from None
+    if not all(unseen):
+        raise SparkTaskError(
+            f"The Spark workers do not see the output folder {work_dir}: put it on a file "
+            "system every worker mounts at the same path."
+        )
+
+
+def _sees(folder: str) -> bool:
+    """On a worker: whether ``folder`` is there (unpickling this function imports promise)."""
+    return Path(folder).is_dir()
+
+
+def task_error(what: str, error: BaseException, work_dir: Path) -> SparkTaskError:
+    """The one sentence for Spark tasks that failed on the workers."""
+    return SparkTaskError(
+        f"{what} failed on the Spark workers ({cause(error)}): every worker must run a Python "
+        f"with promise installed (PYSPARK_PYTHON, {os.environ.get('PYSPARK_PYTHON')} here) "
+        f"and see the output folder at the same path; Spark's log is "
+        f"{work_dir / 'logs' / 'spark.log'}."
+    )
 
 
 def cause(error: BaseException) -> str:
