@@ -125,15 +125,7 @@ class SparkKernelEngine:
         ranges = variant_ranges(m, job.block, RANGES_PER_CORE * sc.defaultParallelism)
         say(f"association: {len(ready.phenotypes.traits)} trait(s) in {len(inputs)} group(s), "
             f"{len(ranges)} Spark task(s)")  # fmt: skip
-        shared = sc.broadcast(job)
-        try:
-            parts = sc.parallelize(ranges, max(1, len(ranges))).map(
-                partial(_task, shared)
-            ).collect()  # fmt: skip
-        except Exception as error:  # py4j's error carries the workers' traceback
-            raise task_error("The association tasks", error, self.work_dir) from None
-        finally:
-            shared.unpersist()
+        parts = run_tasks(sc, job, ranges, self.work_dir)
         say("collecting the results")
         meta = pl.DataFrame(
             {
@@ -210,6 +202,21 @@ def export_bed(hl: Any, mt: Any, prefix: Path) -> Path:
     call = hl.unphased_diploid_gt_index_call(hl.if_else(mt.GT.ploidy == 1, 2 * alt, alt))
     hl.export_plink(mt, str(prefix), call=call, ind_id=hl.str(mt._column))
     return prefix
+
+
+def run_tasks(sc: Any, job: KernelJob, ranges: list[tuple[int, int]], work_dir: Path) -> list[Any]:
+    """One Spark task per range (the job broadcast once); each range's result arrays per
+    group, in range order."""
+    shared = sc.broadcast(job)
+    try:
+        parts: list[Any] = (
+            sc.parallelize(ranges, max(1, len(ranges))).map(partial(_task, shared)).collect()
+        )
+    except Exception as error:  # py4j's error carries the workers' traceback
+        raise task_error("The association tasks", error, work_dir) from None
+    finally:
+        shared.unpersist()
+    return parts
 
 
 def variant_ranges(n_variants: int, block: int, target: int) -> list[tuple[int, int]]:
