@@ -29,6 +29,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -126,3 +127,22 @@ def write_dosage_set(out: Path, *, seed: int = 11, exact: bool = False) -> Dosag
                    check=True, capture_output=True)  # fmt: skip
     return DosageSet(vcf=vcf, bgen=out / "dosages.bgen", sample=out / "dosages.sample",
                      pheno=pheno, covar=covar, dosages=d)  # fmt: skip
+
+
+def run_plink2(*args: object) -> None:
+    """PLINK 2 with ``args`` on one thread and 1 GB (the shared machine's manners)."""
+    subprocess.run([plink2(), *map(str, args), "--threads", "1", "--memory", "1000"],
+                   check=True, capture_output=True)  # fmt: skip
+
+
+def assert_close(
+    beta: Any, se: Any, p: Any, e_beta: Any, e_se: Any, e_p: Any, rtol: float = 1e-4
+) -> None:
+    """SE and p to relative 1e-4; beta to 1e-4 of its SE (or relative 1e-4). PLINK 2 holds a
+    dosage in units of 1/16384, a 16-bit BGEN in units of 1/65535 (which promise's reader
+    keeps), so each dosage differs by up to 3e-5 (tests/genotypes: DOSAGE_ATOL 1e-4). That
+    moves beta by about 1e-5 SE: a relative 4e-4 on a beta near 0, 1e-5 on the others."""
+    e_se = np.asarray(e_se, dtype=float)
+    assert np.all(np.abs(np.asarray(beta) - e_beta) <= rtol * np.maximum(e_se, np.abs(e_beta)))
+    np.testing.assert_allclose(se, e_se, rtol=rtol)
+    np.testing.assert_allclose(p, e_p, rtol=rtol)

@@ -200,7 +200,7 @@ def test_engine_fast_on_dosage_vcf_equals_plink2_dosages(tmp_path: Path) -> None
     """``--engine fast`` on a VCF declaring DS reads the dosages (not hard calls): beta/SE/p
     equal ``plink2 --vcf F dosage=DS --glm`` (SE and p to relative 3e-4, beta to 3e-4 of
     its SE: plink2 holds the three-decimal dosages in units of 1/16384, see
-    test_dosage_fast.RTOL_PLINK2_DOSAGE), and differ from the GT calls' statistics."""
+    test_dosage_qc.RTOL_PLINK2_DOSAGE), and differ from the GT calls' statistics."""
     data = write_synthetic(tmp_path / "data")
     ds = _noisy_ds_vcf(data.vcf, tmp_path / "ds.vcf")
     prefix = tmp_path / "plink2"
