@@ -320,3 +320,30 @@ def test_exact_dosages_run_as_their_bed(tmp_path: Path) -> None:
     assert (ours.n == theirs.n).all() and len(ours) > 1400
     for field in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
         np.testing.assert_allclose(ours[field], theirs[field], rtol=1e-9, err_msg=field)
+
+
+def test_dosage_counts_over_kept_samples(qcset: Any, tmp_path: Path) -> None:
+    """The variant QC's counts over a subset of samples (the hard-call pass counts every
+    sample, the samples left out are subtracted) equal NumPy's over that subset, computed
+    here from the dosages: sums and non-missing counts; hom REF / het / hom ALT hard calls
+    (within 0.1 of 0 / 1 / 2) among the 'controls'."""
+    from promise.genotypes import open_genotypes
+    from promise.gwas.engines.dosagesource import open_dosages
+    from promise.gwas.engines.hardcalls import dosage_counts, write_hard_calls
+
+    source = GenotypeSource(kind="bgen", path=qcset.bgen, sample_file=qcset.sample)
+    calls = write_hard_calls(open_dosages(source), tmp_path / "calls")
+    rng = np.random.default_rng(1)
+    cols = np.flatnonzero(rng.random(len(calls.bed.samples)) < 0.9)
+    controls = rng.random(len(cols)) < 0.7
+    ours = dosage_counts(calls, cols, controls)
+    with open_genotypes(qcset.bgen, "bgen", "GRCh38", sample_file=qcset.sample) as reader:
+        d = np.concatenate([b for _, b in reader.dosage_blocks(block=4096)], axis=1)  # samples x
+    kept = d[cols]
+    np.testing.assert_allclose(ours.sums, np.nansum(kept, axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(ours.called, (~np.isnan(kept)).sum(axis=0))
+    tested = kept[controls]
+    near = np.abs(tested - np.round(tested)) <= 0.1
+    expected = np.column_stack([(near & (np.round(tested) == k)).sum(axis=0) for k in (0, 1, 2)])
+    np.testing.assert_array_equal(ours.hwe, expected)
+    assert expected[:, 1].sum() > 0 and (~near).sum() > 0  # hets and uncalled dosages

@@ -82,6 +82,9 @@ class HardCalls:
     #: whether anything after QC reads the hard calls (PCA, kinship, step 1); if not, QC
     #: writes no copy of the kept ones (:meth:`kept`)
     copies: bool = True
+    #: per variant over every sample (:func:`dosage_counts` subtracts the others); None
+    #: when no hard call was written
+    totals: DosageCounts | None = None
 
     def sample_counts(self, cols: Array) -> SampleCounts:
         """:attr:`counts` of the samples ``cols`` (columns of :attr:`bed`)."""
@@ -135,10 +138,12 @@ def write_hard_calls(
     called = np.zeros(len(samples), dtype=np.int64)
 
     hard, het = np.zeros_like(called), np.zeros_like(called)
+    totals = _empty_counts(source.n_variants)
 
     def packed(item: tuple[int, Array]) -> tuple[bytes, Array, Array, Array]:
-        dosages = item[1]
+        start, dosages = item
         block = hard_call_codes(dosages)
+        _count_into(totals, start, dosages, block)
         return (pack_codes(block).tobytes(), (~np.isnan(dosages)).sum(axis=0),
                 (block != 0b01).sum(axis=0), (block == 0b10).sum(axis=0))  # fmt: skip
 
@@ -166,28 +171,54 @@ def write_hard_calls(
     bed = BedFiles(prefix=target, samples=list(samples), bim=read_bim(target))
     counts = SampleCounts(dosages=called, called=hard, het=het)
     return HardCalls(source=source, bed=open_bed(target) if codes else bed, counts=counts,
-                     copies=copies)  # fmt: skip
+                     copies=copies, totals=totals if codes else None)  # fmt: skip
+
+
+def _empty_counts(m: int) -> DosageCounts:
+    return DosageCounts(sums=np.zeros(m), called=np.zeros(m, dtype=np.int64),
+                        hwe=np.zeros((m, 3), dtype=np.int64))  # fmt: skip
+
+
+def _count_into(
+    out: DosageCounts, start: int, dosages: Array, codes: Array, hwe: Array | None = None
+) -> None:
+    """Add a block's per-variant counts to ``out`` at rows ``start``..: dosage sums and
+    non-missing dosages over all its columns, genotype counts of ``codes`` (its hard
+    calls) over the columns ``hwe`` (None: all)."""
+    rows = slice(start, start + len(dosages))
+    held = np.isnan(dosages)
+    out.sums[rows] += np.where(held, 0.0, dosages).sum(axis=1)
+    out.called[rows] += (~held).sum(axis=1)
+    sub = codes if hwe is None else codes[:, hwe]
+    out.hwe[rows] += np.column_stack([(sub == code).sum(axis=1) for code in (0b11, 0b10, 0b00)])
 
 
 def dosage_counts(calls: HardCalls, cols: Array, controls: Array | None) -> DosageCounts:
     """Per variant over the samples ``cols`` (columns of ``calls.bed``): the sum of the A1
     dosages, the number of non-missing dosages and the hard calls' genotype counts in
-    ``controls`` (a boolean per column; None: all), one pass over the dosage file."""
-    source = calls.source.subset(None, np.asarray(cols, dtype=np.int64))
-    m = source.n_variants
-    sums, n_called = np.zeros(m), np.zeros(m, dtype=np.int64)
-    hwe = np.zeros((m, 3), dtype=np.int64)
+    ``controls`` (a boolean per column; None: all). The hard-call pass counted them over
+    every sample; here the samples left out are subtracted, read in one pass over the
+    dosage file, or in none when no sample is left out (clean data, quantitative traits)."""
+    n = len(calls.source.samples)
+    cols = np.asarray(cols, dtype=np.int64)
+    tested = cols if controls is None else cols[np.asarray(controls, dtype=bool)]
+    out_all, out_hwe = np.setdiff1d(np.arange(n), cols), np.setdiff1d(np.arange(n), tested)
+    totals = calls.totals
+    if totals is None:
+        raise ValueError("dosage_counts needs the hard-call pass's totals (codes=True)")
+    left = _empty_counts(calls.source.n_variants)
+    union = np.union1d(out_all, out_hwe)
+    if len(union):
+        in_all, in_hwe = np.isin(union, out_all), np.isin(union, out_hwe)
 
-    def counted(item: tuple[int, Array]) -> None:
-        start, dosages = item
-        rows = slice(start, start + len(dosages))
-        held = np.isnan(dosages)
-        sums[rows] = np.where(held, 0.0, dosages).sum(axis=1)
-        n_called[rows] = (~held).sum(axis=1)
-        codes = hard_call_codes(dosages if controls is None else dosages[:, controls])
-        hwe[rows] = np.column_stack([(codes == code).sum(axis=1) for code in (0b11, 0b10, 0b00)])
+        def counted(item: tuple[int, Array]) -> None:
+            start, dosages = item
+            codes = hard_call_codes(dosages[:, in_hwe])
+            _count_into(left, start, dosages[:, in_all], codes)
 
-    with ThreadPoolExecutor(_workers()) as pool:
-        for _ in bounded_map(pool, counted, source.blocks(BLOCK), ahead=2 * _workers()):
-            pass
-    return DosageCounts(sums=sums, called=n_called, hwe=hwe)
+        source = calls.source.subset(None, union)
+        with ThreadPoolExecutor(_workers()) as pool:
+            for _ in bounded_map(pool, counted, source.blocks(BLOCK), ahead=2 * _workers()):
+                pass
+    return DosageCounts(sums=totals.sums - left.sums, called=totals.called - left.called,
+                        hwe=totals.hwe - left.hwe)  # fmt: skip
