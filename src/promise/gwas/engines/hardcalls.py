@@ -12,8 +12,9 @@ What QC measures on dosages rather than hard calls, as ``plink2 --geno dosage --
 --maf --mac`` does: a call is missing only where the dosage is (an uncertain dosage is
 information, not a missing call: on imputed data counting it missing would remove most
 imputed variants and samples), and the allele frequency and count are sums of dosages
-(:func:`dosage_counts`, which also counts the hard calls' genotypes for HWE, so that
-variant QC does not read the .bed). The pass that writes the hard calls counts each
+(:func:`dosage_counts`, with the hard calls' genotype counts for HWE: variant QC does not
+read the .bed; the hard-call pass counts every sample, the samples QC leaves out are
+subtracted). The pass that writes the hard calls counts each
 sample's non-missing dosages, hard calls and heterozygous ones (:attr:`HardCalls.counts`),
 so that sample QC reads the .bed only for the sex check.
 
