@@ -224,13 +224,15 @@ def _fit(
     def one(item: tuple[int, Block]) -> int:
         b, block = item
         counts, missing = reader(block.variants)
-        g, varying = blockridge.standardize_genotypes(counts, missing, basis, dtype)
-        if len(g):
-            pred = (
-                blockridge.level0_loo(g, scaled, lambdas)
-                if folds is None
-                else blockridge.level0_kfold(g, scaled, folds, lambdas)
+        if folds is None:
+            g, varying = blockridge.standardize_genotypes(counts, missing, basis, dtype)
+            pred = blockridge.level0_loo(g, scaled, lambdas) if len(g) else None
+        else:
+            g = blockridge.projected_genotypes(counts, missing, basis, dtype)
+            pred, varying = blockridge.level0_kfold_projected(
+                g, scaled, folds, lambdas, basis.shape[1]
             )
+        if pred is not None:
             level0[:, :, b * r_count : (b + 1) * r_count] = pred
             kept[b] = True
         return int(len(block.variants) - varying.sum())
