@@ -19,6 +19,7 @@ Hail as a PLINK .bed (a streaming write), decodes it with the table of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,21 @@ def ld_prune(g: Genotypes, *, r2: float, window_bp: int, batch: int = PRUNE_BATC
     for contig in pd.unique(g.contigs):
         rows = np.flatnonzero(g.contigs == contig)
         rows = rows[np.argsort(g.positions[rows], kind="stable")]
-        z, _ = standardized(g, rows)  # one contig at a time: memory of one contig's rows
-        keep.extend(int(rows[k]) for k in _prune_contig(z, g.positions[rows], r2, window_bp, batch))
+        z32 = np.empty((len(rows), len(g.samples)), dtype=np.float32)
+        for s in range(0, len(rows), STANDARDIZE_ROWS):  # float64 a few rows at a time
+            z32[s : s + STANDARDIZE_ROWS] = standardized(g, rows[s : s + STANDARDIZE_ROWS])[0]
+
+        def exact(at: Array, rows: Array = rows) -> Array:
+            """float64 standardised rows (positions in the contig) for a re-check."""
+            return standardized(g, rows[at])[0]
+
+        kept = _prune_contig(z32, exact, g.positions[rows], r2, window_bp, batch)
+        keep.extend(int(rows[k]) for k in kept)
     return np.sort(np.array(keep, dtype=np.int64))
+
+
+#: rows standardised in float64 at once before their float32 copy (cache-sized pieces)
+STANDARDIZE_ROWS = 256
 
 
 def _bands(r2: float, n: int) -> tuple[float, float]:
@@ -121,15 +134,17 @@ def _bands(r2: float, n: int) -> tuple[float, float]:
     return max(t - delta, 0.0) ** 2, (t + delta) ** 2
 
 
-def _prune_contig(z: Array, pos: Array, r2: float, window_bp: int, batch: int) -> list[int]:
-    """Positions (in ``z``'s rows, sorted by ``pos``) kept on one contig."""
-    z32 = z.astype(np.float32)
-    lo, hi = _bands(r2, z.shape[1])
+def _prune_contig(
+    z32: Array, exact: Callable[[Array], Array], pos: Array, r2: float, window_bp: int, batch: int
+) -> list[int]:
+    """Positions (in ``z32``'s rows, sorted by ``pos``) kept on one contig; ``exact`` gives
+    float64 rows for the pairs float32 cannot decide."""
+    lo, hi = _bands(r2, z32.shape[1])
     kept_z = np.empty_like(z32)  # the kept rows, in the order kept
-    kept_pos = np.empty(len(z), dtype=np.int64)
-    kept_at = np.empty(len(z), dtype=np.int64)  # row of z of each kept variant
+    kept_pos = np.empty(len(z32), dtype=np.int64)
+    kept_at = np.empty(len(z32), dtype=np.int64)  # row of z32 of each kept variant
     count = 0
-    for b0 in range(0, len(z), batch):
+    for b0 in range(0, len(z32), batch):
         cand = z32[b0 : b0 + batch]
         cand_pos = pos[b0 : b0 + batch]
         edges = cand_pos - window_bp
@@ -140,15 +155,22 @@ def _prune_contig(z: Array, pos: Array, r2: float, window_bp: int, batch: int) -
         before *= before
         passed = np.ones(len(cand), dtype=bool)
         if len(window):
-            # largest r^2 of each candidate over the kept rows from its own window start
-            tail = np.maximum.accumulate(before[::-1], axis=0)[::-1]
-            padded = np.vstack([tail, np.zeros((1, len(cand)), dtype=tail.dtype)])
-            worst = padded[starts, np.arange(len(cand))]
+            # largest r^2 of each candidate over the kept rows from its own window start:
+            # the rows every candidate sees in one reduction, the few rows between the
+            # first and last candidate's starts by suffix maxima
+            last = int(starts[-1])
+            worst = before[last:].max(axis=0) if last < len(window) else np.zeros(len(cand))
+            if last > starts[0]:
+                head = before[starts[0] : last][::-1]
+                tails = np.maximum.accumulate(head, axis=0)[::-1]  # row i: max of rows >= i
+                inside = starts < last
+                cols = np.flatnonzero(inside)
+                worst[cols] = np.maximum(worst[cols], tails[starts[cols] - starts[0], cols])
             passed = worst < lo
             for j in np.flatnonzero((worst >= lo) & (worst < hi)):
                 near = starts[j] + np.flatnonzero(before[starts[j] :, j] >= lo)
-                exact = z[kept_at[first + near]] @ z[b0 + j]
-                passed[j] = bool(np.max(exact**2) < r2)
+                values = exact(kept_at[first + near]) @ exact(np.array([b0 + j]))[0]
+                passed[j] = bool(np.max(values**2) < r2)
         among = cand @ cand.T
         among *= among
         order = np.arange(len(cand))
@@ -165,8 +187,8 @@ def _prune_contig(z: Array, pos: Array, r2: float, window_bp: int, batch: int) -
                 if rivals.size:
                     if among[rivals, j].max() >= hi:
                         continue
-                    exact = z[b0 + rivals] @ z[b0 + j]
-                    if np.max(exact**2) >= r2:
+                    values = exact(b0 + rivals) @ exact(np.array([b0 + j]))[0]
+                    if np.max(values**2) >= r2:
                         continue
                 chosen.append(int(j))
                 is_chosen[j] = True
