@@ -143,6 +143,7 @@ def _prune_contig(
     kept_z = np.empty_like(z32)  # the kept rows, in the order kept
     kept_pos = np.empty(len(z32), dtype=np.int64)
     kept_at = np.empty(len(z32), dtype=np.int64)  # row of z32 of each kept variant
+    products = np.empty((len(z32), batch), dtype=np.float32)
     count = 0
     for b0 in range(0, len(z32), batch):
         cand = z32[b0 : b0 + batch]
@@ -151,7 +152,8 @@ def _prune_contig(
         first = int(np.searchsorted(kept_pos[:count], edges[0], side="left"))
         window = kept_pos[first:count]
         starts = np.searchsorted(window, edges, side="left")  # per candidate, in the window
-        before = kept_z[first:count] @ cand.T  # (kept in the window) x candidates
+        # (kept in the window) x candidates, into one buffer: no page faults per batch
+        before = np.matmul(kept_z[first:count], cand.T, out=products[: count - first, : len(cand)])
         before *= before
         passed = np.ones(len(cand), dtype=bool)
         if len(window):
