@@ -167,7 +167,8 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
     tol = 1e-5 if a.dtype == np.float32 else 1e-10
     tiny = np.finfo(np.float64).tiny
     b_count, t_count = b.shape
-    shifts = np.asarray(lambdas, dtype=np.float64)
+    rank = np.argsort(-np.asarray(lambdas, dtype=np.float64), kind="stable")
+    shifts = np.asarray(lambdas, dtype=np.float64)[rank]  # largest first: they settle first
     sigma = shifts.min()
     delta = (shifts - sigma)[:, None]  # R x 1
     limit = (tol**2) * np.einsum("ij,ij->j", b, b, dtype=np.float64)  # T
@@ -185,6 +186,7 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
     alpha_old = np.ones(active.size)
     beta_old = np.zeros(active.size)
     frozen = np.zeros(zeta.shape, dtype=bool)
+    s0 = 0  # shifts before s0 have settled in every column still iterating: left alone
     for _ in range(CG_ITERATIONS):
         if active.size == 0:
             break
@@ -200,12 +202,12 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
         # vanishing residual does not sink into float32 subnormals, which are slow
         zeta_new[frozen] = 0.0
         ratio[frozen] = 0.0
-        xs += (alpha * ratio).astype(a.dtype)[:, None, :] * ps
+        xs[s0:] += (alpha * ratio[s0:]).astype(a.dtype)[:, None, :] * ps[s0:]
         r -= alpha.astype(a.dtype) * ap
         new = np.einsum("ij,ij->j", r, r, dtype=np.float64)
         beta = new / np.maximum(rs, tiny)
-        ps *= (beta * ratio**2).astype(a.dtype)[:, None, :]
-        ps += zeta_new.astype(a.dtype)[:, None, :] * r
+        ps[s0:] *= (beta * ratio[s0:] ** 2).astype(a.dtype)[:, None, :]
+        ps[s0:] += zeta_new[s0:].astype(a.dtype)[:, None, :] * r
         p = r + beta.astype(a.dtype) * p
         done = frozen | ((zeta_new**2) * new <= limit[active])  # R x active
         zeta_old, zeta, alpha_old, beta_old, rs = zeta, zeta_new, alpha, beta, new
@@ -219,8 +221,14 @@ def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Arra
             ps, xs = ps[:, :, keep], xs[:, :, keep]
             zeta, zeta_old, frozen = zeta[:, keep], zeta_old[:, keep], frozen[:, keep]
             alpha_old, beta_old = alpha_old[keep], beta_old[keep]
+        while s0 < len(shifts) and frozen[s0].all():
+            s0 += 1
     x[:, :, active] = xs
-    return x.transpose(1, 0, 2), np.asarray(converged.all(axis=1))
+    solutions = np.empty_like(x)
+    solutions[rank] = x
+    settled_shifts = np.empty(len(shifts), dtype=bool)
+    settled_shifts[rank] = converged.all(axis=1)
+    return solutions.transpose(1, 0, 2), settled_shifts
 
 
 def level0_kfold(g: Array, y: Array, folds: Sequence[slice], lambdas: Array) -> Array:
