@@ -168,7 +168,7 @@ def test_engine_choice(tmp_path: Path) -> None:
     options = GwasOptions()
     source = GenotypeSource(kind="vcf", path=gt)
     assert fast_applies(source) is None and choose_engine(options, source) == "fast"
-    assert choose_engine(options, source, spark_master="spark://x:7077") == "hail"
+    assert choose_engine(options, source, spark_master="spark://x:7077") == "spark"
     for kind, path in (("vcf", ds), ("bgen", tmp_path / "x.bgen")):
         other = GenotypeSource(kind=kind, path=path)  # type: ignore[arg-type]
         why = fast_applies(other)

@@ -172,7 +172,7 @@ def gwas(
         "--engine",
         help="auto (default: fast where it reads the input and no --spark-master is given, "
         "else hail), fast (in process, no JVM: PLINK files and the warehouse; numpy is the "
-        "same), or hail.",
+        "same), hail, or spark (Hail's import and QC, the fast kernels as Spark tasks).",
     ),
     spark_master: str = typer.Option(
         None, "--spark-master", help="Spark master URL (default local[*])."
@@ -200,8 +200,8 @@ def gwas(
         if binary and quantitative:
             raise GwasUsageError("Give at most one of --binary and --quantitative.")
         kind: TraitKind = "binary" if binary else "quantitative" if quantitative else "auto"
-        if engine not in ("auto", "hail", "fast", "numpy"):
-            raise GwasUsageError(f"--engine must be auto, fast or hail, not {engine!r}.")
+        if engine not in ("auto", "hail", "fast", "numpy", "spark"):
+            raise GwasUsageError(f"--engine must be auto, fast, hail or spark, not {engine!r}.")
         if test not in ("score", "wald"):
             raise GwasUsageError(f"--test must be score or wald, not {test!r}.")
         if firth not in ("auto", "always", "never"):
@@ -256,7 +256,7 @@ def gwas(
             console.print(
                 f"engine: hail, as the fast engine cannot run this: {why}", highlight=False
             )
-        started_here = resolved == "hail" and not hail_running()
+        started_here = resolved in ("hail", "spark") and not hail_running()
         try:
             with StepProgress(console, "promise gwas") as progress:
                 result = run_gwas(

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FirthMode = Literal["auto", "always", "never"]
-Engine = Literal["auto", "hail", "fast", "numpy"]
+Engine = Literal["auto", "hail", "fast", "numpy", "spark"]
 Test = Literal["score", "wald"]
 TraitKind = Literal["auto", "binary", "quantitative"]
 Related = Literal["keep", "drop"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,7 +80,9 @@ def prepare_environment(work_dir: Path) -> None:
     os.environ["TMPDIR"] = str(tmp)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["SPARK_LOCAL_DIRS"] = str(tmp / "spark")
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    # Python tasks (the fast kernels as Spark tasks) run where promise is importable: by
+    # default this interpreter; on a real cluster set PYSPARK_PYTHON to the workers' Python
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def init_hail(

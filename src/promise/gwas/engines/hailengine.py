@@ -23,6 +23,7 @@ from promise.gwas.summaries import group_summaries, usable_samples
 from promise.gwas.traits import Phenotypes, TraitError, check_case_counts
 
 if TYPE_CHECKING:
+    from promise.gwas.pca import PcaResult
     from promise.gwas.pipeline import StepClock
 
 
@@ -45,56 +46,99 @@ class HailEngine:
         say: StepClock,
     ) -> EngineOutput:
         """QC, PCA and association in Hail."""
-        from promise.gwas import pca
-        from promise.gwas.session import init_hail
-
-        say("starting Hail")
-        out = self.work_dir  # Hail's logs and tmp go under the output folder
-        hl = init_hail(work_dir=out, spark_master=self.spark_master,
-                       driver_memory=self.driver_memory)  # fmt: skip
-        say("reading genotypes")
-        mt = load_genotypes(hl, genotypes, work_dir=out)
-        if phenotypes.aliases and genotypes.kind == "bgen":
-            phenotypes = phenotypes.matched_to(set(mt.s.collect()))
-        frame = usable_samples(phenotypes)
-        mt = _annotate_pheno(hl, mt, frame)
-        steps: list[qc.QcStep] = [_matched_step(mt, len(frame))]
-        if not options.skip_qc:
-            say("sample and variant QC")
-            mt, more = _quality_control(hl, mt, phenotypes, options, scratch)
-            steps.extend(more)
-        say("population structure (PCA)")
-        local = self.spark_master is None
-        pcs = pca.compute_pcs(hl, mt, settings=options.pca, local_dir=scratch if local else None)
-        covariates = list(phenotypes.covariates)
-        if pcs is not None:
-            scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
-            frame = frame.join(scores, on=KEY, how="inner", maintain_order="left")
-            covariates += list(pcs.scores.columns)
-            mt = _annotate_pheno(hl, mt.drop("pheno"), frame)
-        analysed = set(frame[KEY])
-        samples = [s for s in mt.s.collect() if s in analysed]
-        counts = association.case_counts(phenotypes, samples)
-        check_case_counts(counts, min_cases=options.association.min_cases)
-        fractions = {t: c / max(1, c + k) for t, (c, k) in counts.items()}
-        groups = association.trait_groups(phenotypes, samples)
-        say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} regression group(s)")
+        ready = prepare(genotypes=genotypes, phenotypes=phenotypes, options=options,
+                        scratch=scratch, say=say, work_dir=self.work_dir,
+                        spark_master=self.spark_master,
+                        driver_memory=self.driver_memory)  # fmt: skip
+        hl, mt = ready.hl, ready.mt
+        fractions = {t: c / max(1, c + k) for t, (c, k) in ready.counts.items()}
+        say(f"association: {len(ready.phenotypes.traits)} trait(s) in {len(ready.groups)} "
+            "regression group(s)")  # fmt: skip
         group_results = association.run_groups(
-            hl, mt, groups=groups, covariates=covariates, settings=options.association,
-            case_fractions=fractions, tmp=str(scratch),
+            hl, mt, groups=ready.groups, covariates=ready.covariates,
+            settings=options.association, case_fractions=fractions, tmp=str(scratch),
         )  # fmt: skip
         say("collecting the results")
         exported = [
             (results.export_group(hl, r.table, path=scratch / f"group{gi}.tsv"), r.group)
             for gi, r in enumerate(group_results)
         ]
-        summaries = group_summaries(exported, counts)
+        summaries = group_summaries(exported, ready.counts)
         from promise.gwas.outputs import software_versions
 
         return EngineOutput(
-            summaries=summaries, qc_steps=steps, pcs=pcs, covariates=covariates,
-            n_samples=len(samples), label="Hail " + software_versions()["hail"],
+            summaries=summaries, qc_steps=ready.steps, pcs=ready.pcs,
+            covariates=ready.covariates, n_samples=len(ready.samples),
+            label="Hail " + software_versions()["hail"],
         )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """What Hail hands the regressions: the MatrixTable of the analysed samples (``pheno``
+    holds their traits and covariates, PCs included), in the order of ``samples``, and what
+    the report says of the steps before."""
+
+    hl: Any
+    mt: Any
+    frame: pl.DataFrame  # traits and covariates of the usable samples, PCs joined
+    phenotypes: Phenotypes
+    samples: list[str]  # the MatrixTable's columns, in its order
+    steps: list[qc.QcStep]
+    pcs: PcaResult | None
+    covariates: list[str]
+    counts: dict[str, tuple[int, int]]
+    groups: list[association.TraitGroup]
+
+
+def prepare(
+    *,
+    genotypes: GenotypeSource,
+    phenotypes: Phenotypes,
+    options: GwasOptions,
+    scratch: Path,
+    say: StepClock,
+    work_dir: Path,
+    spark_master: str | None,
+    driver_memory: str | None,
+) -> Prepared:
+    """Start Hail, import the genotypes, match the samples, QC and PCA: every step before
+    the regressions, shared by Hail's own regressions and the fast kernel as Spark tasks
+    (:mod:`.sparkkernel`)."""
+    from promise.gwas import pca
+    from promise.gwas.session import init_hail
+
+    say("starting Hail")
+    out = work_dir  # Hail's logs and tmp go under the output folder
+    hl = init_hail(work_dir=out, spark_master=spark_master, driver_memory=driver_memory)
+    say("reading genotypes")
+    mt = load_genotypes(hl, genotypes, work_dir=out)
+    if phenotypes.aliases and genotypes.kind == "bgen":
+        phenotypes = phenotypes.matched_to(set(mt.s.collect()))
+    frame = usable_samples(phenotypes)
+    mt = _annotate_pheno(hl, mt, frame)
+    steps: list[qc.QcStep] = [_matched_step(mt, len(frame))]
+    if not options.skip_qc:
+        say("sample and variant QC")
+        mt, more = _quality_control(hl, mt, phenotypes, options, scratch)
+        steps.extend(more)
+    say("population structure (PCA)")
+    local = spark_master is None
+    pcs = pca.compute_pcs(hl, mt, settings=options.pca, local_dir=scratch if local else None)
+    covariates = list(phenotypes.covariates)
+    if pcs is not None:
+        scores = pl.from_pandas(pcs.scores.reset_index(), schema_overrides={KEY: pl.String})
+        frame = frame.join(scores, on=KEY, how="inner", maintain_order="left")
+        covariates += list(pcs.scores.columns)
+        mt = _annotate_pheno(hl, mt.drop("pheno"), frame)
+    analysed = set(frame[KEY])
+    samples = [s for s in mt.s.collect() if s in analysed]
+    counts = association.case_counts(phenotypes, samples)
+    check_case_counts(counts, min_cases=options.association.min_cases)
+    groups = association.trait_groups(phenotypes, samples)
+    return Prepared(hl=hl, mt=mt, frame=frame, phenotypes=phenotypes, samples=samples,
+                    steps=steps, pcs=pcs, covariates=covariates, counts=counts,
+                    groups=groups)  # fmt: skip
 
 
 def _annotate_pheno(hl: Any, mt: Any, frame: pl.DataFrame) -> Any:

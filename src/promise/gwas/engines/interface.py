@@ -12,6 +12,8 @@ Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
   and the binary score test with Firth (or Wald), every trait group in one pass per block.
 - ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``), for
   dosages (BGEN, a VCF declaring FORMAT DS), and whenever asked for with ``--engine hail``.
+- ``spark`` (:mod:`.sparkkernel`): Hail's import, QC and PCA, then the fast engine's block
+  kernels as Spark tasks over ranges of variants; hard calls only.
 
 :func:`choose_engine` decides, :func:`make_engine` builds it.
 
@@ -100,23 +102,44 @@ def fast_applies(genotypes: GenotypeSource) -> str | None:
     return None
 
 
+def kernel_refuses(genotypes: GenotypeSource) -> str | None:
+    """None when the fast kernels as Spark tasks take ``genotypes`` (hard calls: Hail imports
+    them, so the warehouse needs no PLINK copies); else why not, as a clause."""
+    dosages = genotypes.kind == "bgen" or (
+        genotypes.kind == "vcf" and holds_dosages(genotypes.path)
+    )
+    return fast_applies(genotypes) if dosages else None
+
+
 def choose_engine(
     options: GwasOptions, genotypes: GenotypeSource, *, spark_master: str | None = None
 ) -> str:
-    """``fast`` or ``hail``: the one asked for, or for ``auto`` the fast engine wherever it
-    reads the input and no Spark cluster is given. ``--engine fast`` (or ``numpy``) on
-    input it cannot read is refused in one sentence."""
+    """``fast``, ``spark`` or ``hail``: the one asked for, or for ``auto`` the fast engine
+    wherever it reads the input and no Spark cluster is given; on a cluster, the fast
+    kernels as Spark tasks for hard calls (measured faster than Hail's regressions), Hail
+    for dosages. ``--engine fast`` (or ``numpy``) on input it cannot read is refused in
+    one sentence."""
     asked = "fast" if options.engine == "numpy" else options.engine
     if asked == "hail":
         return "hail"
+    if asked == "spark":
+        dosages = kernel_refuses(genotypes)
+        if dosages is not None:
+            raise TraitError(f"--engine spark cannot run this GWAS: {dosages}; use --engine hail.")
+        return "spark"
     why = fast_applies(genotypes)
     if asked == "fast":
         if spark_master is not None:
-            raise TraitError("--engine fast runs in this process: drop --spark-master for it.")
+            raise TraitError(
+                "--engine fast runs in this process: drop --spark-master for it (--engine "
+                "spark runs its kernels as Spark tasks)."
+            )
         if why is not None:
             raise TraitError(f"The fast engine cannot run this GWAS: {why}; use --engine hail.")
         return "fast"
-    return "fast" if spark_master is None and why is None else "hail"
+    if spark_master is not None:  # the faster on a cluster (docs/benchmarks.md)
+        return "spark" if kernel_refuses(genotypes) is None else "hail"
+    return "fast" if why is None else "hail"
 
 
 def check_relatives(options: GwasOptions, engine: str) -> None:
@@ -145,6 +168,12 @@ def make_engine(
         from promise.gwas.engines.fastengine import FastEngine
 
         return FastEngine()
+    if name == "spark":
+        from promise.gwas.engines.sparkkernel import SparkKernelEngine
+
+        return SparkKernelEngine(
+            work_dir=work_dir, spark_master=spark_master, driver_memory=driver_memory
+        )
     from promise.gwas.engines.hailengine import HailEngine
 
     return HailEngine(work_dir=work_dir, spark_master=spark_master, driver_memory=driver_memory)
