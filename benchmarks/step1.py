@@ -21,6 +21,14 @@ process tree is sampled for resident memory (``benchmarks/gwas.py``'s ``measure`
 - step 2, binary: :func:`promise.gwas.engines.binary.associate_bed` (score test, Firth below
   p 0.05) when that engine is in this tree; otherwise reported as missing.
 
+Also, in the same run: PLINK 2's own pruning of the same file (``plink2 --maf 0.01
+--indep-pairwise 500kb 1 0.2 --threads 2``, wall time) against promise's; and a FLOOR: the
+level-0 Gram matrix X_b X_b' alone, one BLAS product per block of the same data in float32
+and in float64, blocks side by side on the cores with one BLAS thread each as step 1 runs
+them (decoding not timed; the busiest core's seconds in the products), as a ratio to step 2. Level 0 costs about n B M
+multiply-adds against step 2's n T M, so on variants that LD pruning cannot thin this floor
+is how close any implementation of the method can come to the target.
+
 Each child reports its time from reading the phenotype files to the results (imports
 excluded); the ratio step 1 / step 2 uses those. Target (issue 19): step 1 at most 2x step 2
 for 20 traits, peak memory under 8 GiB. Prints the load average before and after: the
@@ -36,6 +44,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -96,6 +105,31 @@ pruned = fastpca.pruned_set(bed, np.arange(bed.n_variants), np.arange(len(bed.sa
                             settings=PcaSettings(), build="GRCh37", samples=bed.samples)
 np.save(f"{prefix}.pruned.npy", pruned.bed_rows)
 print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+FLOOR = r"""
+import json, os, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import numpy as np
+from threadpoolctl import threadpool_limits
+from promise.gwas.fastlinear import LUT_COUNT, decode, read_bim, read_fam_ids
+prefix, block, dtype = Path(sys.argv[1]), int(sys.argv[4]), np.dtype(sys.argv[5])
+n, m = len(read_fam_ids(prefix)), len(read_bim(prefix))
+codes = np.memmap(f"{prefix}.bed", dtype=np.uint8, mode="r", offset=3, shape=(m, (n + 3) // 4))
+spent = {}  # per worker thread: seconds inside the products
+
+def gram(start):
+    x = decode(np.asarray(codes[start : start + block]), LUT_COUNT, n).astype(dtype)
+    began = time.perf_counter()
+    x @ x.T  # the level-0 Gram X_b X_b' of one block (BLAS syrk), nothing else timed
+    key = threading.get_ident()
+    spent[key] = spent.get(key, 0.0) + time.perf_counter() - began
+
+# as step 1 runs level 0: blocks side by side on the cores, one BLAS thread each
+with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    list(pool.map(gram, range(0, m, block)))
+print(json.dumps({"seconds": max(spent.values())}))
 """
 
 STEP2_LINEAR = (
@@ -171,13 +205,28 @@ def main() -> int:
             gwas.write_data(tiny, samples=300, variants=500)
             (args.work / "written-tiny").write_text("")
         gwas.measure([sys.executable, "-c", STEP2_BINARY, str(tiny), names, "1", str(args.block)])
+    plink2 = shutil.which("plink2")
+    if plink2:  # the same pruning by PLINK 2 on the same file (its MAF filter as ours)
+        theirs = gwas.measure([plink2, "--bfile", str(prefix), "--maf", "0.01",
+                               "--indep-pairwise", "500kb", "1", "0.2", "--threads", "2",
+                               "--memory", "8000", "--out", str(args.work / "plink2")])  # fmt: skip
     pruning = gwas.measure([sys.executable, "-c", PRUNE, str(prefix)])
     pruned = len(np.load(f"{prefix}.pruned.npy"))
     print(f"LD-pruned common variants (MAF >= 0.01, r2 < 0.2 in 500 kb, as promise gwas "
           f"--loco): {pruned:,} of {args.variants:,}, in {pruning['inner']:.1f} s (peak "
           f"{pruning['peak_gib']:.2f} GiB; not counted below: the run computes this set once "
           "for PCA and kinship)")  # fmt: skip
+    if plink2:
+        print(f"plink2 --maf 0.01 --indep-pairwise 500kb 1 0.2 --threads 2 on the same file: "
+              f"{theirs['wall']:.1f} s wall (peak {theirs['peak_gib']:.2f} GiB); promise "
+              f"pruning / plink2 {pruning['inner'] / theirs['wall']:.2f}")  # fmt: skip
     peaks = [pruning["peak_gib"]]
+    floor = {
+        dtype: gwas.measure(
+            [sys.executable, "-c", FLOOR, str(prefix), names, "0", str(args.block), dtype]
+        )["inner"]
+        for dtype in ("float32", "float64")
+    }
     for kind, binary in (("quantitative", False), ("binary", True)):
         step2 = run(STEP2_BINARY if binary else STEP2_LINEAR, binary, 1)
         for every in (1, args.step1_every):
@@ -193,6 +242,14 @@ def main() -> int:
                 f"{step2['inner']:.1f} s (wall {step2['wall']:.1f} s, peak "
                 f"{step2['peak_gib']:.2f} GiB); ratio {ratio:.2f} "
                 f"(target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+            )
+        if not binary:
+            print(
+                f"FLOOR: the level-0 Gram X_b X_b' alone (one BLAS product per block of "
+                f"{args.block}, one core each, of the same {args.variants:,} x "
+                f"{args.samples:,} data, nothing else): float32 {floor['float32']:.1f} s (ratio to step 2 "
+                f"{floor['float32'] / step2['inner']:.2f}), float64 {floor['float64']:.1f} s "
+                f"(ratio {floor['float64'] / step2['inner']:.2f})"
             )
     peak = max(peaks)
     print(f"highest peak memory of pruning and step 1: {peak:.2f} GiB (target < {TARGET_GIB})")

@@ -154,3 +154,27 @@ def test_batched_pruning_keeps_what_one_by_one_pruning_keeps(batch: int) -> None
     batched = localpca.ld_prune(g, r2=0.2, window_bp=250_000, batch=batch)
     assert 100 < len(plain) < m - 100  # the threshold bites
     assert batched.tolist() == plain.tolist()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("side", [-1e-9, 1e-9])
+def test_pruning_decides_a_pair_at_the_threshold_in_float64(side: float) -> None:
+    """A threshold 1e-9 away from a pair's r^2 (np.corrcoef, float64): far inside float32's
+    rounding of a correlation over 3,000 samples (about 2e-4), so the float32 products
+    cannot decide and the pair is recomputed. Threshold just below r^2: the second variant
+    of the pair goes, both against the kept window (first in an earlier batch) and within a
+    batch; just above: both stay."""
+    rng = np.random.default_rng(23)
+    n = 3000
+    a = rng.binomial(2, 0.4, n)
+    b = np.where(rng.random(n) < 0.45, rng.binomial(2, 0.4, n), a)
+    r2 = float(np.corrcoef(a, b)[0, 1] ** 2)
+    assert 0.1 < r2 < 0.5
+    filler = [rng.binomial(2, 0.4, n) for _ in range(3)]
+    g = _genotypes([a, *filler, b], ["1"] * 5, [100, 200, 300, 400, 500])
+    threshold = r2 + side
+    expected = [0, 1, 2, 3] if side < 0 else [0, 1, 2, 3, 4]
+    assert localpca._ld_prune_one_by_one(g, r2=threshold, window_bp=1000).tolist() == expected
+    for batch in (2, 256):  # b against the kept buffer, then within its own batch
+        kept = localpca.ld_prune(g, r2=threshold, window_bp=1000, batch=batch)
+        assert kept.tolist() == expected

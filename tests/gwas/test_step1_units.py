@@ -120,6 +120,52 @@ def test_level0_kfold_equals_refits() -> None:
         np.testing.assert_allclose(ours[t], _standardise(expected), rtol=1e-9, atol=1e-10)
 
 
+def test_level0_kfold_on_projected_counts_equals_refits() -> None:
+    """The scaled-late path (counts with a missing call and a constant SNP, covariates
+    projected out, the scale applied to the Gram matrix instead of the genotypes) gives the
+    refits on genotypes standardised by hand: mean-imputed, covariates regressed out by
+    least squares, scaled to norm sqrt(n - k); the constant SNP is reported and left out."""
+    n = 60
+    counts = RNG.binomial(2, 0.3, (6, n)).astype(float)
+    counts[4] = 1.0  # constant: nothing left once the intercept is out
+    missing = np.zeros_like(counts, dtype=bool)
+    missing[1, [3, 17]] = True
+    counts[1, [3, 17]] = 7.0  # any value at a missing call
+    covariates = np.column_stack([np.ones(n), RNG.standard_normal(n)])
+    basis, _ = np.linalg.qr(covariates)
+    y = RNG.standard_normal((n, 2))
+    folds = blockridge.fold_slices(n, 5)
+    lambdas = np.array([400.0, 30.0, 2.0])
+    g = blockridge.projected_genotypes(counts, missing, basis)
+    ours, varying = blockridge.level0_kfold_projected(g, y, folds, lambdas, 2)
+    assert varying.tolist() == [True, True, True, True, False, True]
+    imputed = counts.copy()
+    imputed[1, [3, 17]] = np.delete(counts[1], [3, 17]).mean()
+    fit = np.linalg.lstsq(covariates, imputed[varying].T, rcond=None)[0]
+    resid = imputed[varying] - (covariates @ fit).T
+    std = resid / np.linalg.norm(resid, axis=1, keepdims=True) * np.sqrt(n - 2)
+    for t in range(2):
+        expected = np.empty((n, 3))
+        for f in folds:
+            rest = np.setdiff1d(np.arange(n), np.arange(n)[f])
+            for r, lam in enumerate(lambdas):
+                expected[f, r] = std[:, f].T @ _ridge(std[:, rest].T, y[rest, t], lam)
+        np.testing.assert_allclose(ours[t], _standardise(expected), rtol=1e-8, atol=1e-9)
+
+
+def test_multishift_conjugate_gradients_match_each_solve() -> None:
+    """One Krylov run for all shifts, in an order that is not sorted: each column of each
+    shift is the solution of its own system (float64, to 1e-8)."""
+    g = RNG.standard_normal((30, 200))
+    a = g @ g.T
+    b = RNG.standard_normal((30, 4))
+    lambdas = np.array([900.0, 60000.0, 300.0, 5000.0])
+    x, ok = blockridge.conjugate_gradients(a, lambdas, b)
+    assert ok.all()
+    for r, lam in enumerate(lambdas):
+        np.testing.assert_allclose(x[:, r], np.linalg.solve(a + lam * np.eye(30), b), rtol=1e-8)
+
+
 def test_conjugate_gradients_solve_or_give_way_to_cholesky() -> None:
     """Large shrinkage: the solution of (A + lambda I) x = b to 1e-10; a tiny one on an A
     whose 40 eigenvalues spread from 1e-3 to 1e4 does not converge in the allowed

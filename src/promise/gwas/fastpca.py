@@ -16,8 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from promise.genotypes.plink import (
+    LUT_COUNT,
+    LUT_MISSING,
+    code_counts,
+    decode,
+    has_missing,
+    padded_words,
+)
 from promise.gwas import localpca
-from promise.gwas.bedset import BedFiles
+from promise.gwas.bedset import BedFiles, bed_matrix
 from promise.gwas.localqc import codes_of, contigs
 from promise.gwas.options import PcaSettings
 from promise.gwas.pca import PcaResult
@@ -27,25 +35,57 @@ Array = np.ndarray[Any, Any]
 MAX_BYTES = 1_500_000_000
 BLOCK = 2048
 
-#: 2-bit code -> alternate-allele count (missing as 0) and missing indicator
+#: 2-bit code -> alternate-allele count (missing as 0)
 _COUNT = np.array([2, 0, 1, 0], dtype=np.uint8)
-_MISSING = np.array([0, 1, 0, 0], dtype=np.uint8)
 
 
 def common_rows(bed: BedFiles, rows: Array, cols: Array, min_maf: float) -> Array:
     """The rows (of ``rows``) whose alternate-allele frequency over ``cols`` lies in
-    [min_maf, 1 - min_maf], as Hail's PCA filter (mean count / 2 over called samples)."""
+    [min_maf, 1 - min_maf], as Hail's PCA filter (mean count / 2 over called samples).
+    Over every sample in .fam order the counts come from the packed codes' bits
+    (:func:`promise.genotypes.plink.code_counts`) without decoding them."""
+    rows = np.asarray(rows)
+    every = len(cols) == len(bed.samples) and np.array_equal(cols, np.arange(len(cols)))
     keep = []
     for start in range(0, len(rows), BLOCK):
-        codes = codes_of(bed, rows[start : start + BLOCK], cols)
-        called = (codes != 1).sum(axis=1)
-        total = _COUNT[codes].sum(axis=1, dtype=np.int64)
+        chunk = rows[start : start + BLOCK]
+        if every:
+            raw = np.ascontiguousarray(bed_matrix(bed)[chunk])
+            total, _, missing = code_counts(padded_words(raw, len(cols)).view(np.uint64))
+            called = len(cols) - missing
+        else:
+            codes = codes_of(bed, chunk, cols)
+            called = (codes != 1).sum(axis=1)
+            total = _COUNT[codes].sum(axis=1, dtype=np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             af = total / (2 * called)
         keep.append((af >= min_maf) & (af <= 1 - min_maf))
     mask = np.concatenate(keep) if keep else np.zeros(0, dtype=bool)
-    chosen: Array = np.asarray(rows)[mask]
+    chosen: Array = rows[mask]
     return chosen
+
+
+def _decoded(bed: BedFiles, rows: Array, cols: Array) -> tuple[Array, Array | None]:
+    """(A1 counts with missing as 0, missing-call indicators or None) of ``rows`` over
+    ``cols``, uint8, one table look-up per .bed byte (:func:`promise.genotypes.plink.decode`)
+    block by block."""
+    n_fam = len(bed.samples)
+    every = len(cols) == n_fam and np.array_equal(cols, np.arange(n_fam))
+    counts = np.empty((len(rows), len(cols)), dtype=np.uint8)
+    missing: Array | None = None
+    for start in range(0, len(rows), BLOCK):
+        raw = np.ascontiguousarray(bed_matrix(bed)[rows[start : start + BLOCK]])
+        stop = start + len(raw)
+        block = decode(raw, LUT_COUNT, n_fam)
+        counts[start:stop] = block if every else block[:, cols]
+        if has_missing(raw):
+            flags = decode(raw, LUT_MISSING, n_fam)
+            if missing is None:
+                missing = np.zeros((len(rows), len(cols)), dtype=np.uint8)
+            missing[start:stop] = flags if every else flags[:, cols]
+    if missing is not None and not missing.any():  # missing calls only outside ``cols``
+        missing = None
+    return counts, missing
 
 
 @dataclass(frozen=True)
@@ -92,18 +132,14 @@ def pruned_set(
     if step > 1:
         common = common[::step]
         method += f", every {step}th common variant"
-    codes = np.concatenate(
-        [codes_of(bed, common[s : s + BLOCK], cols) for s in range(0, len(common), BLOCK)]
-    ) if len(common) else np.zeros((0, len(cols)), dtype=np.uint8)  # fmt: skip
-    missing = _MISSING[codes]
+    counts, missing = _decoded(bed, np.asarray(common), np.asarray(cols))
     genotypes = localpca.Genotypes(
-        counts=_COUNT[codes],
-        missing=missing if missing.any() else None,
+        counts=counts,
+        missing=missing,
         contigs=contigs(bed, build).to_numpy()[common],
         positions=bed.bim["pos"].to_numpy().astype(np.int64)[common],
         samples=samples,
     )
-    del codes
     if not prune:
         kept = np.arange(len(common), dtype=np.int64)
         return Pruned(genotypes=genotypes, rows=np.asarray(common), kept=kept, method=method,

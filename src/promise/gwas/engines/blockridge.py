@@ -26,9 +26,20 @@ The prediction G' beta_r of each sample comes from a fit that did not see it:
 
 Each of the R predictors of a trait is then centred and scaled to unit variance over the
 samples (n - 1 degrees of freedom): these are the trait's level 0 predictors, R per block.
-Regenie solves each fold's system by eigendecomposition; a Cholesky factor per shrinkage
-value gives the same solution (the systems are positive definite, lambda > 0) in about a
-third of the time for the default five values.
+Regenie solves each fold's system by eigendecomposition. Here one multi-shift conjugate
+gradient run per fold solves all R shrinkage values at once (:func:`conjugate_gradients`,
+to a relative residual of 1e-5 in float32), a Cholesky factor taking over for a value it
+does not settle in :data:`CG_ITERATIONS` products: the same solutions (the systems are
+positive definite, lambda > 0) for a few products of the B x B matrix with the B x T
+right-hand sides. The k-fold path scales late (:func:`projected_genotypes`,
+:func:`level0_kfold_projected`): the block is only mean-imputed and projected (in place)
+and the per-SNP scale D is applied to the B x B Gram matrices and the coefficients, which
+saves two passes over each n x B block.
+
+Where the time goes (5,000 samples, blocks of 1,000, 20 traits, 5 folds, one core, per
+block): the fold Gram matrices about 35 ms (B^2 n / 2 multiply-adds in float32, the floor
+that ``benchmarks/step1.py`` prints), the solves about 40 ms, predictions about 10 ms,
+reading, projecting and scaling about 30 ms.
 """
 
 from __future__ import annotations
@@ -86,6 +97,40 @@ def fold_indices(n: int, k: int, order: str = "shuffled") -> list[Array]:
     return [np.sort(positions[s]) for s in fold_slices(n, k)]
 
 
+def projected_genotypes(
+    counts: Array, missing: Array | None, basis: Array, dtype: Any = np.float64
+) -> Array:
+    """Block of A1 counts (B x n; any value at a missing call) -> genotypes mean-imputed
+    with the covariates projected out, not yet scaled, in ``dtype``. ``basis``: n x k
+    orthonormal basis of the covariates (intercept included). The projection runs in place
+    through BLAS (``g' <- g' - q (g q)'``): one pass over the block and no n x B temporary."""
+    g = np.asarray(counts).astype(dtype, order="C")
+    n = basis.shape[0]
+    if missing is not None:
+        called = n - missing.sum(axis=1)
+        g[missing] = 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = g.sum(axis=1, dtype=np.float64) / called
+        g[missing] = np.broadcast_to(mean[:, None], g.shape)[missing]
+    q = np.asfortranarray(basis, dtype=dtype)
+    gq = g @ q
+    gemm = linalg.blas.sgemm if g.dtype == np.float32 else linalg.blas.dgemm
+    out = gemm(alpha=-1.0, a=q, b=gq, trans_b=True, beta=1.0, c=g.T, overwrite_c=True)
+    if not np.shares_memory(out, g):  # pragma: no cover - BLAS copied after all
+        g = np.ascontiguousarray(out.T)
+    return g
+
+
+def scale_factors(squared_norms: Array, n: int, k: int) -> Array:
+    """sqrt(n - k) / norm of each projected SNP (unit variance over n - k degrees of
+    freedom); 0 for a SNP that does not vary once the covariates are out (norm at most
+    1e-6 sqrt(n), or not finite)."""
+    norm = np.sqrt(np.asarray(squared_norms, dtype=np.float64))
+    varying = np.isfinite(norm) & (norm > 1e-6 * np.sqrt(n))
+    result: Array = np.where(varying, np.sqrt(n - k) / np.where(varying, norm, 1.0), 0.0)
+    return result
+
+
 def standardize_genotypes(
     counts: Array, missing: Array | None, basis: Array, dtype: Any = np.float64
 ) -> tuple[Array, Array]:
@@ -94,19 +139,11 @@ def standardize_genotypes(
     that vary after the projection; ``kept`` marks them among the B. ``basis``: n x k
     orthonormal basis of the covariates (intercept included). Computed in ``dtype``
     (float32 halves the memory traffic of these passes; the norms are summed in float64)."""
-    g = np.asarray(counts).astype(dtype, order="C")
+    g = projected_genotypes(counts, missing, basis, dtype)
     n, k = basis.shape
-    if missing is not None:
-        called = n - missing.sum(axis=1)
-        g[missing] = 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = g.sum(axis=1, dtype=np.float64) / called
-        g[missing] = np.broadcast_to(mean[:, None], g.shape)[missing]
-    q = basis.astype(dtype, copy=False)
-    g -= (g @ q) @ q.T
-    norm = np.sqrt(np.einsum("ij,ij->i", g, g, dtype=np.float64))
-    kept = np.isfinite(norm) & (norm > 1e-6 * np.sqrt(n))
-    g *= (np.sqrt(n - k) / np.where(kept, norm, 1.0)).astype(dtype)[:, None]
+    factor = scale_factors(np.einsum("ij,ij->i", g, g, dtype=np.float64), n, k)
+    kept = factor > 0
+    g *= factor.astype(g.dtype)[:, None]
     if not kept.all():
         g = g[kept]
     return np.ascontiguousarray(g), kept
@@ -123,61 +160,131 @@ def _standardize_columns(pred: Array) -> Array:
     return result
 
 
-#: conjugate-gradient iterations tried before Cholesky factors (each costs B^2 R T, a
+#: conjugate-gradient iterations tried before Cholesky factors (each costs B^2 T, a
 #: factor B^3 / 3): enough for the shrinkage values that dominate the spectrum of G G'
 CG_ITERATIONS = 12
 
 
 def conjugate_gradients(a: Array, lambdas: Array, b: Array) -> tuple[Array, Array]:
-    """(a + lambda_r I)^-1 b for every shrinkage value at once (B x R x T), by conjugate
-    gradients on all R T columns together (one pass over ``a`` per iteration), to a relative
-    residual of 1e-5 (float32) or 1e-10 (float64) within :data:`CG_ITERATIONS`; returns the
-    solutions and which shrinkage values got there. With lambda large against a's
-    eigenvalues (small h2: lambda = M (1 - h2) / h2) a few products suffice."""
+    """(a + lambda_r I)^-1 b for every shrinkage value at once (B x R x T) by multi-shift
+    conjugate gradients (Jegerlehner 1996, hep-lat/9612014; Frommer 2003): the Krylov space
+    of a is the same for every shift, so one CG on the smallest shift, one product with
+    ``a`` per iteration for the T columns, also gives every larger shift's iterates (each
+    the iterate its own CG would have, through the scalars zeta) for O(B R T) more work.
+    Each shift's residual (zeta times the base residual) is brought to a relative 1e-5
+    (float32) or 1e-10 (float64) within :data:`CG_ITERATIONS`; returns the solutions and
+    which shrinkage values got there. With lambda large against a's eigenvalues (small h2:
+    lambda = M (1 - h2) / h2) a few products suffice."""
     tol = 1e-5 if a.dtype == np.float32 else 1e-10
-    tiny = np.finfo(a.dtype).tiny
+    tiny = np.finfo(np.float64).tiny
     b_count, t_count = b.shape
-    shift = np.repeat(np.asarray(lambdas, dtype=a.dtype), t_count)  # per column
-    rhs = np.tile(b, (1, len(lambdas)))  # B x (R T), shrinkage-major
-    x = np.zeros_like(rhs)
-    limit = (tol**2) * np.einsum("ij,ij->j", rhs, rhs)
-    active = np.flatnonzero(limit > 0)  # columns still iterating (compacted as they converge)
-    r = rhs[:, active]
+    rank = np.argsort(-np.asarray(lambdas, dtype=np.float64), kind="stable")
+    shifts = np.asarray(lambdas, dtype=np.float64)[rank]  # largest first: they settle first
+    sigma = shifts.min()
+    delta = (shifts - sigma)[:, None]  # R x 1
+    limit = (tol**2) * np.einsum("ij,ij->j", b, b, dtype=np.float64)  # T
+    x = np.zeros((len(shifts), b_count, t_count), dtype=a.dtype)  # R x B x T
+    converged = np.zeros((len(shifts), t_count), dtype=bool)
+    converged[:, limit <= 0] = True
+    active = np.flatnonzero(limit > 0)  # columns still iterating (compacted as they settle)
+    r = b[:, active].copy()
     p = r.copy()
-    xa = np.zeros_like(r)
-    rs = np.einsum("ij,ij->j", r, r)
+    ps = np.repeat(r[None], len(shifts), axis=0)  # R x B x active
+    xs = np.zeros_like(ps)
+    rs = np.einsum("ij,ij->j", r, r, dtype=np.float64)
+    zeta = np.ones((len(shifts), active.size))
+    zeta_old = np.ones_like(zeta)
+    alpha_old = np.ones(active.size)
+    beta_old = np.zeros(active.size)
+    frozen = np.zeros(zeta.shape, dtype=bool)
+    s0 = 0  # shifts before s0 have settled in every column still iterating: left alone
     for _ in range(CG_ITERATIONS):
         if active.size == 0:
             break
         ap = a @ p
-        ap += shift[active] * p
-        alpha = rs / np.maximum(np.einsum("ij,ij->j", p, ap), tiny)
-        xa += alpha * p
-        r -= alpha * ap
-        new = np.einsum("ij,ij->j", r, r)
-        p = r + (new / np.maximum(rs, tiny)) * p
-        rs = new
-        settled = new <= limit[active]
+        ap += a.dtype.type(sigma) * p
+        alpha = rs / np.maximum(np.einsum("ij,ij->j", p, ap, dtype=np.float64), tiny)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            zeta_new = (zeta * zeta_old * alpha_old) / (
+                alpha * beta_old * (zeta_old - zeta) + zeta_old * alpha_old * (1 + delta * alpha)
+            )
+            ratio = zeta_new / zeta
+        # a settled shift stops moving: zeta (and its direction) set to zero, so that its
+        # vanishing residual does not sink into float32 subnormals, which are slow
+        zeta_new[frozen] = 0.0
+        ratio[frozen] = 0.0
+        xs[s0:] += (alpha * ratio[s0:]).astype(a.dtype)[:, None, :] * ps[s0:]
+        r -= alpha.astype(a.dtype) * ap
+        new = np.einsum("ij,ij->j", r, r, dtype=np.float64)
+        beta = new / np.maximum(rs, tiny)
+        ps[s0:] *= (beta * ratio[s0:] ** 2).astype(a.dtype)[:, None, :]
+        ps[s0:] += zeta_new[s0:].astype(a.dtype)[:, None, :] * r
+        p = r + beta.astype(a.dtype) * p
+        done = frozen | ((zeta_new**2) * new <= limit[active])  # R x active
+        zeta_old, zeta, alpha_old, beta_old, rs = zeta, zeta_new, alpha, beta, new
+        frozen = done
+        converged[:, active] = done
+        settled = done.all(axis=0)  # every shift of the column (the base last, as a rule)
         if settled.any():
-            x[:, active[settled]] = xa[:, settled]
+            x[:, :, active[settled]] = xs[:, :, settled]
             keep = ~settled
-            active, r, p, xa, rs = active[keep], r[:, keep], p[:, keep], xa[:, keep], rs[keep]
-    done = np.ones(x.shape[1], dtype=bool)
-    done[active] = False
-    converged: Array = np.asarray(done.reshape(len(lambdas), t_count).all(axis=1))
-    return x.reshape(b_count, len(lambdas), t_count), converged
+            active, r, p, rs = active[keep], r[:, keep], p[:, keep], rs[keep]
+            ps, xs = ps[:, :, keep], xs[:, :, keep]
+            zeta, zeta_old, frozen = zeta[:, keep], zeta_old[:, keep], frozen[:, keep]
+            alpha_old, beta_old = alpha_old[keep], beta_old[keep]
+        while s0 < len(shifts) and frozen[s0].all():
+            s0 += 1
+    x[:, :, active] = xs
+    solutions = np.empty_like(x)
+    solutions[rank] = x
+    settled_shifts = np.empty(len(shifts), dtype=bool)
+    settled_shifts[rank] = converged.all(axis=1)
+    return solutions.transpose(1, 0, 2), settled_shifts
 
 
 def level0_kfold(g: Array, y: Array, folds: Sequence[slice], lambdas: Array) -> Array:
     """Out-of-fold ridge predictions of one block: ``g`` B x n standardised genotypes, ``y``
     n x T scaled trait residuals, ``folds`` contiguous; returns T x n x R standardised
     predictors. The products and solves run in ``g``'s precision (float32 or float64)."""
+    pred, _ = _kfold(g, y, folds, lambdas, None)
+    assert pred is not None
+    return pred
+
+
+def level0_kfold_projected(
+    g: Array, y: Array, folds: Sequence[slice], lambdas: Array, k: int
+) -> tuple[Array | None, Array]:
+    """:func:`level0_kfold` of a block from :func:`projected_genotypes` (not yet scaled):
+    the scaling by sqrt(n - k) / norm is applied to the Gram matrix (D G G' D), the
+    products and the coefficients instead of to the n x B genotypes, the norms taken from
+    the Gram matrix's diagonal. Returns (T x n x R predictors, or None when no SNP varies;
+    which SNPs vary). A constant SNP gets a zero row and column, so a zero coefficient."""
+    return _kfold(g, y, folds, lambdas, k)
+
+
+def _kfold(
+    g: Array, y: Array, folds: Sequence[slice], lambdas: Array, k: int | None
+) -> tuple[Array | None, Array]:
     b_count, n = g.shape
     t_count = y.shape[1]
     r_count = len(lambdas)
     yg = y.astype(g.dtype, copy=False)
     grams = [g[:, f] @ g[:, f].T for f in folds]
     products = [g[:, f] @ yg[f] for f in folds]
+    factor = None
+    varying = np.ones(b_count, dtype=bool)
+    if k is not None:  # scale D from the norms on the Gram matrix's diagonal
+        diagonals = np.array([np.diagonal(m) for m in grams], dtype=np.float64)
+        factor = scale_factors(diagonals.sum(axis=0), n, k)
+        varying = factor > 0
+        if not varying.any():
+            return None, varying
+        d = factor.astype(g.dtype)
+        outer = d[:, None] * d[None, :]
+        for m in grams:
+            m *= outer
+        for m in products:
+            m *= d[:, None]
     gram = np.sum(grams, axis=0)
     product = np.sum(products, axis=0)
     pred = np.empty((n, r_count * t_count), dtype=g.dtype)
@@ -190,11 +297,15 @@ def level0_kfold(g: Array, y: Array, folds: Sequence[slice], lambdas: Array) -> 
         for r in np.flatnonzero(~converged):
             system = rest.copy()
             system[diagonal, diagonal] += lambdas[r]
-            factor = linalg.cho_factor(system, overwrite_a=True, check_finite=False)
-            betas[:, r, :] = linalg.cho_solve(factor, rhs, check_finite=False)
-        np.matmul(g[:, f].T, betas.reshape(b_count, -1), out=pred[f])
+            factored = linalg.cho_factor(system, overwrite_a=True, check_finite=False)
+            betas[:, r, :] = linalg.cho_solve(factored, rhs, check_finite=False)
+        coef = betas.reshape(b_count, -1)
+        if factor is not None:
+            coef = coef * d[:, None]
+        np.matmul(g[:, f].T, coef, out=pred[f])
     pred64 = pred.astype(np.float64).reshape(n, r_count, t_count)
-    return _standardize_columns(pred64.transpose(2, 0, 1))
+    result = _standardize_columns(pred64.transpose(2, 0, 1))
+    return result, varying
 
 
 def level0_loo(g: Array, y: Array, lambdas: Array) -> Array:

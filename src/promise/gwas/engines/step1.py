@@ -26,12 +26,14 @@ chromosome's statistics by :func:`.kinshipcalibration.relatedness_factor` of the
 tests: out-of-sample LOCO predictions over-correct relatives (lambda GC 0.97 where 20% of
 the samples are nuclear-family members; 1.00 with the factor).
 
-Cost (5,000 samples x 100,000 variants, 20 traits, blocks of 1,000, 2 cores): 23 s for
-quantitative and 46 s for binary traits, peak 0.6 GiB; step 2 took 1.6 s (linear) and 61 s
-(score test and Firth) on the same data (``benchmarks/step1.py``). Level 0 needs each
-block's Gram matrix (M B n flops over all blocks, about 20 times step 2's linear
-products at B = 1,000 and 20 traits) and K x R solves of B x B systems: conjugate gradients
-where the shrinkage is large, Cholesky factors otherwise.
+Cost (5,000 samples x 100,000 variants, 20 traits, blocks of 1,000, 2 shared cores;
+``benchmarks/step1.py``): about 9 s for quantitative and 20 s for binary traits, peak
+0.6 GiB, where step 2 took 1.0 s (linear) and 26 s (score test and Firth). Level 0 needs
+each block's Gram matrix (M B n multiply-adds over all blocks against step 2's M T n: the
+benchmark's FLOOR line times these products alone at 1.7 s) and, per fold, one multi-shift
+conjugate-gradient run for all shrinkage values (:mod:`.blockridge`); on one core per 100
+blocks: Gram 3.6 s, solves 4.1 s, scaling and fold sums 1.1 s, predictions 0.9 s,
+projection 0.9 s, reading 0.6 s; level 1 about 0.08 s per trait.
 """
 
 from __future__ import annotations
@@ -224,13 +226,15 @@ def _fit(
     def one(item: tuple[int, Block]) -> int:
         b, block = item
         counts, missing = reader(block.variants)
-        g, varying = blockridge.standardize_genotypes(counts, missing, basis, dtype)
-        if len(g):
-            pred = (
-                blockridge.level0_loo(g, scaled, lambdas)
-                if folds is None
-                else blockridge.level0_kfold(g, scaled, folds, lambdas)
+        if folds is None:
+            g, varying = blockridge.standardize_genotypes(counts, missing, basis, dtype)
+            pred = blockridge.level0_loo(g, scaled, lambdas) if len(g) else None
+        else:
+            g = blockridge.projected_genotypes(counts, missing, basis, dtype)
+            pred, varying = blockridge.level0_kfold_projected(
+                g, scaled, folds, lambdas, basis.shape[1]
             )
+        if pred is not None:
             level0[:, :, b * r_count : (b + 1) * r_count] = pred
             kept[b] = True
         return int(len(block.variants) - varying.sum())
