@@ -159,36 +159,69 @@ def _ds_vcf(path: Path) -> Path:
 
 
 def test_engine_choice(tmp_path: Path) -> None:
-    """GT VCF: the fast engine by default; dosages (a VCF declaring DS, BGEN) stay on Hail,
-    the reason saying hard calls would lose information; ``--engine fast`` on them is
-    refused in one sentence."""
+    """GT VCF, DS VCF and BGEN: the fast engine by default (dosages read as dosages, see
+    test_dosage_fast); with a Spark master the Spark kernels for hard calls, Hail for
+    dosages; Hail when asked for."""
     gt = tmp_path / "gt.vcf"
     gt.write_text(HEADER + LINES)
     ds = _ds_vcf(tmp_path / "ds.vcf")
     options = GwasOptions()
-    source = GenotypeSource(kind="vcf", path=gt)
-    assert fast_applies(source) is None and choose_engine(options, source) == "fast"
-    assert choose_engine(options, source, spark_master="spark://x:7077") == "spark"
-    for kind, path in (("vcf", ds), ("bgen", tmp_path / "x.bgen")):
-        other = GenotypeSource(kind=kind, path=path)  # type: ignore[arg-type]
-        why = fast_applies(other)
-        assert why is not None and "losing information" in why and "dosages" in why
-        assert choose_engine(options, other) == "hail"
-        with pytest.raises(TraitError, match=r"^The fast engine cannot run this GWAS: .*\.$"):
-            choose_engine(GwasOptions(engine="fast"), other)
+    for kind, path in (("vcf", gt), ("vcf", ds), ("bgen", tmp_path / "x.bgen")):
+        source = GenotypeSource(kind=kind, path=path)  # type: ignore[arg-type]
+        assert fast_applies(source) is None and choose_engine(options, source) == "fast"
+        assert choose_engine(GwasOptions(engine="fast"), source) == "fast"
+        cluster = "spark" if path == gt else "hail"  # the Spark kernels take hard calls only
+        assert choose_engine(options, source, spark_master="spark://x:7077") == cluster
+        assert choose_engine(GwasOptions(engine="hail"), source) == "hail"
+        with pytest.raises(TraitError, match=r"^--engine fast runs in this process"):
+            choose_engine(GwasOptions(engine="fast"), source, spark_master="spark://x:7077")
 
 
-def test_engine_fast_on_dosage_vcf_is_refused_by_the_cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    ds = _ds_vcf(tmp_path / "ds.vcf")
-    pheno = tmp_path / "pheno.txt"
-    pheno.write_text("IID Y\nA 1.5\nB 2.5\n")
-    rc = main(["gwas", "--vcf", str(ds), "--pheno", str(pheno), "--engine", "fast",
-               "--skip-qc", "--pcs", "0", "--out", str(tmp_path / "out")])  # fmt: skip
-    err = capsys.readouterr().err
-    assert rc != 0 and "Traceback" not in err
-    assert "DS" in err and "--engine hail" in err
+def _noisy_ds_vcf(gt_vcf: Path, out: Path, seed: int = 5) -> Path:
+    """``gt_vcf`` with each call replaced by a dosage: the ALT count plus N(0, 0.3) noise,
+    clipped to [0, 2], three decimals."""
+    rng = np.random.default_rng(seed)
+    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
+    lines = []
+    for line in gt_vcf.read_text().splitlines():
+        if line.startswith("##FORMAT"):
+            line = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
+        elif not line.startswith("#"):
+            f = line.split("\t")
+            g = np.array([count[c] for c in f[9:]])
+            d = np.clip(g + rng.normal(0, 0.3, len(g)), 0, 2)
+            line = "\t".join([*f[:8], "DS", *(f"{x:.3f}" for x in d)])
+        lines.append(line)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def test_engine_fast_on_dosage_vcf_equals_plink2_dosages(tmp_path: Path) -> None:
+    """``--engine fast`` on a VCF declaring DS reads the dosages (not hard calls): beta/SE/p
+    equal ``plink2 --vcf F dosage=DS --glm`` (SE and p to relative 3e-4, beta to 3e-4 of
+    its SE: plink2 holds the three-decimal dosages in units of 1/16384, see
+    test_dosage_qc.RTOL_PLINK2_DOSAGE), and differ from the GT calls' statistics."""
+    data = write_synthetic(tmp_path / "data")
+    ds = _noisy_ds_vcf(data.vcf, tmp_path / "ds.vcf")
+    prefix = tmp_path / "plink2"
+    subprocess.run([plink2(), "--vcf", ds, "dosage=DS", "--pheno", data.pheno, "--pheno-name",
+                    "Yq", "--covar", data.covar, "--glm", "hide-covar",
+                    "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p",
+                    "--covar-variance-standardize", "--threads", "1", "--memory", "1000",
+                    "--out", prefix], check=True, capture_output=True)  # fmt: skip
+    theirs = pd.read_csv(f"{prefix}.Yq.glm.linear", sep="\t", dtype={"A1": str})
+    out = tmp_path / "promise"
+    run_cli(["--vcf", ds, "--pheno", data.pheno, "--pheno-name", "Yq", "--covar", data.covar,
+             "--engine", "fast", "--skip-qc", "--pcs", "0", "--out", out])  # fmt: skip
+    ours = read_ssf(out / "Yq.tsv.gz")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == 120
+    sign = np.where(merged.effect_allele == merged.A1, 1.0, -1.0)  # plink2 a3: A1 is minor
+    assert (np.abs(merged.beta - sign * merged.BETA) <= 3e-4 * merged.SE).all()
+    np.testing.assert_allclose(merged.standard_error, merged.SE, rtol=3e-4)
+    np.testing.assert_allclose(merged.p_value, merged.P, rtol=3e-4)
+    calls = _plink2_glm(data, tmp_path)["Yq"]  # the GT calls of the same samples
+    assert np.median(np.abs(calls.P.to_numpy() / merged.P.to_numpy() - 1)) > 0.01
 
 
 def test_conversion_failure_leaves_no_scratch(

@@ -171,7 +171,7 @@ def gwas(
         "auto",
         "--engine",
         help="auto (default: fast where it reads the input and no --spark-master is given, "
-        "else hail), fast (in process, no JVM: PLINK files and the warehouse; numpy is the "
+        "else hail), fast (in process, no JVM: PLINK, VCF, BGEN and the warehouse; numpy is the "
         "same), hail, or spark (Hail's import and QC, the fast kernels as Spark tasks).",
     ),
     spark_master: str = typer.Option(

@@ -10,7 +10,7 @@ orthonormal basis of C, y_k a trait with C projected out and g_j a variant's gen
     beta  = g'y / g'g,   se = sqrt((y_k' y_k - beta^2 g'g) / (n - p - 1) / g'g)
 
 with p the number of covariate columns and a t statistic on n - p - 1 degrees of freedom
-(its p-value from :func:`t_two_sided_p`).
+(its p-value from :func:`promise.gwas.studentt.t_two_sided_p`).
 This is the model Hail's ``linear_regression_rows`` fits, so both engines give the same
 numbers. The genotypes are decoded from the 2-bit .bed codes to bytes with a 256-entry
 table (four samples per lookup) and enter one float64 matrix product per block of variants
@@ -33,12 +33,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
-from scipy import special
 from threadpoolctl import threadpool_limits
 
 from promise.genotypes import plink
 from promise.gwas.inputs import GenotypeSource, plink_recoding
 from promise.gwas.phenofiles import KEY
+from promise.gwas.studentt import HILL_MIN_DOF as HILL_MIN_DOF
+from promise.gwas.studentt import t_two_sided_p
 from promise.gwas.traits import Phenotypes
 
 BLOCK = 256
@@ -50,44 +51,9 @@ R = TypeVar("R")
 # the .bed decoding lives in promise.genotypes.plink; its names stay here for existing callers
 BED_MAGIC, BIM_COLUMNS, LOW_BITS = plink.BED_MAGIC, plink.BIM_COLUMNS, plink.LOW_BITS
 LUT_COUNT, LUT_MISSING = plink.LUT_COUNT, plink.LUT_MISSING
-bed_blocks, code_counts, decode, has_missing = (
-    plink.bed_blocks,
-    plink.code_counts,
-    plink.decode,
-    plink.has_missing,
-)
-padded_words, read_bim, read_fam_ids, read_plink_meta = (
-    plink.padded_words,
-    plink.read_bim,
-    plink.read_fam_ids,
-    plink.read_plink_meta,
-)
-
-#: degrees of freedom from which :func:`t_two_sided_p` uses Hill's approximation
-HILL_MIN_DOF = 3000
-
-
-def t_two_sided_p(t: Array, dof: int) -> Array:
-    """P(|T| >= |t|) for Student's t on ``dof`` degrees of freedom.
-
-    From :data:`HILL_MIN_DOF` degrees of freedom on, through the normal deviate of Hill's
-    large-sample transform (G. W. Hill, 1970, ACM Algorithm 395: y = a log(1 + t^2/dof),
-    a = dof - 1/2, and a short series in y / (48 a^2)): about a ninth of the time of SciPy's
-    ``stdtr``, which the tests hold it to (relative error under 2e-9 for every p above
-    1e-300 at 3,000 degrees of freedom, under 1e-10 at 4,996). Below, ``stdtr`` itself.
-    An infinite ``t`` (a perfect fit) gives 0, NaN gives NaN."""
-    if dof < HILL_MIN_DOF:
-        result: Array = 2.0 * special.stdtr(dof, -np.abs(t))
-        return result
-    a = dof - 0.5
-    b = 48.0 * a * a
-    with np.errstate(over="ignore", invalid="ignore"):
-        y = a * np.log1p(t * t / dof)
-        series = (((-0.4 * y - 3.3) * y - 24.0) * y - 85.5) / (0.8 * y * y + 100.0 + b)
-        z = ((series + y + 3.0) / b + 1.0) * np.sqrt(y)
-    p: Array = 2.0 * special.ndtr(-z)
-    p[np.isinf(t)] = 0.0
-    return p
+bed_blocks, code_counts, decode = plink.bed_blocks, plink.code_counts, plink.decode
+has_missing, padded_words, read_bim = plink.has_missing, plink.padded_words, plink.read_bim
+read_fam_ids, read_plink_meta = plink.read_fam_ids, plink.read_plink_meta
 
 
 @dataclass(frozen=True)
@@ -110,17 +76,9 @@ def _plan(
     cols = np.array([index[s] for s in kept[KEY]], dtype=np.int64)
     covs = kept.select(pl.col(c).cast(pl.Float64) for c in covariates).to_numpy()
     c = np.column_stack([np.ones(len(kept)), covs.reshape(len(kept), len(covariates))])
-    q, _ = np.linalg.qr(c)
     y = kept.select(pl.col(t).cast(pl.Float64) for t in traits).to_numpy()
-    y = y - q @ (q.T @ y)
     in_order = len(cols) == len(index) and bool(np.all(cols == np.arange(len(index))))
-    return _Plan(
-        cols=None if in_order else cols,
-        weights_t=np.ascontiguousarray(np.column_stack([y, q]).T),
-        yy=(y**2).sum(axis=0),
-        n_traits=len(traits),
-        dof=len(kept) - c.shape[1] - 1,
-    )
+    return plan_arrays(y, c, None if in_order else cols)
 
 
 class Space:
@@ -192,6 +150,21 @@ def linear_block(
         _block_stats(counts, missing, plan, out, rows, sums=sums)
     else:
         _block_stats(counts[:, plan.cols], missing, plan, out, rows)
+
+
+def dosage_stats(dosages: Array, plan: _Plan, out: _Stats, rows: slice) -> None:
+    """One block of dosages (variants x every sample, NaN missing) into ``out[rows]``, the
+    model of :func:`linear_block`: missing dosages mean-imputed, sum(g^2) from the dosages
+    (the .bed kernel's ``sums[1]``, the number of 2s, becomes (sum(g^2) - sum g) / 2)."""
+    g = dosages if plan.cols is None else dosages[:, plan.cols]
+    missing = np.isnan(g)
+    held = missing if missing.any() else None
+    if held is not None:
+        g = np.where(missing, 0.0, g)
+    total = g.sum(axis=1)
+    second = ((g * g).sum(axis=1) - total) / 2.0
+    sums = (total, second, missing.sum(axis=1, dtype=np.int64))
+    _block_stats(np.ascontiguousarray(g), held, plan, out, rows, sums=sums)
 
 
 def linear_groups(

@@ -21,7 +21,7 @@ from promise.genotypes.contigs import reference_contigs as reference_contigs
 from promise.genotypes.plink import PLINK_SUFFIXES as PLINK_SUFFIXES
 from promise.genotypes.plink import plink_prefix as plink_prefix
 from promise.genotypes.plink import read_bim, read_fam_ids
-from promise.genotypes.samplefiles import bgen_header_ids, read_sample_file, read_vcf_header
+from promise.genotypes.samplefiles import bgen_header_ids, bgen_sample_ids, read_vcf_header
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 
 
@@ -49,17 +49,17 @@ def checked_source(source: GenotypeSource) -> GenotypeSource:
 
 
 def sample_ids(source: GenotypeSource) -> list[str] | None:
-    """The genotyped sample ids as Hail will key them, or None where they are not known
-    without Hail (a BGEN without sample identifiers, the warehouse's MatrixTables). A BGEN's
-    ``.sample`` file is read by its first column, as Hail's import reads it (PLINK 2 and
-    promise's own readers take ``ID_2``)."""
+    """The genotyped sample ids as the engines key them, or None where they are not known
+    from the files alone (a BGEN without sample identifiers or ``--sample``, the warehouse's
+    MatrixTables). A BGEN's ``.sample`` file is read by its ``ID_2`` column, as PLINK 2,
+    regenie, promise's readers and both engines take it (a PLINK 2 ``.sample`` has ID_1 = 0)."""
     if source.kind == "bfile":
         return read_fam_ids(source.path)
     if source.kind == "vcf":
         return read_vcf_header(source.path).samples
     if source.kind == "bgen":
         if source.sample_file is not None:
-            return read_sample_file(source.sample_file, column=0)
+            return bgen_sample_ids(source.path, source.sample_file)
         return bgen_header_ids(source.path)
     return None
 

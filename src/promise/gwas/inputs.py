@@ -108,6 +108,12 @@ def _bgen(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         sample_file=str(source.sample_file) if source.sample_file else None,
         index_file_map={str(source.path): str(index)},
     )
+    if source.sample_file:  # key by ID_2 as PLINK 2 and the fast engine do (Hail reads ID_1)
+        from promise.genotypes.samplefiles import bgen_sample_ids
+
+        mt = mt.add_col_index()
+        ids = hl.literal(bgen_sample_ids(source.path, source.sample_file))
+        mt = mt.key_cols_by(s=ids[hl.int32(mt.col_idx)])
     return mt.select_entries(GT=mt.GT, dosage=mt.dosage).select_rows().select_cols()
 
 

@@ -16,9 +16,14 @@ from the 2-bit .bed codes in a pass over the file each:
   (:mod:`promise.gwas.hardyweinberg`) in the controls, samples that are not a case of any
   binary trait, or over all samples when there is none; each filter counted after the
   previous ones, as the Hail path reports them.
+
+For a .bed of hard calls written from dosages (:mod:`promise.gwas.engines.hardcalls`) the
+call rates and the allele frequency and count come from the dosages, passed in.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -63,6 +68,17 @@ def contigs(bed: BedFiles, build: str) -> pl.Series:
     return names.replace({f"chr{k}": v for k, v in recode.items() if not k.startswith("chr")})
 
 
+@dataclass(frozen=True)
+class SampleCounts:
+    """Per sample over every variant of a .bed of hard calls from dosages, counted while
+    writing it (:mod:`promise.gwas.engines.hardcalls`): non-missing dosages (the call
+    rate's), hard calls and heterozygous hard calls (the heterozygosity rate's)."""
+
+    dosages: Array
+    called: Array
+    het: Array
+
+
 def sample_qc(
     bed: BedFiles,
     cols: Array,
@@ -70,18 +86,25 @@ def sample_qc(
     thresholds: QcThresholds,
     register_female: Array | None,
     build: str,
+    counts: SampleCounts | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The sample columns (of ``cols``) kept by call rate, heterozygosity and sex check,
     and a step per filter. ``register_female``: 1 female, 0 male, NaN unknown, per column
-    of ``cols`` (None: no register sex, no sex check)."""
+    of ``cols`` (None: no register sex, no sex check). ``counts``: per column of ``cols``,
+    for dosage input (the call rate then counts missing dosages; the .bed is read for the
+    sex check only); None: counted from the .bed."""
     m = bed.n_variants
-    called = np.zeros(len(cols), dtype=np.int64)
-    het = np.zeros(len(cols), dtype=np.int64)
-    for _, codes in _blocks(bed, np.arange(m), cols):
-        called += (codes != 1).sum(axis=0)
-        het += (codes == 2).sum(axis=0)
+    if counts is None:
+        called = np.zeros(len(cols), dtype=np.int64)
+        het = np.zeros(len(cols), dtype=np.int64)
+        for _, codes in _blocks(bed, np.arange(m), cols):
+            called += (codes != 1).sum(axis=0)
+            het += (codes == 2).sum(axis=0)
+    else:
+        called, het = counts.called, counts.het
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = called / m if m else np.full(len(cols), np.nan)
+        counted = called if counts is None else counts.dosages
+        rate = counted / m if m else np.full(len(cols), np.nan)
         het_rate = np.where(called > 0, het / np.maximum(called, 1), np.nan)
     passed = np.flatnonzero(rate >= thresholds.min_sample_call_rate)
     steps = [QcStep(target="samples", name="call rate",
@@ -147,23 +170,35 @@ def _sex_check(
     return remaining, step
 
 
+@dataclass(frozen=True)
+class DosageCounts:
+    """Per variant over the samples of a QC, from dosages: the sum of A1 dosages, the
+    number of non-missing dosages, and the hard calls' hom ref, het, hom alt counts in the
+    controls (variants x 3), for :func:`variant_qc` on dosage input."""
+
+    sums: Array
+    called: Array
+    hwe: Array
+
+
 def variant_qc(
-    bed: BedFiles, cols: Array, *, thresholds: QcThresholds, controls: Array | None
+    bed: BedFiles,
+    cols: Array,
+    *,
+    thresholds: QcThresholds,
+    controls: Array | None,
+    dosages: DosageCounts | None = None,
 ) -> tuple[Array, list[QcStep]]:
     """The rows kept by call rate, MAF, MAC and HWE over the samples ``cols``;
-    ``controls``: a boolean per column, the samples HWE is tested in (None: all)."""
+    ``controls``: a boolean per column, the samples HWE is tested in (None: all).
+    ``dosages``: the counts of a .bed of hard calls from dosages, computed while reading
+    them (the .bed is not read): call rate, MAF and MAC from the dosages (``plink2 --geno
+    dosage --maf --mac``), HWE from the hard calls."""
     m, n = bed.n_variants, len(cols)
-    stats = np.zeros((m, 4), dtype=np.int64)  # per code: 0 hom alt, 1 missing, 2 het, 3 hom ref
-    hwe_counts = np.zeros((m, 3), dtype=np.int64)  # hom ref, het, hom alt in controls
-    for start, codes in _blocks(bed, np.arange(m), cols):
-        rows = slice(start, start + len(codes))
-        for code in range(4):
-            stats[rows, code] = (codes == code).sum(axis=1)
-        sub = codes if controls is None else codes[:, controls]
-        hwe_counts[rows] = np.column_stack([(sub == 3).sum(axis=1), (sub == 2).sum(axis=1),
-                                            (sub == 0).sum(axis=1)])  # fmt: skip
-    n_called = n - stats[:, 1]
-    ac = 2 * stats[:, 0] + stats[:, 2]
+    if dosages is None:
+        ac, n_called, hwe_counts = _code_counts(bed, cols, controls)
+    else:
+        ac, n_called, hwe_counts = dosages.sums, dosages.called, dosages.hwe
     an = 2 * n_called
     with np.errstate(invalid="ignore", divide="ignore"):
         af = ac / an
@@ -190,3 +225,18 @@ def variant_qc(
                             removed=before - after, remaining=after))  # fmt: skip
         before = after
     return np.flatnonzero(keep), steps
+
+
+def _code_counts(bed: BedFiles, cols: Array, controls: Array | None) -> tuple[Array, Array, Array]:
+    """A1 count, called samples and (hom ref, het, hom alt) in ``controls`` per variant."""
+    m, n = bed.n_variants, len(cols)
+    stats = np.zeros((m, 4), dtype=np.int64)  # per code: 0 hom alt, 1 missing, 2 het, 3 hom ref
+    hwe_counts = np.zeros((m, 3), dtype=np.int64)  # hom ref, het, hom alt in controls
+    for start, codes in _blocks(bed, np.arange(m), cols):
+        rows = slice(start, start + len(codes))
+        for code in range(4):
+            stats[rows, code] = (codes == code).sum(axis=1)
+        sub = codes if controls is None else codes[:, controls]
+        hwe_counts[rows] = np.column_stack([(sub == 3).sum(axis=1), (sub == 2).sum(axis=1),
+                                            (sub == 0).sum(axis=1)])  # fmt: skip
+    return 2 * stats[:, 0] + stats[:, 2], n - stats[:, 1], hwe_counts

@@ -15,7 +15,8 @@ the run ends, failure included). The conventions are those of
 - sample ids are the VCF header's (own-files mode: no pseudonymisation).
 
 A VCF whose header declares a FORMAT DS holds dosages, which hard calls would round:
-:func:`holds_dosages` says so and such a file stays on the Hail engine.
+:func:`holds_dosages` says so and the fast engine reads such a file's dosages instead
+(:mod:`promise.gwas.engines.dosagesource`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every trait group in one pass over a PLINK 1 .bed: linear and binary kernels per block.
+"""Every trait group in one pass over a PLINK 1 .bed or a dosage file: linear and binary
+kernels per block.
 
 A group is traits of one kind with the same non-missing samples (:class:`GroupInput`):
 its samples (columns of the .bed), its traits' values and its covariate matrix (intercept
@@ -31,10 +32,10 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -45,27 +46,14 @@ from promise.gwas import fastlinear
 from promise.gwas.bedset import BedFiles
 from promise.gwas.engines.binary import Workspace, associate_block
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, Method, block_size
+from promise.gwas.engines.dosagesource import DosageSource, dosage_block
+from promise.gwas.engines.groupinputs import GroupInput as GroupInput
+from promise.gwas.engines.groupinputs import independent_columns as independent_columns
 from promise.gwas.engines.kinshipcalibration import relatedness_factor
 from promise.gwas.engines.nullmodel import NullModels, fit_null
 from promise.gwas.localqc import contigs
 
 Array = np.ndarray[Any, Any]
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroupInput:
-    """One group: ``cols`` (sample columns of the .bed), ``y`` (samples x traits) and the
-    covariates (samples x columns, intercept first)."""
-
-    kind: Literal["binary", "quantitative"]
-    traits: list[str]
-    cols: Array
-    y: Array
-    covariates: Array
-    #: chromosome label (.bim) -> samples x traits LOCO predictions; None: no LOCO
-    offsets: Mapping[str, Array] | None = None
-    #: (first, second, kinship): related pairs as positions in ``cols``; with ``offsets``
-    relatives: tuple[Array, Array, Array] | None = None
 
 
 @dataclass
@@ -89,20 +77,6 @@ class _Fitted:
     linear: Any = None  # fastlinear stats
     spaces: dict[int, Workspace] = field(default_factory=dict)
     models: dict[int, _Model] | None = None  # per chromosome index, with LOCO
-
-
-def independent_columns(covariates: Array) -> Array:
-    """The covariate matrix without columns that are constant (but the first, the
-    intercept) or a combination of the columns before them."""
-    kept: list[int] = []
-    for j in range(covariates.shape[1]):
-        trial = covariates[:, [*kept, j]]
-        if np.linalg.matrix_rank(trial, tol=1e-8 * max(1.0, float(np.abs(trial).max()))) > len(
-            kept
-        ):
-            kept.append(j)
-    reduced: Array = covariates[:, kept]
-    return reduced
 
 
 def fit_group(
@@ -154,7 +128,7 @@ def _factor(group: GroupInput, residual: Array) -> Array | None:
 
 
 def associate(
-    bed: BedFiles,
+    bed: BedFiles | DosageSource,
     groups: Sequence[GroupInput],
     options: BinaryOptions,
     *,
@@ -163,7 +137,8 @@ def associate(
 ) -> list[pl.DataFrame]:
     """Test every variant of ``bed`` for every group; one frame per group in the layout of
     :func:`promise.gwas.results.export_group` (``contig position ref alt`` then per trait
-    ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names."""
+    ``t{i}_beta _se _p _n _eaf _firth _test``), contigs in ``build``'s names. A
+    :class:`.dosagesource.DosageSource` supplies float dosages instead of .bed codes."""
     n, m = len(bed.samples), bed.n_variants
     labels, chrom_index = np.unique(bed.bim["chrom"].cast(pl.Utf8).to_numpy(), return_inverse=True)
     fitted = [fit_group(g, n, m, [str(x) for x in labels]) for g in groups]
@@ -208,17 +183,38 @@ def associate(
                     )
         return len(raw)
 
+    def one_dosage(item: tuple[int, Array]) -> int:
+        start, dosages = item
+        for fit in fitted:
+            for a, b, model in _runs(fit, chrom_index[start : start + len(dosages)]):
+                part = slice(start + a, start + b)
+                if fit.binary is None:
+                    plan = model.plan if model is not None else fit.plan
+                    fastlinear.dosage_stats(dosages[a:b], plan, fit.linear, part)
+                    continue
+                null = model.null if model is not None else fit.null
+                assert null is not None
+                space = fit.spaces.get(threading.get_ident())
+                if space is None:
+                    space = fit.spaces[threading.get_ident()] = Workspace(null, block, n)
+                g, flags = dosage_block(dosages[a:b], fit.cols)
+                associate_block(null, g, flags, options, fit.binary, part, space)
+        return len(dosages)
+
     workers = options.threads or max(1, min(os.cpu_count() or 1, 8))
-    blocks = fastlinear.bed_blocks(bed.prefix, n, m, block=block)
+    if isinstance(bed, DosageSource):
+        blocks, work = bed.blocks(block), one_dosage
+    else:
+        blocks, work = fastlinear.bed_blocks(bed.prefix, n, m, block=block), one
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:  # type: ignore[no-untyped-call]
-        for done in fastlinear.bounded_map(pool, one, blocks, ahead=2 * workers):
+        for done in fastlinear.bounded_map(pool, work, blocks, ahead=2 * workers):
             if progress is not None:
                 progress(done)
     for fit in fitted:
         _calibrate(fit, chrom_index)
     meta = pl.DataFrame(
         {
-            "contig": contigs(bed, build),
+            "contig": bed.bim["chrom"] if isinstance(bed, DosageSource) else contigs(bed, build),
             "position": bed.bim["pos"],
             "ref": bed.bim["a2"],
             "alt": bed.bim["a1"],

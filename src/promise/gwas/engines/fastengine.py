@@ -3,7 +3,10 @@
 Genotypes are PLINK 1 file sets: a researcher's ``--bfile``, a ``--vcf`` of hard calls
 converted losslessly into the run's scratch folder (:mod:`promise.gwas.vcfbed`), or the
 warehouse's PLINK copy of each batch (written by ingestion beside its MatrixTable; batches are aligned on the
-variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). Then:
+variants they share and their samples put side by side, :mod:`promise.gwas.bedset`). For
+dosages (a BGEN, a VCF declaring DS) steps 2-5 run on a hard-call copy written to scratch,
+with call rates, MAF and MAC from the dosages, and step 6 reads the dosages (:mod:`.hardcalls`).
+Then:
 
 1. the samples with a trait and every covariate are matched to the genotyped ones;
 2. sample QC (call rate, heterozygosity, sex check) and variant QC (call rate, MAF, MAC,
@@ -40,6 +43,9 @@ from promise.gwas.bedset import (
 )
 from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binaryresults import BinaryOptions
+from promise.gwas.engines.dosagesource import holds_dosage_input, open_dosages
+from promise.gwas.engines.groupinputs import group_inputs
+from promise.gwas.engines.hardcalls import HardCalls, dosage_counts, write_hard_calls
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 from promise.gwas.loco import DEFAULT_KINDS, LocoRun, loco_default, step1_blocks, with_offsets
@@ -55,6 +61,10 @@ if TYPE_CHECKING:
     from promise.gwas.pipeline import StepClock
 
 Array = np.ndarray[Any, Any]
+
+#: the former private name, still imported by :mod:`.sparkkernel` (use
+#: :func:`.groupinputs.group_inputs`)
+_group_inputs = group_inputs
 
 
 def binary_options(settings: AssociationSettings) -> BinaryOptions:
@@ -95,15 +105,24 @@ class FastEngine:
         scratch: Path,
         say: StepClock,
     ) -> EngineOutput:
-        """QC, PCA and association in process."""
-        say("reading genotypes")
-        sets = open_sets(genotypes, scratch)
+        """QC, PCA and association in process (on dosages: see :mod:`.hardcalls`)."""
+        calls = None
+        if holds_dosage_input(genotypes):
+            step1 = _loco_choice(options, genotypes)[0]
+            structure = options.pca.pcs > 0 or needs_kinship(options, genotypes, loco=step1)
+            hard = not options.skip_qc or structure
+            say(f"reading genotypes (dosages{'; hard calls for QC, PCA and kinship' * hard})")
+            calls = write_hard_calls(open_dosages(genotypes), scratch / "dosages" / "calls",
+                                     codes=hard, copies=structure)  # fmt: skip
+        else:
+            say("reading genotypes")
+        sets = open_sets(genotypes, scratch) if calls is None else [calls.bed]
         frame = usable_samples(phenotypes)
         bed, cols, steps = _matched(sets, frame, scratch)
         if not options.skip_qc:
             say("sample and variant QC")
             bed, cols, more = _quality_control(bed, cols, frame, phenotypes, options,
-                                               genotypes.build, scratch)  # fmt: skip
+                                               genotypes.build, scratch, calls)  # fmt: skip
             steps += more
         samples = [bed.samples[i] for i in cols]
         use, why = _loco_choice(options, genotypes)
@@ -136,7 +155,7 @@ class FastEngine:
         counts = association.case_counts(phenotypes, samples)
         check_case_counts(counts, min_cases=options.association.min_cases)
         groups = association.trait_groups(phenotypes, samples)
-        inputs = _group_inputs(groups, association.aligned(frame, samples), cols, covariates)
+        inputs = group_inputs(groups, association.aligned(frame, samples), cols, covariates)
         loco = LocoRun(used=False, why=why)
         kinds = None if options.loco is not None else DEFAULT_KINDS
         if use and pruned is not None and related is not None:
@@ -162,12 +181,14 @@ class FastEngine:
             done[0] += k
             say.within(done[0], bed.n_variants, "variants")
 
-        frames = fastassoc.associate(bed, inputs, binary_options(options.association),
+        genotype = bed if calls is None else calls.matching(bed)
+        frames = fastassoc.associate(genotype, inputs, binary_options(options.association),
                                      build=genotypes.build, progress=progress)  # fmt: skip
         summaries = group_summaries(list(zip(frames, groups, strict=True)), counts)
         return EngineOutput(
             summaries=summaries, qc_steps=steps, pcs=pcs, covariates=covariates,
-            n_samples=len(samples), label="fast (in process, NumPy)",
+            n_samples=len(samples),
+            label="fast (in process, NumPy)" + ("" if calls is None else "; dosages"),
             relatedness=related, loco=loco,
         )  # fmt: skip
 
@@ -264,45 +285,35 @@ def _quality_control(
     options: GwasOptions,
     build: str,
     scratch: Path,
+    calls: HardCalls | None = None,
 ) -> tuple[BedFiles, Array, list[QcStep]]:
     samples = [bed.samples[i] for i in cols]
     aligned = association.aligned(frame, samples)
     female = phenotypes.female_column
     register = aligned[female].cast(pl.Float64).to_numpy() if female in aligned.columns else None
+    counts = None if calls is None else calls.sample_counts(cols)  # dosages: counted already
     kept, steps = localqc.sample_qc(bed, cols, thresholds=options.qc, register_female=register,
-                                    build=build)  # fmt: skip
+                                    build=build, counts=counts)  # fmt: skip
+    if len(kept) == 0:
+        removed = ", ".join(f"{s.name} {s.removed:,}" for s in steps if s.removed)
+        raise TraitError(
+            f"Sample QC removed all {len(cols):,} samples ({removed}): check the genotypes, or "
+            "lower --sample-call-rate or raise --het-sd."
+        )
     cols = cols[kept]
     binary = [t for t in phenotypes.traits if phenotypes.kinds[t] == "binary"]
     controls = None
     if binary:
         values = aligned[kept].select(binary).to_numpy()
         controls = ~np.any(values == 1, axis=1)  # not a case of any binary trait
-    rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls)
+    dosages = None if calls is None else dosage_counts(calls, cols, controls)  # a file pass
+    rows, variant_steps = localqc.variant_qc(bed, cols, thresholds=options.qc, controls=controls,
+                                             dosages=dosages)  # fmt: skip
     if len(rows) < bed.n_variants:  # a copy without the removed variants (and samples)
-        bed = write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
+        bed = (
+            calls.kept(rows, cols)
+            if calls is not None and not calls.copies
+            else write_subset(scratch / "analysis", [bed], rows=[rows], columns=[cols])
+        )
         cols = np.arange(len(bed.samples))
     return bed, cols, steps + variant_steps
-
-
-def _group_inputs(
-    groups: Sequence[association.TraitGroup],
-    aligned: pl.DataFrame,
-    cols: Array,
-    covariates: Sequence[str],
-) -> list[fastassoc.GroupInput]:
-    """Each group's samples, trait values and covariates (intercept first)."""
-    inputs = []
-    for group in groups:
-        mask = aligned[group.traits[0]].is_not_null().to_numpy()
-        rows = aligned.filter(pl.Series(mask))
-        x = rows.select(pl.col(c).cast(pl.Float64) for c in covariates).to_numpy()
-        inputs.append(
-            fastassoc.GroupInput(
-                kind="binary" if group.kind == "binary" else "quantitative",
-                traits=list(group.traits),
-                cols=cols[mask],
-                y=rows.select(pl.col(t).cast(pl.Float64) for t in group.traits).to_numpy(),
-                covariates=np.column_stack([np.ones(len(rows)), x.reshape(len(rows), -1)]),
-            )
-        )
-    return inputs

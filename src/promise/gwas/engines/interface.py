@@ -7,11 +7,15 @@ the QC steps it applied, the principal components it used and the covariates of 
 Writing files is not an engine's business (:mod:`promise.gwas.outputs` does it).
 
 - ``fast`` (:mod:`.fastengine`): in process, no JVM; PLINK 1 file sets, the warehouse's
-  PLINK copies of its batches and VCFs of hard calls (GT; converted losslessly to a PLINK
-  file set in the run's scratch folder, :mod:`promise.gwas.vcfbed`); sample and variant QC, LD pruning and PCA, linear regression
-  and the binary score test with Firth (or Wald), every trait group in one pass per block.
-- ``hail`` (:mod:`.hailengine`): Hail on Spark, for a cluster (``--spark-master``), for
-  dosages (BGEN, a VCF declaring FORMAT DS), and whenever asked for with ``--engine hail``.
+  PLINK copies of its batches, VCFs of hard calls (GT; converted losslessly to a PLINK file
+  set in the run's scratch folder, :mod:`promise.gwas.vcfbed`) and dosages (BGEN v1.2, a
+  VCF declaring FORMAT DS: QC, PCA and kinship on hard calls written to scratch, the
+  association on the dosages, :mod:`.hardcalls`, :mod:`.dosagesource`); sample and variant
+  QC, LD pruning and PCA, linear regression and the binary score test with Firth (or Wald),
+  every trait group in one pass per block. ``auto`` picks it wherever it reads the input
+  and no Spark cluster is given.
+- ``hail`` (:mod:`.hailengine`): Hail on Spark, for dosages on a cluster
+  (``--spark-master``), and whenever asked for with ``--engine hail``.
 - ``spark`` (:mod:`.sparkkernel`): Hail's import, QC and PCA, then the fast engine's block
   kernels as Spark tasks over ranges of variants; hard calls only.
 
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     from promise.gwas.results import TraitSummary
 
 #: genotype sources the fast engine reads
-FAST_SOURCES = ("bfile", "warehouse", "vcf")
+FAST_SOURCES = ("bfile", "warehouse", "vcf", "bgen")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,18 +84,8 @@ class AssociationEngine(Protocol):
 
 def fast_applies(genotypes: GenotypeSource) -> str | None:
     """None when the fast engine reads ``genotypes``; else why not, as a clause."""
-    if genotypes.kind == "bgen":
-        return (
-            "a BGEN file holds genotype probabilities (dosages), which the fast engine's hard "
-            "calls would round, losing information"
-        )
     if genotypes.kind not in FAST_SOURCES:
         return f"it does not read {genotypes.kind.upper()} files"
-    if genotypes.kind == "vcf" and holds_dosages(genotypes.path):
-        return (
-            f"{genotypes.path.name} declares dosages (FORMAT DS), which the fast engine's hard "
-            "calls would round, losing information"
-        )
     if genotypes.kind == "warehouse":
         missing = batches_without_plink(genotypes.path)
         if missing:
@@ -105,10 +99,17 @@ def fast_applies(genotypes: GenotypeSource) -> str | None:
 def kernel_refuses(genotypes: GenotypeSource) -> str | None:
     """None when the fast kernels as Spark tasks take ``genotypes`` (hard calls: Hail imports
     them, so the warehouse needs no PLINK copies); else why not, as a clause."""
-    dosages = genotypes.kind == "bgen" or (
-        genotypes.kind == "vcf" and holds_dosages(genotypes.path)
-    )
-    return fast_applies(genotypes) if dosages else None
+    if genotypes.kind == "bgen":
+        return (
+            "a BGEN file holds genotype probabilities (dosages), which the Spark kernels' hard "
+            "calls would round, losing information"
+        )
+    if genotypes.kind == "vcf" and holds_dosages(genotypes.path):
+        return (
+            f"{genotypes.path.name} declares dosages (FORMAT DS), which the Spark kernels' "
+            "hard calls would round, losing information"
+        )
+    return None
 
 
 def choose_engine(
@@ -151,8 +152,8 @@ def check_relatives(options: GwasOptions, engine: str) -> None:
     if asked:
         raise TraitError(
             f"{' and '.join(asked)} {'need' if len(asked) > 1 else 'needs'} the fast engine "
-            "(PLINK file sets, VCFs of hard calls or the "
-            "warehouse, no --spark-master); the Hail engine computes neither kinship nor LOCO."
+            "(no --spark-master, no --engine hail); the Hail engine computes neither kinship "
+            "nor LOCO."
         )
 
 
