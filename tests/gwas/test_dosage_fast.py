@@ -24,6 +24,7 @@ from gwas.synthetic import write_synthetic
 from promise.gwas.engines.interface import choose_engine
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions
+from promise.gwas.traits import TraitError
 
 pytestmark = [pytest.mark.integration, pytest.mark.reference]
 
@@ -170,7 +171,8 @@ def test_engine_choice_on_dosages(bgen: dict[str, Path], tmp_path: Path) -> None
     to Hail with a Spark master; the CLI's run on it says so in its metadata."""
     source = GenotypeSource(kind="bgen", path=bgen["bgen"], sample_file=bgen["sample"])
     assert choose_engine(GwasOptions(), source) == "fast"
-    assert choose_engine(GwasOptions(), source, spark_master="spark://x:7077") == "hail"
+    eight = GenotypeSource(kind="bgen", path=bgen["bgen8"], sample_file=bgen["sample8"])
+    assert choose_engine(GwasOptions(), eight, spark_master="spark://x:7077") == "hail"
     assert choose_engine(_options(loco=True, related="drop"), source) == "fast"
     out = tmp_path / "auto"
     run_cli(["--bgen", bgen["bgen"], "--sample", bgen["sample"], "--pheno", bgen["pheno"],
@@ -265,3 +267,21 @@ def test_qc_removing_every_sample_is_one_sentence(
     assert "Sample QC removed all 400 samples (call rate " in err  # 2% missing dosages
     line = next(line for line in err.splitlines() if "Sample QC removed" in line)
     assert "heterozygosity" in line and line.endswith(".") and ". " not in line
+
+
+def test_hail_is_refused_a_bgen_it_cannot_read(bgen: dict[str, Path]) -> None:
+    """Hail's ``import_bgen`` reads 8-bit BGEN only (a 16-bit one ends in a Java traceback
+    after minutes): the bits are read from the first variant (plink2 wrote these files with
+    ``bits=16`` and ``bits=8``) and a 16-bit file sent to Hail, by ``--engine hail`` or on
+    a cluster, is refused in one sentence before anything starts."""
+    from promise.genotypes.bgen import first_bit_depth
+
+    assert first_bit_depth(bgen["bgen"]) == 16
+    assert first_bit_depth(bgen["bgen8"]) == 8
+    source = GenotypeSource(kind="bgen", path=bgen["bgen"], sample_file=bgen["sample"])
+    for options, master in ((GwasOptions(engine="hail"), None), (GwasOptions(), "spark://x:7077")):
+        with pytest.raises(TraitError, match=r"8-bit BGEN files only .* 16-bit") as refused:
+            choose_engine(options, source, spark_master=master)
+        assert "\n" not in str(refused.value)
+    eight = GenotypeSource(kind="bgen", path=bgen["bgen8"], sample_file=bgen["sample8"])
+    assert choose_engine(GwasOptions(engine="hail"), eight) == "hail"

@@ -13,7 +13,9 @@ missing is NaN. Multi-allelic variants are skipped (counted in
 
 from __future__ import annotations
 
+import struct
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import polars as pl
 from promise.genotypes.contigs import checked_variants
 from promise.genotypes.errors import GenotypeFileError
 from promise.genotypes.reader import VARIANT_SCHEMA, BlockReader
-from promise.genotypes.samplefiles import bgen_sample_ids, read_bgen_header
+from promise.genotypes.samplefiles import BgenHeader, bgen_sample_ids, read_bgen_header
 
 Array = np.ndarray[Any, Any]
 #: the errors the ``bgen`` package raises on a truncated or corrupt file
@@ -126,3 +128,44 @@ def alt_dosage(var: bgen.BgenVar) -> Array:
     dose[ploidy == 0] = np.nan
     result: Array = dose
     return result
+
+
+def first_bit_depth(path: Path) -> int | None:
+    """The bits per probability of the first variant of a BGEN v1.2 file, None where it
+    cannot be told without a decompressor the standard library lacks (zstd, unless the
+    variant is biallelic and diploid, where it follows from the block's sizes).
+
+    Layout 2 (https://www.well.ox.ac.uk/~gav/bgen_format/spec/latest.html): the variant's
+    ids, chromosome, position and alleles, then the genotype block's length ``C`` (4), its
+    uncompressed length ``D`` (4, when compressed), and the data: ``N`` (4), ``K`` (2),
+    ploidy min and max (1 + 1), one ploidy byte per sample, phased (1), ``B`` (1). Why it
+    matters: Hail's ``import_bgen`` reads 8-bit files only."""
+    header = read_bgen_header(path)
+    try:
+        return _bit_depth(path, header)
+    except (struct.error, zlib.error):  # truncated or corrupt: the reader refuses it itself
+        return None
+
+
+def _bit_depth(path: Path, header: BgenHeader) -> int | None:
+    with Path(path).open("rb") as handle:
+        handle.seek(header.offset + 4)
+        for _ in range(3):  # variant id, rsid, chromosome: 2-byte length and the text
+            (size,) = struct.unpack("<H", handle.read(2))
+            handle.seek(size, 1)
+        _, n_alleles = struct.unpack("<IH", handle.read(6))
+        for _ in range(n_alleles):
+            (size,) = struct.unpack("<I", handle.read(4))
+            handle.seek(size, 1)
+        (block,) = struct.unpack("<I", handle.read(4))
+        if header.compression == 0:
+            data = handle.read(block)
+        else:
+            (unpacked,) = struct.unpack("<I", handle.read(4))
+            packed = handle.read(block - 4)
+            if header.compression != 1:
+                bits = 8 * (unpacked - 10 - header.n_samples) / (2 * header.n_samples)
+                return int(bits) if n_alleles == 2 and bits.is_integer() else None
+            data = zlib.decompress(packed)
+    at = 8 + header.n_samples + 1  # N, K, ploidy min and max, the ploidies, phased
+    return data[at] if len(data) > at else None

@@ -66,7 +66,7 @@ class _Model:
 
 
 @dataclass
-class _Fitted:
+class Fitted:
     """A group ready for the blocks: its null model or linear plan and its result arrays."""
 
     group: GroupInput
@@ -81,11 +81,11 @@ class _Fitted:
 
 def fit_group(
     group: GroupInput, n_bed: int, n_variants: int, chromosomes: Sequence[str] = ()
-) -> _Fitted:
+) -> Fitted:
     """The group's null model (binary) or linear plan, with empty result arrays; with
     ``offsets``, one per chromosome of ``chromosomes`` (the .bed's labels, by index)."""
     in_order = len(group.cols) == n_bed and bool(np.all(group.cols == np.arange(n_bed)))
-    fitted = _Fitted(group=group, cols=None if in_order else group.cols)
+    fitted = Fitted(group=group, cols=None if in_order else group.cols)
     covariates = independent_columns(group.covariates)
     if group.offsets is not None:
         fitted.models = {
@@ -220,10 +220,10 @@ def associate(
             "alt": bed.bim["a1"],
         }  # fmt: skip
     )
-    return [meta.hstack(_columns(fit, m, options)) for fit in fitted]
+    return [meta.hstack(result_columns(fit, m, options)) for fit in fitted]
 
 
-def _runs(fit: _Fitted, chrom: Array) -> list[tuple[int, int, _Model | None]]:
+def _runs(fit: Fitted, chrom: Array) -> list[tuple[int, int, _Model | None]]:
     """The block's runs of one chromosome, each with its model (None: the group's one)."""
     if fit.models is None:
         return [(0, len(chrom), None)]
@@ -231,7 +231,7 @@ def _runs(fit: _Fitted, chrom: Array) -> list[tuple[int, int, _Model | None]]:
     return [(a, b, fit.models[int(chrom[a])]) for a, b in itertools.pairwise(cuts)]
 
 
-def _calibrate(fit: _Fitted, chrom_index: Array) -> None:
+def _calibrate(fit: Fitted, chrom_index: Array) -> None:
     """Each chromosome's statistics divided by its relatedness factor (module docstring)."""
     if fit.models is None:
         return
@@ -251,7 +251,7 @@ def _calibrate(fit: _Fitted, chrom_index: Array) -> None:
                 fit.binary.chi2[rows] = fit.binary.chi2[rows] / factor
 
 
-def _columns(fit: _Fitted, m: int, options: BinaryOptions) -> pl.DataFrame:
+def result_columns(fit: Fitted, m: int, options: BinaryOptions) -> pl.DataFrame:
     columns: dict[str, Any] = {}
     size = pl.repeat(len(fit.group.cols), m, dtype=pl.Int64, eager=True)
     for t in range(len(fit.group.traits)):

@@ -62,10 +62,6 @@ if TYPE_CHECKING:
 
 Array = np.ndarray[Any, Any]
 
-#: the former private name, still imported by :mod:`.sparkkernel` (use
-#: :func:`.groupinputs.group_inputs`)
-_group_inputs = group_inputs
-
 
 def binary_options(settings: AssociationSettings) -> BinaryOptions:
     """The binary engine's options from the run's: ``--test``, and ``--firth`` ``auto``

@@ -120,6 +120,28 @@ def choose_engine(
     kernels as Spark tasks for hard calls (measured faster than Hail's regressions), Hail
     for dosages. ``--engine fast`` (or ``numpy``) on input it cannot read is refused in
     one sentence."""
+    chosen = _choose(options, genotypes, spark_master)
+    if chosen == "hail":
+        _check_hail_reads(genotypes)
+    return chosen
+
+
+def _check_hail_reads(genotypes: GenotypeSource) -> None:
+    """Hail's ``import_bgen`` reads 8-bit BGEN only (else a Java traceback, minutes in)."""
+    if genotypes.kind != "bgen":
+        return
+    from promise.genotypes.bgen import first_bit_depth
+
+    bits = first_bit_depth(genotypes.path)
+    if bits is not None and bits != 8:
+        raise TraitError(
+            f"Hail reads 8-bit BGEN files only and {genotypes.path.name} stores {bits}-bit "
+            "probabilities: run it on the fast engine (one machine: leave out --engine hail "
+            "and --spark-master) or convert it (plink2 --bgen ... --export bgen-1.2 bits=8)."
+        )
+
+
+def _choose(options: GwasOptions, genotypes: GenotypeSource, spark_master: str | None) -> str:
     asked = "fast" if options.engine == "numpy" else options.engine
     if asked == "hail":
         return "hail"

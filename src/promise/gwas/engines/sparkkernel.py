@@ -8,14 +8,14 @@ On a Spark cluster (``--spark-master``) the steps before the regressions stay Ha
    position (0, 1, ...), not its id: the file set on shared storage and everything a task
    sees hold no identifier, pseudonymous or not;
 2. on the driver, every trait group gets its model as the fast engine builds it
-   (``fastengine._group_inputs``, :func:`.fastassoc.fit_group`):
+   (``groupinputs.group_inputs``, :func:`.fastassoc.fit_group`):
    the linear plan (covariates projected out) or the null logistic model;
 3. the variants are cut into ranges of whole blocks, one Spark task per range
    (``sc.parallelize(ranges, n)``); a task maps its byte range of the .bed and runs the
    fast engine's block kernels on it, block by block: :func:`promise.gwas.fastlinear.linear_block`
    and :func:`.binary.associate_block` (score test, Firth where p < ``--firth-p``; or Wald);
 4. the ranges' result arrays are put back together in variant order on the driver and
-   become the same per-group frames as the fast engine's (``fastassoc._columns``), which
+   become the same per-group frames as the fast engine's (``fastassoc.result_columns``), which
    :mod:`promise.gwas.outputs` writes.
 
 So a cluster run gives the statistics of the local fast engine on the same samples and
@@ -46,7 +46,8 @@ from promise.gwas.bedset import open_bed
 from promise.gwas.engines import fastassoc
 from promise.gwas.engines.binary import Workspace, associate_block
 from promise.gwas.engines.binaryresults import BinaryOptions, BinaryResults, block_size
-from promise.gwas.engines.fastengine import _group_inputs, binary_options
+from promise.gwas.engines.fastengine import binary_options
+from promise.gwas.engines.groupinputs import group_inputs
 from promise.gwas.engines.hailengine import prepare
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeSource
@@ -114,7 +115,7 @@ class SparkKernelEngine:
         if bed.samples != [str(i) for i in range(len(ready.samples))]:
             raise RuntimeError("Hail's PLINK export lost the order of the analysed samples.")
         frame = association.aligned(ready.frame, ready.samples)
-        inputs = _group_inputs(ready.groups, frame, np.arange(n), ready.covariates)
+        inputs = group_inputs(ready.groups, frame, np.arange(n), ready.covariates)
         settings = binary_options(options.association)
         fits = [fastassoc.fit_group(g, n, 0) for g in inputs]
         job = KernelJob(prefix=str(prefix), n_samples=n, n_variants=m,
@@ -136,7 +137,7 @@ class SparkKernelEngine:
             }  # fmt: skip
         )
         frames = [
-            meta.hstack(fastassoc._columns(joined(fit, [p[i] for p in parts]), m, settings))
+            meta.hstack(fastassoc.result_columns(joined(fit, [p[i] for p in parts]), m, settings))
             for i, fit in enumerate(fits)
         ]
         summaries = group_summaries(list(zip(frames, ready.groups, strict=True)), ready.counts)
