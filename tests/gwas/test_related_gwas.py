@@ -24,7 +24,7 @@ import yaml
 
 from gwas.helpers import plink2, run_cli
 from promise.gwas.kinship import KINSHIP_SCHEMA
-from promise.gwas.loco import LocoRun, with_offsets
+from promise.gwas.loco import LocoRun, loco_default, with_offsets
 from promise.gwas.relatedreport import loco_section, relatedness_section
 from promise.gwas.relatives import assess, disclosure_floor
 from promise.pseudonym import load_key
@@ -84,22 +84,24 @@ def test_related_drop_and_register_findings_in_warehouse_mode(
     listed = section.count("</td></tr>") - 5  # less the five rows of counts by degree
     assert listed == len(truth["relatedness"]["mismatches"])
 
-    # by default, warehouse mode keeps relatives and uses LOCO for quantitative traits; a
-    # binary endpoint is tested without it and the report says so (docs/gwas.md says why)
+    # by default, warehouse mode keeps relatives and uses LOCO for every trait, the binary
+    # endpoint included (docs/gwas.md says why), and the report says so
     default = tmp_path / "default"
     run_cli(["--endpoint", endpoint, "--trait", "LDL_C", "--warehouse", built_warehouse,
              "--out", default])  # fmt: skip
-    meta = yaml.safe_load((default / f"{endpoint}.tsv.gz-meta.yaml").read_text())
-    assert meta["loco"]["used"] is False and meta["loco"]["choice"] == "default in warehouse mode"
-    assert f"binary trait {endpoint} is tested without LOCO" in meta["loco"]["note"]
-    ldl = yaml.safe_load((default / "LDL_C.tsv.gz-meta.yaml").read_text())
-    assert ldl["loco"]["used"] is True and ldl["loco"]["choice"] == "default in warehouse mode"
+    for trait in (endpoint, "LDL_C"):
+        meta = yaml.safe_load((default / f"{trait}.tsv.gz-meta.yaml").read_text())
+        assert meta["loco"]["used"] is True, trait
+        assert meta["loco"]["choice"] == "default in warehouse mode"
+        assert meta["loco"]["note"] is None
     assert meta["thresholds"]["related"] == "keep" and "relatedness" not in {
         q["filter"] for q in meta["qc"]
     }
     report = (default / "report.html").read_text()
-    assert "Used (default in warehouse mode) for 1 trait(s): LDL_C" in report
-    assert f"The binary trait {endpoint} is tested without LOCO" in report
+    assert "Used (default in warehouse mode) for 2 trait(s)" in report
+    assert "tested without LOCO" not in report
+    # own files: off unless asked for
+    assert loco_default("bfile") is False and loco_default("warehouse") is True
 
 
 def test_small_counts_are_suppressed_in_the_report(tmp_path: Path) -> None:

@@ -163,8 +163,8 @@ def gwas(
         None,
         "--loco/--no-loco",
         help="Fast engine: whole-genome regression (regenie step 1) on the LD-pruned common "
-        "variants, its leave-one-chromosome-out predictions in every test (default: on for "
-        "quantitative traits in warehouse mode, off for binary ones and own files).",
+        "variants, its leave-one-chromosome-out predictions in every test (default: on in "
+        "warehouse mode, off for own files).",
         show_default=False,
     ),
     engine: str = typer.Option(

@@ -48,7 +48,7 @@ from promise.gwas.engines.groupinputs import group_inputs
 from promise.gwas.engines.hardcalls import HardCalls, dosage_counts, write_hard_calls
 from promise.gwas.engines.interface import EngineOutput
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
-from promise.gwas.loco import DEFAULT_KINDS, LocoRun, loco_default, step1_blocks, with_offsets
+from promise.gwas.loco import LocoRun, loco_default, step1_blocks, with_offsets
 from promise.gwas.options import AssociationSettings, GwasOptions
 from promise.gwas.phenofiles import KEY
 from promise.gwas.qc import QcStep
@@ -153,13 +153,10 @@ class FastEngine:
         groups = association.trait_groups(phenotypes, samples)
         inputs = group_inputs(groups, association.aligned(frame, samples), cols, covariates)
         loco = LocoRun(used=False, why=why)
-        kinds = None if options.loco is not None else DEFAULT_KINDS
         if use and pruned is not None and related is not None:
-            fitted = [g for g in inputs if kinds is None or g.kind in kinds]
-            if fitted:
-                say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
+            say(f"whole-genome regression (step 1, LOCO) on {len(pruned.kept):,} variants")
             names = bed.samples
-            total = len(fitted) * step1_blocks(bed, pruned.bed_rows)
+            total = len(inputs) * step1_blocks(bed, pruned.bed_rows)
             blocks = [0]
 
             def step1_progress(k: int) -> None:
@@ -168,7 +165,7 @@ class FastEngine:
 
             inputs, loco = with_offsets(
                 bed, inputs, pruned.bed_rows, why=why, progress=step1_progress,
-                relatives=lambda c: related.pairs([names[i] for i in c]), kinds=kinds,
+                relatives=lambda c: related.pairs([names[i] for i in c]),
             )  # fmt: skip
         say(f"association: {len(phenotypes.traits)} trait(s) in {len(groups)} group(s)")
         done = [0]
