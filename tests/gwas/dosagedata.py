@@ -146,3 +146,23 @@ def assert_close(
     assert np.all(np.abs(np.asarray(beta) - e_beta) <= rtol * np.maximum(e_se, np.abs(e_beta)))
     np.testing.assert_allclose(se, e_se, rtol=rtol)
     np.testing.assert_allclose(p, e_p, rtol=rtol)
+
+
+def noisy_ds_vcf(gt_vcf: Path, out: Path, *, missing: float = 0.0, seed: int = 5) -> Path:
+    """``gt_vcf`` with each call replaced by a dosage: the ALT count plus N(0, 0.3) noise,
+    clipped to [0, 2], three decimals; a share ``missing`` of calls written as '.'."""
+    rng = np.random.default_rng(seed)
+    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
+    lines = []
+    for line in gt_vcf.read_text().splitlines():
+        if line.startswith("##FORMAT"):
+            line = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
+        elif not line.startswith("#"):
+            f = line.split("\t")
+            g = np.array([count[c] for c in f[9:]])
+            d = np.clip(g + rng.normal(0, 0.3, len(g)), 0, 2)
+            calls = ["." if rng.random() < missing else f"{x:.3f}" for x in d]
+            line = "\t".join([*f[:8], "DS", *calls])
+        lines.append(line)
+    out.write_text("\n".join(lines) + "\n")
+    return out

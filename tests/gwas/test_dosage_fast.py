@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from gwas.dosagedata import assert_close as _assert_close
+from gwas.dosagedata import noisy_ds_vcf
 from gwas.dosagedata import run_plink2 as _plink2
 from gwas.helpers import read_ssf, run_cli
 from gwas.synthetic import write_synthetic
@@ -29,26 +30,6 @@ from promise.gwas.traits import TraitError
 pytestmark = [pytest.mark.integration, pytest.mark.reference]
 
 
-def _ds_vcf(gt_vcf: Path, out: Path, *, missing: float, seed: int = 5) -> Path:
-    """``gt_vcf`` with each call replaced by a dosage: the ALT count plus N(0, 0.3) noise,
-    clipped to [0, 2], three decimals; a share ``missing`` of calls written as '.'."""
-    rng = np.random.default_rng(seed)
-    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
-    lines = []
-    for line in gt_vcf.read_text().splitlines():
-        if line.startswith("##FORMAT"):
-            line = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
-        elif not line.startswith("#"):
-            f = line.split("\t")
-            g = np.array([count[c] for c in f[9:]])
-            d = np.clip(g + rng.normal(0, 0.3, len(g)), 0, 2)
-            calls = ["." if rng.random() < missing else f"{x:.3f}" for x in d]
-            line = "\t".join([*f[:8], "DS", *calls])
-        lines.append(line)
-    out.write_text("\n".join(lines) + "\n")
-    return out
-
-
 @pytest.fixture(scope="module")
 def bgen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A BGEN v1.2 (16 bits) PLINK 2 wrote from a DS VCF, its .sample, a quantitative-only
@@ -56,7 +37,7 @@ def bgen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("dosage-fast")
     data = write_synthetic(base / "data")
     for name, missing in (("b", 0.0), ("holes", 0.02)):
-        vcf = _ds_vcf(data.vcf, base / f"{name}.vcf", missing=missing)
+        vcf = noisy_ds_vcf(data.vcf, base / f"{name}.vcf", missing=missing)
         _plink2("--vcf", vcf, "dosage=DS", "--export", "bgen-1.2", "bits=16", "ref-first",
                 "--out", base / name)  # fmt: skip
     # 8-bit, the precision Hail reads (and UK Biobank's imputed files have)

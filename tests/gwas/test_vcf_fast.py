@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 import yaml
 
+from gwas.dosagedata import noisy_ds_vcf
 from gwas.helpers import plink2, read_ssf, run_cli, vcf_to_bfile
 from gwas.synthetic import write_synthetic
 from gwas.test_localqc import _write as write_qc_vcf
@@ -177,32 +178,13 @@ def test_engine_choice(tmp_path: Path) -> None:
             choose_engine(GwasOptions(engine="fast"), source, spark_master="spark://x:7077")
 
 
-def _noisy_ds_vcf(gt_vcf: Path, out: Path, seed: int = 5) -> Path:
-    """``gt_vcf`` with each call replaced by a dosage: the ALT count plus N(0, 0.3) noise,
-    clipped to [0, 2], three decimals."""
-    rng = np.random.default_rng(seed)
-    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
-    lines = []
-    for line in gt_vcf.read_text().splitlines():
-        if line.startswith("##FORMAT"):
-            line = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
-        elif not line.startswith("#"):
-            f = line.split("\t")
-            g = np.array([count[c] for c in f[9:]])
-            d = np.clip(g + rng.normal(0, 0.3, len(g)), 0, 2)
-            line = "\t".join([*f[:8], "DS", *(f"{x:.3f}" for x in d)])
-        lines.append(line)
-    out.write_text("\n".join(lines) + "\n")
-    return out
-
-
 def test_engine_fast_on_dosage_vcf_equals_plink2_dosages(tmp_path: Path) -> None:
     """``--engine fast`` on a VCF declaring DS reads the dosages (not hard calls): beta/SE/p
     equal ``plink2 --vcf F dosage=DS --glm`` (SE and p to relative 3e-4, beta to 3e-4 of
     its SE: plink2 holds the three-decimal dosages in units of 1/16384, see
     test_dosage_qc.RTOL_PLINK2_DOSAGE), and differ from the GT calls' statistics."""
     data = write_synthetic(tmp_path / "data")
-    ds = _noisy_ds_vcf(data.vcf, tmp_path / "ds.vcf")
+    ds = noisy_ds_vcf(data.vcf, tmp_path / "ds.vcf")
     prefix = tmp_path / "plink2"
     subprocess.run([plink2(), "--vcf", ds, "dosage=DS", "--pheno", data.pheno, "--pheno-name",
                     "Yq", "--covar", data.covar, "--glm", "hide-covar",

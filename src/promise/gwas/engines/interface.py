@@ -128,8 +128,8 @@ def choose_engine(
 
 def _check_hail_reads(genotypes: GenotypeSource) -> None:
     """Hail's ``import_bgen`` reads 8-bit BGEN only (else a Java traceback, minutes in)."""
-    if genotypes.kind != "bgen":
-        return
+    if genotypes.kind != "bgen" or not genotypes.path.is_file():
+        return  # a missing file is the preflight's to refuse, in its own sentence
     from promise.genotypes.bgen import first_bit_depth
 
     bits = first_bit_depth(genotypes.path)
