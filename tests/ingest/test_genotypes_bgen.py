@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -324,4 +326,221 @@ def test_bgen_sample_file_ids_are_biobank_sample_ids(
 
     again = run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
     assert {a.status for a in again} == {"skipped"}
+    _assert_no_number(wh, session_dir, set(source.numbers))
+
+
+# --- dosage copies: what the in-process engine reads a dosage batch from -------------------
+
+
+def _land_dosage_batches(tmp_path: Path, source: Source, hl: Any) -> tuple[Path, Path]:
+    """A landing folder with the BGEN batch (ids: personnummer in its sample block) and a
+    VCF batch of other persons (hard calls, ids: personnummer); returns (landing, BGEN)."""
+    land = tmp_path / "land"
+    bgen = land / "genotypes" / "imputed1.bgen"
+    _rewrite_ids(source.bgen, bgen, list(source.numbers))
+    hl.export_vcf(source.rest, str(tmp_path / "other.vcf"))
+    lines = (tmp_path / "other.vcf").read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("#CHROM"))
+    lines[at] = "\t".join(lines[at].split("\t")[:9] + source.rest_numbers) + "\n"
+    (land / "genotypes" / "other.vcf").write_text("".join(lines))
+    return land, bgen
+
+
+def _visible(folder: Path) -> list[str]:
+    """The files of ``folder`` but Hadoop's hidden ``.crc`` checksums."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _entries(hl: Any, mt: Any, value: Any) -> Any:
+    """``value`` of every entry of ``mt`` as variants x samples float64 (NaN missing),
+    Hail's own reading of the batch."""
+    rows = mt.select_entries(v=hl.float64(value)).localize_entries("e").e.collect()
+    return np.array([[np.nan if x is None or x.v is None else x.v for x in row] for row in rows])
+
+
+def _fast_run(wh: Path, pheno: Path, scratch: Path) -> Any:
+    """The fast engine in warehouse mode on the warehouse's genotypes, ``pheno`` as trait."""
+    from promise.gwas import traits as traitfiles
+    from promise.gwas.engines.fastengine import FastEngine
+    from promise.gwas.options import GwasOptions, PcaSettings
+    from promise.gwas.pipeline import StepClock
+
+    phenotypes = traitfiles.from_files(pheno=[pheno])
+    scratch.mkdir(parents=True)
+    options = GwasOptions(engine="fast", skip_qc=True, pca=PcaSettings(pcs=0), loco=False)
+    return FastEngine().run(genotypes=GenotypeSource(kind="warehouse", path=wh),
+                            phenotypes=phenotypes, options=options, scratch=scratch,
+                            say=StepClock(lambda _m: None))  # fmt: skip
+
+
+def _plink2_alt_counted(path: str) -> pd.DataFrame:
+    """PLINK 2's ``--glm`` table with BETA of the ALT allele (PLINK 2 tests the minor allele
+    as A1, REF where ALT is the commoner; promise counts ALT)."""
+    theirs = pd.read_csv(path, sep="\t")
+    theirs["BETA"] = np.where(theirs.A1 == theirs.ALT, theirs.BETA, -theirs.BETA)
+    return theirs
+
+
+def _trait(g: Any, ids: list[str], out: Path, keys: list[str] | None = None) -> Any:
+    """A quantitative trait of the persons ``ids`` (columns of ``g``, variants x persons):
+    0.8 x the dosage of variant 40 plus N(0, 1) noise; written to ``out`` keyed by ``keys``
+    (None: ``ids``) as a PLINK 2 phenotype file."""
+    rng = np.random.default_rng(3)
+    d = np.nan_to_num(g[40], nan=float(np.nanmean(g[40])))
+    y = 0.8 * d + rng.normal(0, 1, len(ids))
+    rows = "".join(f"{k}\t{v:.6f}\n" for k, v in zip(keys or ids, y, strict=True))
+    out.write_text("#IID\tY\n" + rows)
+    return y
+
+
+def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
+    tmp_path: Path, source: Source, key_file: Path, hail_session: Any, session_dir: Path
+) -> None:
+    """Ingestion writes the BGEN batch's dosages again, keyed by person keys
+    (``imputed1.dosage/imputed1.bgen`` and ``.sample``), and nothing for the VCF batch of
+    hard calls. In warehouse mode the fast engine reads the two batches side by side: the
+    BGEN's persons have the dosages Hail read from the delivered file (the same 8-bit
+    probabilities written back as 8 bits, to float32 reading) and the ones written into it (0.1, 1.0, 1.8 for
+    the VCF's calls 0, 1, 2, within 8-bit rounding), the VCF's persons their allele counts.
+    The association on the dosage batch equals ``plink2 --bgen`` on the delivered file
+    (PLINK 2 keyed by the personnummer in it, promise by person keys); the old engine,
+    reading the hard-call PLINK copy, gave betas about 1.3 times these (1.8 - 0.1 for two
+    allele counts)."""
+    from gwas.dosagedata import assert_close, run_plink2
+
+    from promise.gwas.engines.dosagesource import holds_dosage_input, open_dosages
+
+    hl = hail_session
+    land, bgen = _land_dosage_batches(tmp_path, source, hl)
+    wh = tmp_path / "wh"
+    run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
+    folder = wh / "genotypes"
+    assert _visible(folder / "imputed1.dosage") == [
+        "imputed1.bgen",
+        "imputed1.sample",
+    ]
+    assert not (folder / "other.dosage").exists()
+    warehouse = GenotypeSource(kind="warehouse", path=wh)
+    assert holds_dosage_input(warehouse)
+
+    dosages = open_dosages(warehouse)
+    imputed = hl.read_matrix_table(str(folder / "imputed1.mt"))
+    other = hl.read_matrix_table(str(folder / "other.mt"))
+    assert dosages.samples == imputed.s.collect() + other.s.collect()
+    assert dosages.n_variants == VARIANTS
+    got = np.concatenate([b for _, b in dosages.blocks(64)], axis=0)
+    n = len(imputed.s.collect())
+    hail_dosage, calls = (
+        _entries(hl, imputed, imputed.dosage),
+        _entries(hl, imputed, imputed.GT.n_alt_alleles()),
+    )
+    # the same k/255 probabilities (the BGEN reader holds them as float32: 6.5e-8 here)
+    np.testing.assert_allclose(got[:, :n], hail_dosage, rtol=0, atol=1e-6)
+    written = np.where(np.isnan(calls), np.nan, np.array(DOSAGE)[np.nan_to_num(calls).astype(int)])
+    assert np.nanmax(np.abs(got[:, :n] - written)) < 0.01  # 8-bit: steps of 1/255
+    np.testing.assert_array_equal(got[:, n:], _entries(hl, other, other.GT.n_alt_alleles()))
+
+    ours_pheno, their_pheno = tmp_path / "ours.txt", tmp_path / "theirs.txt"
+    _trait(hail_dosage, dosages.samples[:n], ours_pheno)
+    _trait(hail_dosage, dosages.samples[:n], their_pheno, keys=list(source.numbers))
+    output = _fast_run(wh, ours_pheno, tmp_path / "scratch")
+    ours = output.summaries[0].frame.to_pandas()
+    prefix = tmp_path / "plink2"
+    run_plink2("--bgen", bgen, "ref-first", "--pheno", their_pheno, "--glm", "allow-no-covars",
+               "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p", "--out", prefix)  # fmt: skip
+    theirs = _plink2_alt_counted(f"{prefix}.Y.glm.linear")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == VARIANTS and (merged.n == n).all()
+    # PLINK 2 drops a sample whose dosage is missing, promise mean-imputes it: compared on
+    # the variants without missing dosages
+    merged = merged[merged.OBS_CT == n]
+    assert len(merged) >= 50  # 69 of the 300 have no missing call
+    assert "dosages" in output.label
+    # 8 bits: PLINK 2 holds the k/255 probabilities as dosages in 1/16384 units
+    assert_close(merged.beta, merged.standard_error, merged.p_value,
+                 merged.BETA, merged.SE, merged.P, rtol=1e-3)  # fmt: skip
+    _assert_no_number(wh, session_dir, {*source.numbers, *source.rest_numbers})
+
+
+def _ds_vcf(hl: Any, mt: Any, numbers: list[str], out: Path, scratch: Path) -> Path:
+    """``mt`` (hard calls, keyed by pseudonym) as a delivered VCF of dosages: ids the
+    personnummer ``numbers``, FORMAT ``GT:DS`` with DS the allele count plus N(0, 0.3)
+    noise clipped to [0, 2] at three decimals, '.' where the call is missing (a reader then
+    falls back to the GT, itself missing); the DS header line Number=A, as imputation
+    servers write it."""
+    plain = scratch / "hard-calls.vcf"
+    hl.export_vcf(mt, str(plain))
+    rng = np.random.default_rng(9)
+    count = {"0/0": 0.0, "0/1": 1.0, "1/1": 2.0}
+    lines = []
+    for line in plain.read_text().splitlines():
+        if line.startswith("##FORMAT=<ID=GT"):
+            line += '\n##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">'
+        elif line.startswith("#CHROM"):
+            line = "\t".join(line.split("\t")[:9] + numbers)
+        elif not line.startswith("#"):
+            f = line.split("\t")
+            cells = []
+            for call in f[9:]:
+                if call in count:
+                    d = float(np.clip(count[call] + rng.normal(0, 0.3), 0, 2))
+                    cells.append(f"{call}:{d:.3f}")
+                else:
+                    cells.append(f"{call}:.")
+            line = "\t".join([*f[:8], "GT:DS", *cells])
+        lines.append(line)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def test_a_ds_vcf_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
+    tmp_path: Path, source: Source, key_file: Path, hail_session: Any, session_dir: Path
+) -> None:
+    """A VCF batch of imputed dosages (GT:DS, as imputation servers deliver): ingestion
+    writes ``imputed3.dosage/imputed3.vcf.bgz`` (GT and DS as delivered, person keys); the
+    fast engine in warehouse mode reads the DS values themselves (to float32 rounding,
+    checked against the delivered text) and its association equals ``plink2 --vcf F
+    dosage=DS`` on the delivered file, where the hard calls would not."""
+    from gwas.dosagedata import assert_close, run_plink2
+
+    from promise.gwas.engines.dosagesource import open_dosages
+
+    hl = hail_session
+    land = tmp_path / "land"
+    (land / "genotypes").mkdir(parents=True)
+    vcf = _ds_vcf(hl, source.mt, list(source.numbers), land / "genotypes" / "imputed3.vcf",
+                  tmp_path)  # fmt: skip
+    wh = tmp_path / "wh"
+    run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
+    assert _visible(wh / "genotypes" / "imputed3.dosage") == [
+        "imputed3.vcf.bgz"
+    ]
+    dosages = open_dosages(GenotypeSource(kind="warehouse", path=wh))
+    assert len(dosages.samples) == SAMPLES and dosages.n_variants == VARIANTS
+    got = np.concatenate([b for _, b in dosages.blocks(128)], axis=0)
+    delivered = [line.split("\t")[9:] for line in vcf.read_text().splitlines()
+                 if not line.startswith("#")]  # fmt: skip
+    ds = np.array([[np.nan if c.endswith(":.") else float(c.split(":")[1]) for c in row]
+                   for row in delivered])  # fmt: skip
+    # as delivered, to float32 (htslib parses a VCF float as one): 6e-8 here
+    np.testing.assert_allclose(got, ds, rtol=0, atol=1e-6)
+    assert np.mean(np.abs(got - np.rint(got)) > 0.01) > 0.5  # dosages, not hard calls
+
+    ours_pheno, their_pheno = tmp_path / "ours.txt", tmp_path / "theirs.txt"
+    _trait(ds, dosages.samples, ours_pheno)
+    _trait(ds, dosages.samples, their_pheno, keys=list(source.numbers))
+    output = _fast_run(wh, ours_pheno, tmp_path / "scratch")
+    ours = output.summaries[0].frame.to_pandas()
+    prefix = tmp_path / "plink2"
+    run_plink2("--vcf", vcf, "dosage=DS", "--pheno", their_pheno, "--glm", "allow-no-covars",
+               "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p", "--out", prefix)  # fmt: skip
+    theirs = _plink2_alt_counted(f"{prefix}.Y.glm.linear")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == VARIANTS and (merged.n == SAMPLES).all()
+    merged = merged[merged.OBS_CT == SAMPLES]  # no missing dosage (PLINK 2 drops, promise imputes)
+    assert len(merged) >= 50  # 69 of the 300 have no missing call
+    # PLINK 2 holds a three-decimal dosage in units of 1/16384 (up to 3e-5 off): measured
+    # 1.1e-4 relative on p at 200 samples
+    assert_close(merged.beta, merged.standard_error, merged.p_value,
+                 merged.BETA, merged.SE, merged.P, rtol=3e-4)  # fmt: skip
     _assert_no_number(wh, session_dir, set(source.numbers))

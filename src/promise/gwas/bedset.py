@@ -30,6 +30,8 @@ from promise.gwas.inputs import GenotypeInputError
 
 Array = np.ndarray[Any, Any]
 PLINK_FOLDER = ".plink"
+#: ingestion's pseudonymised dosage copy of a batch delivered as dosages (BGEN, VCF with DS)
+DOSAGE_FOLDER = ".dosage"
 #: variants per block when copying: a block of 5,000 samples is 1.25 MB of codes
 COPY_BLOCK = 4096
 

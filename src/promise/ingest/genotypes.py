@@ -32,7 +32,7 @@ import polars as pl
 
 from promise.errors import PromiseError
 from promise.genotypes.contigs import recoding
-from promise.gwas.bedset import PLINK_FOLDER
+from promise.gwas.bedset import DOSAGE_FOLDER, PLINK_FOLDER
 from promise.ingest.diskwatch import DiskFilled, DiskWatch
 from promise.ingest.genotype_files import (
     GenotypeFileError,
@@ -194,6 +194,7 @@ def _load_batch(batch: Batch, context: Context) -> FileResult:
     else:  # a MatrixTable no published load names: left by a run killed while publishing
         remove_tree(target / f"{name}.mt")
         remove_tree(target / f"{name}{PLINK_FOLDER}")
+        remove_tree(target / f"{name}{DOSAGE_FOLDER}")
     staging = private_dir(tmp_dir(context.warehouse) / load_id)
     hl = init_hail(work_dir=context.warehouse)
     try:
@@ -228,8 +229,9 @@ def _load_batch(batch: Batch, context: Context) -> FileResult:
     )
     write_frame(folder / "manifest.parquet", manifest)
     context.pending.add(staging / f"{name}.mt", target / f"{name}.mt")
-    plink = f"{name}{PLINK_FOLDER}"
-    context.pending.add(staging / plink, target / plink)
+    for copy in (f"{name}{PLINK_FOLDER}", f"{name}{DOSAGE_FOLDER}"):
+        if (staging / copy).exists():
+            context.pending.add(staging / copy, target / copy)
     context.pending.add(folder, context.samples_target / load_id)
     return result
 
@@ -248,7 +250,9 @@ def _write_matrix_table(
     kept = samples.filter(pl.col("_reason").is_null())
     mt = mt.filter_cols(hl.literal(set(kept["_key"].to_list())).contains(mt.s))
     mt.write(str(target), overwrite=True)
-    _write_plink(hl, hl.read_matrix_table(str(target)), staging / f"{target.stem}{PLINK_FOLDER}")
+    written = hl.read_matrix_table(str(target))
+    _write_plink(hl, written, staging / f"{target.stem}{PLINK_FOLDER}")
+    _write_dosages(hl, written, staging / f"{target.stem}{DOSAGE_FOLDER}")
     return samples
 
 
@@ -263,6 +267,45 @@ def _write_plink(hl: Any, mt: Any, folder: Path) -> None:
     mt = mt.select_entries("GT")
     hl.export_plink(mt, str(folder / folder.stem.removesuffix(PLINK_FOLDER)),
                     fam_id=mt.s, ind_id=mt.s)  # fmt: skip
+
+
+def _write_dosages(hl: Any, mt: Any, folder: Path) -> None:
+    """A batch delivered as dosages (a BGEN's, a VCF's FORMAT DS) also as a dosage copy in
+    ``folder``, what the in-process engine reads them from without a JVM, keyed by the
+    person keys and named by ``contig:position:ref:alt`` as the PLINK copy's variants:
+    ``<batch>.bgen`` and ``.sample`` (8 bits, as Hail read them: a dosage d written as the
+    probabilities (1-d, d, 0) or (0, 2-d, d-1), which hold it exactly) or ``<batch>.vcf.bgz``
+    (GT and DS as delivered, a Number=A DS as its one value). A multi-allelic site is split
+    as in the PLINK copy, its dosages the split calls'. Nothing is written for hard calls."""
+    if "dosage" not in mt.entry and "DS" not in mt.entry:
+        return
+    folder.mkdir(mode=0o700)
+    stem = str(folder / folder.name.removesuffix(DOSAGE_FOLDER))
+    if "dosage" in mt.entry:
+        mt = _biallelic_dosages(hl, mt.select_entries(GT=mt.GT, value=mt.dosage))
+        d = mt.value
+        gp = hl.or_missing(
+            hl.is_defined(d),
+            hl.array([1 - hl.min(d, 2 - d) - hl.max(d - 1, 0), hl.min(d, 2 - d), hl.max(d - 1, 0)]),
+        )
+        hl.export_bgen(mt, stem, gp=gp, varid=mt.rsid, rsid=mt.rsid)
+        return
+    ds = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
+    mt = _biallelic_dosages(hl, mt.select_entries(GT=mt.GT, value=hl.float64(ds)))
+    hl.export_vcf(mt.select_entries(GT=mt.GT, DS=mt.value).select_rows("rsid"), stem + ".vcf.bgz")
+
+
+def _biallelic_dosages(hl: Any, mt: Any) -> Any:
+    """``mt`` (entries GT and ``value``, a dosage) with one ALT per row and ``rsid`` named
+    as the PLINK copy's variants; a multi-allelic site's rows take the split calls' counts."""
+    mt = mt.select_rows()
+    if mt.aggregate_rows(hl.agg.count_where(hl.len(mt.alleles) > 2)):
+        multi = mt.filter_rows(hl.len(mt.alleles) > 2).select_entries("GT")
+        split = hl.split_multi_hts(multi).select_rows()
+        split = split.select_entries(GT=split.GT, value=hl.float64(split.GT.n_alt_alleles()))
+        mt = mt.filter_rows(hl.len(mt.alleles) == 2).union_rows(split)
+    return mt.annotate_rows(rsid=hl.delimit([mt.locus.contig, hl.str(mt.locus.position),
+                                             mt.alleles[0], mt.alleles[1]], ":"))  # fmt: skip
 
 
 def _vcf(

@@ -1,4 +1,6 @@
-"""Dosages as a block source of the fast engine: BGEN v1.2 and VCFs with FORMAT DS.
+"""Dosages as a block source of the fast engine: BGEN v1.2, VCFs with FORMAT DS, and the
+warehouse's batches when one was delivered as dosages (ingestion's dosage copy of it,
+:func:`dosage_copies`; the other batches' PLINK copies read as 0/1/2 beside it).
 
 The fast engine's association reads a PLINK 1 .bed block by block and decodes each block's
 2-bit codes into A1 counts. For dosage input, :class:`DosageSource` supplies the blocks
@@ -14,38 +16,52 @@ restricted to the variants and samples they kept (:meth:`DosageSource.subset`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from promise.genotypes import GenotypeKind, open_genotypes
-from promise.gwas.inputs import GenotypeSource
+from promise.gwas.bedset import DOSAGE_FOLDER, PLINK_FOLDER, variant_keys, warehouse_plink_sets
+from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 from promise.gwas.vcfbed import holds_dosages
-
-if TYPE_CHECKING:
-    pass
 
 Array = np.ndarray[Any, Any]
 
 
 @dataclass(frozen=True)
-class DosageSource:
-    """One dosage file: its samples, its variants (``chrom`` in the build's names, ``pos``,
-    ``a1`` the counted allele ALT, ``a2`` REF) and its blocks of dosages."""
+class DosageFile:
+    """One file of a :class:`DosageSource`: a BGEN, a VCF with DS or (beside them in the
+    warehouse) a PLINK 1 set of hard calls, read as 0/1/2 dosages."""
 
     path: Path
     kind: GenotypeKind
-    build: str
     sample_file: Path | None
+    #: the file's variants this source holds (increasing); None: all, in file order
+    rows: Array | None = None
+
+
+@dataclass(frozen=True)
+class DosageSource:
+    """Dosage files side by side: their samples one file after another, their shared
+    variants (``chrom`` in the build's names, ``pos``, ``a1`` the counted allele ALT, ``a2``
+    REF), and blocks of dosages. One file for ``--bgen`` or ``--vcf``; the warehouse's
+    batches for warehouse mode (:func:`open_warehouse_dosages`)."""
+
+    files: tuple[DosageFile, ...]
+    build: str
     samples: list[str]
     bim: pl.DataFrame
-    #: the file's variants (rows, increasing) and samples (columns) this source holds; None:
-    #: all, in file order
-    rows: Array | None = None
+    #: the samples (columns of the files side by side) this source holds; None: all
     cols: Array | None = None
+
+    @property
+    def path(self) -> Path:
+        """The first file (what a message about the source names)."""
+        return self.files[0].path
 
     @property
     def n_variants(self) -> int:
@@ -57,9 +73,19 @@ class DosageSource:
         # the readers return samples x variants, the transpose of a C-ordered array: taken
         # back it needs no copy, and the columns are then a gather along contiguous rows
         # (the readers' own sample_index gathers across them, 2.5 times slower here)
-        with open_genotypes(self.path, self.kind, self.build, sample_file=self.sample_file) as r:
-            for start, dosages in r.dosage_blocks(variant_index=self.rows, block=block):
-                rows = np.ascontiguousarray(dosages.T)
+        with ExitStack() as stack:
+            streams = [
+                stack.enter_context(
+                    open_genotypes(f.path, f.kind, self.build, sample_file=f.sample_file)
+                ).dosage_blocks(variant_index=f.rows, block=block)
+                for f in self.files
+            ]
+            for parts in zip(*streams, strict=True):
+                start = parts[0][0]
+                if len(parts) == 1:
+                    rows = np.ascontiguousarray(parts[0][1].T)
+                else:
+                    rows = np.concatenate([np.asarray(d.T) for _, d in parts], axis=1)
                 yield start, rows if self.cols is None else rows[:, self.cols]
 
     def subset(self, rows: Array | None, cols: Array | None) -> DosageSource:
@@ -67,35 +93,109 @@ class DosageSource:
         all of them), positions in this source."""
         bim = self.bim if rows is None else self.bim[rows]
         samples = self.samples if cols is None else [self.samples[i] for i in cols]
+        files = tuple(replace(f, rows=_within(f.rows, rows)) for f in self.files)
+        return replace(self, files=files, samples=samples, bim=bim,
+                       cols=_within(self.cols, cols))  # fmt: skip
 
-        def within(mine: Array | None, picked: Array | None) -> Array | None:
-            return mine if picked is None else picked if mine is None else mine[picked]
 
-        return replace(self, samples=samples, bim=bim, rows=within(self.rows, rows),
-                       cols=within(self.cols, cols))  # fmt: skip
+def _within(mine: Array | None, picked: Array | None) -> Array | None:
+    """Positions ``picked`` of a selection ``mine`` (None: everything) as a selection."""
+    return mine if picked is None else picked if mine is None else mine[picked]
 
 
 def holds_dosage_input(genotypes: GenotypeSource) -> bool:
-    """Whether ``genotypes`` are dosages: a BGEN file, or a VCF declaring FORMAT DS."""
+    """Whether ``genotypes`` are dosages: a BGEN file, a VCF declaring FORMAT DS, or a
+    warehouse with a batch ingested from either (its dosage copy, :func:`dosage_copies`)."""
+    if genotypes.kind == "warehouse":
+        return bool(dosage_copies(Path(genotypes.path)))
     return genotypes.kind == "bgen" or (
         genotypes.kind == "vcf" and holds_dosages(Path(genotypes.path))
     )
 
 
 def open_dosages(genotypes: GenotypeSource) -> DosageSource:
-    """The :class:`DosageSource` of a BGEN file or a VCF with DS (header and variants read)."""
+    """The :class:`DosageSource` of a BGEN file, a VCF with DS or the warehouse's batches
+    (headers and variants read)."""
+    if genotypes.kind == "warehouse":
+        return open_warehouse_dosages(Path(genotypes.path), genotypes.build)
     kind: GenotypeKind = "bgen" if genotypes.kind == "bgen" else "vcf"
-    path = Path(genotypes.path)
-    with open_genotypes(path, kind, genotypes.build, sample_file=genotypes.sample_file) as r:
-        samples, variants = list(r.samples), r.variants
-    return DosageSource(
-        path=path,
-        kind=kind,
-        build=genotypes.build,
-        sample_file=genotypes.sample_file,
-        samples=samples,
-        bim=variants.select("chrom", "pos", "id", "a1", "a2"),
-    )
+    one = DosageFile(path=Path(genotypes.path), kind=kind, sample_file=genotypes.sample_file)
+    samples, bim = _read_header(one, genotypes.build)
+    return DosageSource(files=(one,), build=genotypes.build, samples=samples, bim=bim)
+
+
+def _read_header(file: DosageFile, build: str) -> tuple[list[str], pl.DataFrame]:
+    with open_genotypes(file.path, file.kind, build, sample_file=file.sample_file) as r:
+        return list(r.samples), r.variants.select("chrom", "pos", "id", "a1", "a2")
+
+
+def dosage_copies(warehouse: Path) -> dict[str, DosageFile]:
+    """Batch name -> its dosage copy (``genotypes/<batch>.dosage/<batch>.bgen`` with its
+    ``.sample``, or ``<batch>.vcf.bgz``), which ingestion writes for a batch delivered as
+    dosages (BGEN, VCF with DS), pseudonymised like its PLINK copy."""
+    copies = {}
+    for folder in sorted((Path(warehouse) / "genotypes").glob(f"*{DOSAGE_FOLDER}")):
+        name = folder.name.removesuffix(DOSAGE_FOLDER)
+        bgen, vcf = folder / f"{name}.bgen", folder / f"{name}.vcf.bgz"
+        if bgen.is_file():
+            copies[name] = DosageFile(bgen, "bgen", folder / f"{name}.sample")
+        elif vcf.is_file():
+            copies[name] = DosageFile(vcf, "vcf", None)
+    return copies
+
+
+def open_warehouse_dosages(warehouse: Path, build: str) -> DosageSource:
+    """The warehouse's batches side by side on the variants they all have (as the PLINK
+    path joins them, :func:`promise.gwas.bedset.shared_variants`): a batch delivered as
+    dosages read from its dosage copy, any other from its PLINK copy as 0/1/2 dosages."""
+    copies = dosage_copies(warehouse)
+    files = []
+    for prefix in warehouse_plink_sets(warehouse):
+        name = prefix.parent.name.removesuffix(PLINK_FOLDER)
+        files.append(copies.get(name) or DosageFile(prefix, "bfile", None))
+    if not files:
+        raise GenotypeInputError(
+            f"No genotype batches in {Path(warehouse) / 'genotypes'}: run `promise ingest` first."
+        )
+    headers = [_read_header(f, build) for f in files]
+    samples = [s for ids, _ in headers for s in ids]
+    if len(set(samples)) != len(samples):
+        raise GenotypeInputError(
+            "A sample is in two genotype batches of the warehouse: a sample must be genotyped "
+            "once."
+        )
+    if len(files) == 1:
+        return DosageSource(files=(files[0],), build=build, samples=samples, bim=headers[0][1])
+    rows = _shared_rows([bim for _, bim in headers], [f.path.name for f in files])
+    joined = tuple(replace(f, rows=r) for f, r in zip(files, rows, strict=True))
+    return DosageSource(files=joined, build=build, samples=samples, bim=headers[0][1][rows[0]])
+
+
+def _shared_rows(bims: list[pl.DataFrame], names: list[str]) -> list[Array]:
+    """Row numbers, one array per file, of the variants every file has (same contig,
+    position and alleles), in the first file's order; each increasing, as readers read
+    forward (files written from the same reference genome are)."""
+    keyed = []
+    for i, bim in enumerate(bims):
+        rows = bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(bim))
+        dup = rows["key"].is_duplicated()
+        if dup.any():
+            raise GenotypeInputError(
+                f"{names[i]} lists variant {rows['key'].filter(dup)[0]} twice: the batches "
+                "cannot be aligned."
+            )
+        keyed.append(rows.select("key", f"_r{i}"))
+    joined = keyed[0]
+    for rows in keyed[1:]:
+        joined = joined.join(rows, on="key", how="inner", maintain_order="left")
+    picked = [joined[f"_r{i}"].to_numpy().astype(np.int64) for i in range(len(bims))]
+    for name, order in zip(names, picked, strict=True):
+        if np.any(np.diff(order) <= 0):
+            raise GenotypeInputError(
+                f"{name} orders its variants unlike the first batch, so the batches cannot be "
+                "read side by side: load them again with one reference genome."
+            )
+    return picked
 
 
 def dosage_block(dosages: Array, cols: Array | None) -> tuple[Array, Array | None]:

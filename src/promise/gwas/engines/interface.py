@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from promise.gwas.bedset import batches_without_plink
+from promise.gwas.engines.dosagesource import dosage_copies
 from promise.gwas.inputs import GenotypeSource
 from promise.gwas.options import GwasOptions
 from promise.gwas.traits import Phenotypes, TraitError
@@ -108,6 +109,12 @@ def kernel_refuses(genotypes: GenotypeSource) -> str | None:
         return (
             f"{genotypes.path.name} declares dosages (FORMAT DS), which the Spark kernels' "
             "hard calls would round, losing information"
+        )
+    if genotypes.kind == "warehouse" and dosage_copies(genotypes.path):
+        batch = min(dosage_copies(genotypes.path))
+        return (
+            f"batch {batch} of the warehouse holds dosages, which the Spark kernels' hard "
+            "calls would round, losing information"
         )
     return None
 
