@@ -4,6 +4,15 @@ Every loader returns a MatrixTable keyed by ``locus``/``alleles`` (biallelic; mu
 sites split) and by the sample id ``s`` (a string), with entry fields ``GT`` (a call, may
 be missing) and ``dosage`` (expected alternate-allele count, a float, may be missing). The
 alternate allele ``alleles[1]`` is the effect allele throughout.
+
+A VCF (or a warehouse batch ingested from one) whose genotypes carry a FORMAT ``DS`` is
+read on its dosages, by the rules of :mod:`promise.genotypes.vcf` (the fast engine's
+reader): a sample's ``dosage`` is its DS of that ALT (Number=A: one per ALT, each split row
+takes its own; Number=1: one value, the first ALT's), else where DS is missing the copies
+of that ALT in its GT; a haploid call's DS or copies are doubled (PLINK 2 stores haploid
+calls as homozygous diploid). A VCF with DS and no GT gets PLINK 2's hard calls of the
+dosage (``--hard-call-threshold 0.1``, biallelic sites; else missing) as ``GT`` for QC.
+Without DS the dosage is Hail's ALT count of GT, a haploid call 0 or 1 (not doubled).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from promise.genotypes.contigs import recoding
 from promise.genotypes.errors import GenotypeFileError
 
 GenotypeFormat = Literal["vcf", "bfile", "bgen", "warehouse"]
+#: a dosage within this of 0, 1 or 2 is that hard call (PLINK 2's ``--hard-call-threshold``)
+HARD_CALL_THRESHOLD = 0.1
 #: genotype files are missing or unreadable: the one error of :mod:`promise.genotypes`
 GenotypeInputError = GenotypeFileError
 
@@ -72,7 +83,11 @@ def _vcf(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         force_bgz=name.endswith(".gz") and not name.endswith(".bgz"),
         array_elements_required=False,
     )
-    return mt.select_entries(GT=mt.GT, dosage=hl.float64(mt.GT.n_alt_alleles()))
+    if "DS" not in mt.entry:
+        return mt.select_entries(GT=mt.GT, dosage=hl.float64(mt.GT.n_alt_alleles()))
+    if "GT" not in mt.entry:
+        mt = mt.annotate_entries(GT=_hard_call_expr(hl, _alt_dosages_expr(hl, mt)))
+    return _ds_entries(hl, mt)
 
 
 def _plink(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
@@ -126,9 +141,12 @@ def _warehouse(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     tables = []
     for path in batches:
         mt = hl.read_matrix_table(str(path))
-        # BGEN batches store the expected alternate-allele count; hard calls give it exactly
-        dosage = mt.dosage if "dosage" in mt.entry else mt.GT.n_alt_alleles()
-        mt = mt.select_entries(GT=mt.GT, dosage=hl.float64(dosage))
+        if "DS" in mt.entry:  # a batch ingested from a VCF of dosages
+            mt = _ds_entries(hl, mt)
+        else:  # BGEN batches store the expected ALT count; hard calls give it exactly
+            dosage = mt.dosage if "dosage" in mt.entry else mt.GT.n_alt_alleles()
+            no_ds = hl.missing(hl.tarray(hl.tfloat64))  # the schema of DS batches
+            mt = mt.select_entries(GT=mt.GT, dosage=hl.float64(dosage), alt_dosages=no_ds)
         tables.append(mt.select_rows().select_cols())
     mt = tables[0]
     for other in tables[1:]:
@@ -136,11 +154,52 @@ def _warehouse(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     return mt
 
 
+def _ds_entries(hl: Any, mt: Any) -> Any:
+    """``GT``, ``dosage`` (of the first ALT) and ``alt_dosages`` (one per ALT, which
+    :func:`_biallelic` picks from after a split) of a MatrixTable with a DS entry."""
+    alt = _alt_dosages_expr(hl, mt)
+    first = hl.or_missing(hl.len(alt) > 0, alt[0])
+    return mt.select_entries(GT=mt.GT, dosage=first, alt_dosages=alt)
+
+
+def _alt_dosages_expr(hl: Any, mt: Any) -> Any:
+    """Per ALT allele i: DS[i - 1] where given, else the copies of allele i in GT; both
+    doubled for a haploid call (the rules of :mod:`promise.genotypes.vcf`)."""
+    ds = mt.DS if isinstance(mt.DS.dtype, hl.tarray) else hl.array([mt.DS])
+    ds = ds.map(hl.float64)
+    gt = mt.GT if "GT" in mt.entry else hl.missing(hl.tcall)
+    haploid = hl.is_defined(gt) & (gt.ploidy == 1)
+    factor = hl.if_else(haploid, 2.0, 1.0)
+
+    def of_allele(i: Any) -> Any:
+        given = hl.or_missing(i <= hl.len(ds), ds[i - 1])
+        copies = hl.float64(hl.range(gt.ploidy).filter(lambda k: gt[k] == i).length())
+        return factor * hl.coalesce(given, copies)
+
+    return hl.range(1, hl.len(mt.alleles)).map(of_allele)
+
+
+def _hard_call_expr(hl: Any, alt_dosages: Any) -> Any:
+    """PLINK 2's hard call (``--hard-call-threshold 0.1``) of a biallelic site's dosage: the
+    nearest of 0, 1, 2 within 0.1, else missing (always missing at a multi-allelic site)."""
+    dosage = hl.or_missing(hl.len(alt_dosages) == 1, alt_dosages[0])
+    nearest = hl.int32(hl.floor(dosage + 0.5))
+    close = hl.abs(dosage - nearest) <= HARD_CALL_THRESHOLD + 1e-9  # 1.1 - 1 > 0.1 in floats
+    valid = close & (nearest >= 0) & (nearest <= 2)
+    return hl.or_missing(valid, hl.unphased_diploid_gt_index_call(nearest))
+
+
 def _biallelic(hl: Any, mt: Any) -> Any:
-    """Split multi-allelic sites so that every row has one alternate allele."""
+    """Split multi-allelic sites so that every row has one alternate allele; a split row's
+    dosage is that ALT's entry of ``alt_dosages`` (DS input), else its GT's ALT count."""
     mt = mt.select_rows()
+    has_ds = "alt_dosages" in mt.entry
     multi = mt.aggregate_rows(hl.agg.count_where(hl.len(mt.alleles) > 2))
     if multi == 0:
-        return mt
+        return mt.drop("alt_dosages") if has_ds else mt
     split = hl.split_multi_hts(mt.annotate_entries(dosage=hl.missing(hl.tfloat64)))
-    return split.annotate_entries(dosage=hl.float64(split.GT.n_alt_alleles())).select_rows()
+    count = hl.float64(split.GT.n_alt_alleles())
+    if not has_ds:
+        return split.annotate_entries(dosage=count).select_rows()
+    dosage = hl.coalesce(split.alt_dosages[split.a_index - 1], count)
+    return split.annotate_entries(dosage=dosage).drop("alt_dosages").select_rows()
