@@ -409,6 +409,8 @@ def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     from gwas.dosagedata import assert_close, run_plink2
 
     from promise.gwas.engines.dosagesource import holds_dosage_input, open_dosages
+    from promise.gwas.engines.interface import choose_engine
+    from promise.gwas.options import GwasOptions
 
     hl = hail_session
     land, bgen = _land_dosage_batches(tmp_path, source, hl)
@@ -422,6 +424,9 @@ def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     assert not (folder / "other.dosage").exists()
     warehouse = GenotypeSource(kind="warehouse", path=wh)
     assert holds_dosage_input(warehouse)
+    # one machine: the fast engine; a Spark cluster: Hail (its kernels read hard calls)
+    assert choose_engine(GwasOptions(), warehouse) == "fast"
+    assert choose_engine(GwasOptions(), warehouse, spark_master="spark://x:7077") == "hail"
 
     dosages = open_dosages(warehouse)
     imputed = hl.read_matrix_table(str(folder / "imputed1.mt"))
@@ -453,7 +458,7 @@ def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     assert len(merged) == len(theirs) == VARIANTS and (merged.n == n).all()
     # PLINK 2 drops a sample whose dosage is missing, promise mean-imputes it: compared on
     # the variants without missing dosages
-    merged = merged[merged.OBS_CT == n]
+    merged = merged[n == merged.OBS_CT]
     assert len(merged) >= 50  # 69 of the 300 have no missing call
     assert "dosages" in output.label
     # 8 bits: PLINK 2 holds the k/255 probabilities as dosages in 1/16384 units
@@ -512,9 +517,7 @@ def test_a_ds_vcf_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
                   tmp_path)  # fmt: skip
     wh = tmp_path / "wh"
     run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=DELIVERY)
-    assert _visible(wh / "genotypes" / "imputed3.dosage") == [
-        "imputed3.vcf.bgz"
-    ]
+    assert _visible(wh / "genotypes" / "imputed3.dosage") == ["imputed3.vcf.bgz"]
     dosages = open_dosages(GenotypeSource(kind="warehouse", path=wh))
     assert len(dosages.samples) == SAMPLES and dosages.n_variants == VARIANTS
     got = np.concatenate([b for _, b in dosages.blocks(128)], axis=0)

@@ -13,7 +13,9 @@ sample ids otherwise.
 Each batch becomes ``genotypes/<batch>.mt``, the same genotypes as a PLINK 1 file set
 ``genotypes/<batch>.plink/<batch>.bed/.bim/.fam`` (hard calls, the alternate allele as A1,
 FID and IID the same pseudonymous person keys as the MatrixTable's columns, nothing else in
-the .fam: what ``promise gwas``'s in-process engine reads without a JVM), plus one load folder
+the .fam: what ``promise gwas``'s in-process engine reads without a JVM), for a batch
+delivered as dosages (BGEN, VCF with DS) a dosage copy ``genotypes/<batch>.dosage/`` keyed the
+same way (what that engine reads the dosages from, :func:`_write_dosages`), plus one load folder
 ``raw/genotyped_samples/<load_id>/`` (samples, rejected samples, manifest row), both staged
 and published with the rest of the delivery, the manifest last. A batch whose name (file
 stem) an earlier load already holds is loaded as ``<stem>-<load_id[:8]>``: a batch is never
