@@ -181,3 +181,55 @@ def test_contig_names_of_either_build_load(
         assert set(mt.locus.contig.collect()) == {expected}
         first = (wh / "genotypes" / f"{batch}.plink" / f"{batch}.bim").read_text().split("\t")[0]
         assert first == expected
+
+
+@pytest.mark.reliability
+def test_a_batch_none_of_whose_samples_is_known_is_refused_until_its_biobank_file_comes(
+    tmp_path: Path, key_file: Path, reference_dir: Path, hail_session: Any, session_dir: Path
+) -> None:
+    """An operator delivers a PLINK batch (biobank sample ids) before the biobank file that
+    links them: no sample can be accepted. Loading it empty would put its sha256 in the
+    manifest, and the next delivery of the same file would be skipped for ever; it used to
+    end in Hail's ``cannot impute array elements``. It is refused in one sentence that says
+    why and what to do, nothing is published, and once the biobank file comes the same
+    files load."""
+    from promise.genotypes.errors import GenotypeFileError
+
+    hl = hail_session
+    p = pick_numbers(reference_dir, 2, start=31000)
+    land, wh = tmp_path / "land", tmp_path / "wh"
+    (tmp_path / "src.vcf").write_text(_vcf(["S1", "S2"]))
+    src = hl.import_vcf(str(tmp_path / "src.vcf"), reference_genome="GRCh38")
+    hl.export_plink(src, str(tmp_path / "batch3"), ind_id=src.s)
+    (land / "genotypes").mkdir(parents=True)
+    for ext in ("bed", "bim", "fam"):
+        (land / "genotypes" / f"batch3.{ext}").write_bytes(
+            (tmp_path / f"batch3.{ext}").read_bytes()
+        )
+
+    with pytest.raises(GenotypeFileError) as refused:
+        run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31))
+    message = str(refused.value)
+    assert message.startswith(
+        "No sample of genotypes/batch3.bed can be accepted (2 unknown_sample)"
+    )
+    assert "biobank" in message and message.endswith("run again.") and "\n" not in message
+    assert not (wh / "genotypes" / "batch3.mt").exists()
+    assert not (wh / "genotypes" / "batch3.plink").exists()
+
+    write_lines(
+        land / "biobank" / "biobank_samples_1.csv",
+        ["SampleID,PersonNr,SamplingDate,SampleType",
+         f"S1,{p[0]},2015-03-01,plasma", f"S2,{p[1]},2015-03-02,plasma"],
+        encoding="utf-8",
+    )  # fmt: skip
+    results = {
+        r.file: r
+        for r in run_ingest(
+            landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31)
+        )
+    }
+    b = results["genotypes/batch3.bed"]
+    assert b.status == "loaded" and (b.rows_in, b.rows_loaded) == (2, 2)
+    mt = hl.read_matrix_table(str(wh / "genotypes" / "batch3.mt"))
+    assert mt.s.collect() == [_pid(key_file, p[0]), _pid(key_file, p[1])]

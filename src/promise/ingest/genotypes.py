@@ -250,12 +250,30 @@ def _write_matrix_table(
     else:
         samples, mt = _plink(hl, batch, staging, context, genome)
     kept = samples.filter(pl.col("_reason").is_null())
+    if kept.is_empty():
+        raise GenotypeFileError(_none_accepted(batch.label, samples))
     mt = mt.filter_cols(hl.literal(set(kept["_key"].to_list())).contains(mt.s))
     mt.write(str(target), overwrite=True)
     written = hl.read_matrix_table(str(target))
     _write_plink(hl, written, staging / f"{target.stem}{PLINK_FOLDER}")
     _write_dosages(hl, written, staging / f"{target.stem}{DOSAGE_FOLDER}")
     return samples
+
+
+def _none_accepted(label: str, samples: pl.DataFrame) -> str:
+    """Why a batch none of whose samples can be accepted is not loaded, in one sentence (a
+    batch loaded empty would be in the manifest, so its next delivery would be skipped)."""
+    counts = sorted(samples.group_by("_reason").len().rows())
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in counts) or "it has no samples"
+    hint = (
+        "deliver the biobank file that links its sample ids (biobank/) first or with it"
+        if any(reason == "unknown_sample" for reason, _ in counts)
+        else "check its sample ids"
+    )
+    return (
+        f"No sample of {label} can be accepted ({reasons}), so nothing of the delivery was "
+        f"published: {hint}, and run again."
+    )
 
 
 def _write_plink(hl: Any, mt: Any, folder: Path) -> None:
