@@ -381,6 +381,32 @@ def _plink2_alt_counted(path: str) -> pd.DataFrame:
     return theirs
 
 
+def _against_plink2(
+    tmp: Path, wh: Path, g: Any, keys: list[str], numbers: list[str], files: list[object]
+) -> pd.DataFrame:
+    """The fast engine's warehouse-mode association of :func:`_trait` (persons ``keys``,
+    columns of ``g``) beside PLINK 2's on the delivered ``files`` (the same persons by
+    personnummer ``numbers``), on the variants without missing dosages: PLINK 2 drops a
+    sample whose dosage is missing, promise mean-imputes it (69 of the 300 have none)."""
+    from gwas.dosagedata import run_plink2
+
+    ours_pheno, their_pheno = tmp / "ours.txt", tmp / "theirs.txt"
+    _trait(g, keys, ours_pheno)
+    _trait(g, keys, their_pheno, keys=list(numbers))
+    output = _fast_run(wh, ours_pheno, tmp / "scratch")
+    assert "dosages" in output.label
+    ours = output.summaries[0].frame.to_pandas()
+    prefix = tmp / "plink2"
+    run_plink2(*files, "--pheno", their_pheno, "--glm", "allow-no-covars",
+               "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p", "--out", prefix)  # fmt: skip
+    theirs = _plink2_alt_counted(f"{prefix}.Y.glm.linear")
+    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
+    assert len(merged) == len(theirs) == VARIANTS and (merged.n == len(keys)).all()
+    merged = merged[len(keys) == merged.OBS_CT]
+    assert len(merged) >= 50
+    return merged
+
+
 def _trait(g: Any, ids: list[str], out: Path, keys: list[str] | None = None) -> Any:
     """A quantitative trait of the persons ``ids`` (columns of ``g``, variants x persons):
     0.8 x the dosage of variant 40 plus N(0, 1) noise; written to ``out`` keyed by ``keys``
@@ -406,7 +432,7 @@ def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     (PLINK 2 keyed by the personnummer in it, promise by person keys); the old engine,
     reading the hard-call PLINK copy, gave betas about 1.3 times these (1.8 - 0.1 for two
     allele counts)."""
-    from gwas.dosagedata import assert_close, run_plink2
+    from gwas.dosagedata import assert_close
 
     from promise.gwas.engines.dosagesource import holds_dosage_input, open_dosages
     from promise.gwas.engines.interface import choose_engine
@@ -445,22 +471,8 @@ def test_a_bgen_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     assert np.nanmax(np.abs(got[:, :n] - written)) < 0.01  # 8-bit: steps of 1/255
     np.testing.assert_array_equal(got[:, n:], _entries(hl, other, other.GT.n_alt_alleles()))
 
-    ours_pheno, their_pheno = tmp_path / "ours.txt", tmp_path / "theirs.txt"
-    _trait(hail_dosage, dosages.samples[:n], ours_pheno)
-    _trait(hail_dosage, dosages.samples[:n], their_pheno, keys=list(source.numbers))
-    output = _fast_run(wh, ours_pheno, tmp_path / "scratch")
-    ours = output.summaries[0].frame.to_pandas()
-    prefix = tmp_path / "plink2"
-    run_plink2("--bgen", bgen, "ref-first", "--pheno", their_pheno, "--glm", "allow-no-covars",
-               "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p", "--out", prefix)  # fmt: skip
-    theirs = _plink2_alt_counted(f"{prefix}.Y.glm.linear")
-    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
-    assert len(merged) == len(theirs) == VARIANTS and (merged.n == n).all()
-    # PLINK 2 drops a sample whose dosage is missing, promise mean-imputes it: compared on
-    # the variants without missing dosages
-    merged = merged[n == merged.OBS_CT]
-    assert len(merged) >= 50  # 69 of the 300 have no missing call
-    assert "dosages" in output.label
+    merged = _against_plink2(tmp_path, wh, hail_dosage, dosages.samples[:n], source.numbers,
+                             ["--bgen", bgen, "ref-first"])  # fmt: skip
     # 8 bits: PLINK 2 holds the k/255 probabilities as dosages in 1/16384 units
     assert_close(merged.beta, merged.standard_error, merged.p_value,
                  merged.BETA, merged.SE, merged.P, rtol=1e-3)  # fmt: skip
@@ -506,7 +518,7 @@ def test_a_ds_vcf_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     fast engine in warehouse mode reads the DS values themselves (to float32 rounding,
     checked against the delivered text) and its association equals ``plink2 --vcf F
     dosage=DS`` on the delivered file, where the hard calls would not."""
-    from gwas.dosagedata import assert_close, run_plink2
+    from gwas.dosagedata import assert_close
 
     from promise.gwas.engines.dosagesource import open_dosages
 
@@ -529,19 +541,8 @@ def test_a_ds_vcf_batch_gets_a_dosage_copy_that_the_fast_engine_reads(
     np.testing.assert_allclose(got, ds, rtol=0, atol=1e-6)
     assert np.mean(np.abs(got - np.rint(got)) > 0.01) > 0.5  # dosages, not hard calls
 
-    ours_pheno, their_pheno = tmp_path / "ours.txt", tmp_path / "theirs.txt"
-    _trait(ds, dosages.samples, ours_pheno)
-    _trait(ds, dosages.samples, their_pheno, keys=list(source.numbers))
-    output = _fast_run(wh, ours_pheno, tmp_path / "scratch")
-    ours = output.summaries[0].frame.to_pandas()
-    prefix = tmp_path / "plink2"
-    run_plink2("--vcf", vcf, "dosage=DS", "--pheno", their_pheno, "--glm", "allow-no-covars",
-               "cols=chrom,pos,ref,alt,a1count,nobs,beta,se,tz,p", "--out", prefix)  # fmt: skip
-    theirs = _plink2_alt_counted(f"{prefix}.Y.glm.linear")
-    merged = theirs.merge(ours, left_on="POS", right_on="base_pair_location")
-    assert len(merged) == len(theirs) == VARIANTS and (merged.n == SAMPLES).all()
-    merged = merged[merged.OBS_CT == SAMPLES]  # no missing dosage (PLINK 2 drops, promise imputes)
-    assert len(merged) >= 50  # 69 of the 300 have no missing call
+    merged = _against_plink2(tmp_path, wh, ds, dosages.samples, source.numbers,
+                             ["--vcf", vcf, "dosage=DS"])  # fmt: skip
     # PLINK 2 holds a three-decimal dosage in units of 1/16384 (up to 3e-5 off): measured
     # 1.1e-4 relative on p at 200 samples
     assert_close(merged.beta, merged.standard_error, merged.p_value,

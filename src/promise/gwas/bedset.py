@@ -88,20 +88,26 @@ def variant_keys(bim: pl.DataFrame) -> pl.Series:
 def shared_variants(sets: Sequence[BedFiles]) -> list[Array]:
     """Row indices, one array per set, of the variants every set has, in the first set's
     order (an inner join on contig, position and alleles)."""
+    return shared_rows([s.bim for s in sets], [f"{s.prefix}.bim" for s in sets])
+
+
+def shared_rows(bims: Sequence[pl.DataFrame], names: Sequence[str]) -> list[Array]:
+    """Row indices, one array per variant table (``chrom pos a1 a2``, named ``names`` in a
+    message), of the variants every table has, in the first one's order."""
     keyed = []
-    for i, bed in enumerate(sets):
-        rows = bed.bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(bed.bim))
+    for i, bim in enumerate(bims):
+        rows = bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(bim))
         dup = rows["key"].is_duplicated()
         if dup.any():
             raise GenotypeInputError(
-                f"{bed.prefix}.bim lists variant {rows['key'].filter(dup)[0]} twice: the "
+                f"{names[i]} lists variant {rows['key'].filter(dup)[0]} twice: the "
                 "batches cannot be aligned."
             )
         keyed.append(rows.select("key", f"_r{i}"))
     joined = keyed[0]
     for rows in keyed[1:]:
         joined = joined.join(rows, on="key", how="inner", maintain_order="left")
-    return [joined[f"_r{i}"].to_numpy().astype(np.int64) for i in range(len(sets))]
+    return [joined[f"_r{i}"].to_numpy().astype(np.int64) for i in range(len(bims))]
 
 
 def _codes(raw: Array, n_samples: int) -> Array:

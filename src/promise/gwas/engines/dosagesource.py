@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from promise.genotypes import GenotypeKind, open_genotypes
-from promise.gwas.bedset import DOSAGE_FOLDER, PLINK_FOLDER, variant_keys, warehouse_plink_sets
+from promise.gwas.bedset import DOSAGE_FOLDER, PLINK_FOLDER, shared_rows, warehouse_plink_sets
 from promise.gwas.inputs import GenotypeInputError, GenotypeSource
 from promise.gwas.vcfbed import holds_dosages
 
@@ -172,23 +172,9 @@ def open_warehouse_dosages(warehouse: Path, build: str) -> DosageSource:
 
 
 def _shared_rows(bims: list[pl.DataFrame], names: list[str]) -> list[Array]:
-    """Row numbers, one array per file, of the variants every file has (same contig,
-    position and alleles), in the first file's order; each increasing, as readers read
-    forward (files written from the same reference genome are)."""
-    keyed = []
-    for i, bim in enumerate(bims):
-        rows = bim.with_row_index(f"_r{i}").with_columns(key=variant_keys(bim))
-        dup = rows["key"].is_duplicated()
-        if dup.any():
-            raise GenotypeInputError(
-                f"{names[i]} lists variant {rows['key'].filter(dup)[0]} twice: the batches "
-                "cannot be aligned."
-            )
-        keyed.append(rows.select("key", f"_r{i}"))
-    joined = keyed[0]
-    for rows in keyed[1:]:
-        joined = joined.join(rows, on="key", how="inner", maintain_order="left")
-    picked = [joined[f"_r{i}"].to_numpy().astype(np.int64) for i in range(len(bims))]
+    """:func:`promise.gwas.bedset.shared_rows`, each increasing, as readers read forward
+    (files written from the same reference genome are)."""
+    picked = shared_rows(bims, names)
     for name, order in zip(names, picked, strict=True):
         if np.any(np.diff(order) <= 0):
             raise GenotypeInputError(
