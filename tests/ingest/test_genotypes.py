@@ -233,3 +233,58 @@ def test_a_batch_none_of_whose_samples_is_known_is_refused_until_its_biobank_fil
     assert b.status == "loaded" and (b.rows_in, b.rows_loaded) == (2, 2)
     mt = hl.read_matrix_table(str(wh / "genotypes" / "batch3.mt"))
     assert mt.s.collect() == [_pid(key_file, p[0]), _pid(key_file, p[1])]
+
+
+def test_a_multiallelic_ds_vcf_batch_is_read_per_alt_by_both_engines(
+    tmp_path: Path, key_file: Path, reference_dir: Path, hail_session: Any
+) -> None:
+    """A VCF batch of dosages (GT:DS, DS Number=A) with a multi-allelic site, written by hand
+    with the dosages each engine must read (the rules of promise.genotypes.vcf: DS per ALT,
+    the GT's copies of that ALT where DS is missing): the fast engine reads ingestion's
+    dosage copy, Hail the MatrixTable, and both give, per variant and person,
+
+    - chr1:10000 A>G  0.1, 0.9, 1.7 (DS as delivered)
+    - chr1:10100 A>G  0.8, 0.9, 0   (p2's DS is missing: 0/0 holds no G)
+    - chr1:10100 A>T  0.1, 1.0, 0
+    - chr1:10200 C>T  1, 1.95, missing (p0: DS missing, GT 0/1; p2: nothing called)."""
+    import numpy as np
+
+    from promise.gwas.engines.dosagesource import open_dosages
+    from promise.gwas.inputs import GenotypeSource, load_genotypes
+
+    hl = hail_session
+    p = pick_numbers(reference_dir, 3, start=32000)
+    land, wh = tmp_path / "land", tmp_path / "wh"
+    head = [
+        "##fileformat=VCFv4.2",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="ALT dosage">',
+        "##contig=<ID=chr1,length=248956422>",
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *p]),
+    ]
+    body = [
+        "chr1\t10000\t.\tA\tG\t.\tPASS\t.\tGT:DS\t0/0:0.1\t0/1:0.9\t1/1:1.7",
+        "chr1\t10100\t.\tA\tG,T\t.\tPASS\t.\tGT:DS\t0/1:0.8,0.1\t1/2:0.9,1\t0/0:.",
+        "chr1\t10200\t.\tC\tT\t.\tPASS\t.\tGT:DS\t0/1:.\t1/1:1.95\t./.:.",
+    ]
+    vcf = land / "genotypes" / "imputed4.vcf"
+    vcf.parent.mkdir(parents=True)
+    vcf.write_text("\n".join(head + body) + "\n")
+    run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31))
+    expected = np.array([[0.1, 0.9, 1.7], [0.8, 0.9, 0.0], [0.1, 1.0, 0.0], [1.0, 1.95, np.nan]])
+    keys = [_pid(key_file, n) for n in p]
+
+    source = GenotypeSource(kind="warehouse", path=wh)
+    fast = open_dosages(source)
+    assert fast.samples == keys
+    assert fast.bim.select("pos", "a2", "a1").rows() == [
+        (10000, "A", "G"), (10100, "A", "G"), (10100, "A", "T"), (10200, "C", "T")
+    ]  # fmt: skip
+    got = np.concatenate([b for _, b in fast.blocks(2)], axis=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)  # float32 reading
+
+    mt = load_genotypes(hl, source, work_dir=tmp_path / "gwas")
+    assert mt.s.collect() == keys
+    rows = mt.select_entries("dosage").localize_entries("e").e.collect()
+    hail = np.array([[np.nan if x.dosage is None else x.dosage for x in row] for row in rows])
+    np.testing.assert_allclose(hail, expected, rtol=0, atol=1e-12)

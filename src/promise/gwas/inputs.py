@@ -65,7 +65,7 @@ def load_genotypes(hl: Any, source: GenotypeSource, *, work_dir: Path) -> Any:
     mt = mt.key_cols_by(s=hl.str(mt.s))
     if source.kind == "bfile":  # PLINK 1 is biallelic by construction
         return mt.select_rows()
-    return _biallelic(hl, mt)
+    return biallelic(hl, mt)
 
 
 def _require(path: Path, what: str) -> None:
@@ -87,7 +87,7 @@ def _vcf(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
         return mt.select_entries(GT=mt.GT, dosage=hl.float64(mt.GT.n_alt_alleles()))
     if "GT" not in mt.entry:
         mt = mt.annotate_entries(GT=_hard_call_expr(hl, _alt_dosages_expr(hl, mt)))
-    return _ds_entries(hl, mt)
+    return ds_entries(hl, mt)
 
 
 def _plink(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
@@ -142,7 +142,7 @@ def _warehouse(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     for path in batches:
         mt = hl.read_matrix_table(str(path))
         if "DS" in mt.entry:  # a batch ingested from a VCF of dosages
-            mt = _ds_entries(hl, mt)
+            mt = ds_entries(hl, mt)
         else:  # BGEN batches store the expected ALT count; hard calls give it exactly
             dosage = mt.dosage if "dosage" in mt.entry else mt.GT.n_alt_alleles()
             no_ds = hl.missing(hl.tarray(hl.tfloat64))  # the schema of DS batches
@@ -154,9 +154,9 @@ def _warehouse(hl: Any, source: GenotypeSource, work_dir: Path) -> Any:
     return mt
 
 
-def _ds_entries(hl: Any, mt: Any) -> Any:
+def ds_entries(hl: Any, mt: Any) -> Any:
     """``GT``, ``dosage`` (of the first ALT) and ``alt_dosages`` (one per ALT, which
-    :func:`_biallelic` picks from after a split) of a MatrixTable with a DS entry."""
+    :func:`biallelic` picks from after a split) of a MatrixTable with a DS entry."""
     alt = _alt_dosages_expr(hl, mt)
     first = hl.or_missing(hl.len(alt) > 0, alt[0])
     return mt.select_entries(GT=mt.GT, dosage=first, alt_dosages=alt)
@@ -189,17 +189,19 @@ def _hard_call_expr(hl: Any, alt_dosages: Any) -> Any:
     return hl.or_missing(valid, hl.unphased_diploid_gt_index_call(nearest))
 
 
-def _biallelic(hl: Any, mt: Any) -> Any:
+def biallelic(hl: Any, mt: Any) -> Any:
     """Split multi-allelic sites so that every row has one alternate allele; a split row's
-    dosage is that ALT's entry of ``alt_dosages`` (DS input), else its GT's ALT count."""
+    dosage is that ALT's entry of ``alt_dosages`` (DS input), else its GT's ALT count; a
+    row that was biallelic keeps its dosage (a BGEN's expected count)."""
     mt = mt.select_rows()
     has_ds = "alt_dosages" in mt.entry
     multi = mt.aggregate_rows(hl.agg.count_where(hl.len(mt.alleles) > 2))
     if multi == 0:
         return mt.drop("alt_dosages") if has_ds else mt
-    split = hl.split_multi_hts(mt.annotate_entries(dosage=hl.missing(hl.tfloat64)))
+    split = hl.split_multi_hts(mt)
     count = hl.float64(split.GT.n_alt_alleles())
     if not has_ds:
-        return split.annotate_entries(dosage=count).select_rows()
+        dosage = hl.if_else(split.was_split, count, split.dosage)
+        return split.annotate_entries(dosage=dosage).select_rows()
     dosage = hl.coalesce(split.alt_dosages[split.a_index - 1], count)
     return split.annotate_entries(dosage=dosage).drop("alt_dosages").select_rows()

@@ -291,41 +291,33 @@ def _write_plink(hl: Any, mt: Any, folder: Path) -> None:
 
 def _write_dosages(hl: Any, mt: Any, folder: Path) -> None:
     """A batch delivered as dosages (a BGEN's, a VCF's FORMAT DS) also as a dosage copy in
-    ``folder``, what the in-process engine reads them from without a JVM, keyed by the
-    person keys and named by ``contig:position:ref:alt`` as the PLINK copy's variants:
-    ``<batch>.bgen`` and ``.sample`` (8 bits, as Hail read them: a dosage d written as the
-    probabilities (1-d, d, 0) or (0, 2-d, d-1), which hold it exactly) or ``<batch>.vcf.bgz``
-    (GT and DS as delivered, a Number=A DS as its one value). A multi-allelic site is split
-    as in the PLINK copy, its dosages the split calls'. Nothing is written for hard calls."""
+    ``folder``, what the in-process engine reads them from without a JVM: one ALT per row,
+    the dosages Hail's GWAS path analyses (:func:`promise.gwas.inputs.biallelic`: a split
+    site's DS per ALT, GT where DS is missing, a haploid call doubled), keyed by the person
+    keys and named ``contig:position:ref:alt`` as the PLINK copy's variants. A BGEN batch
+    gives ``<batch>.bgen`` and ``.sample`` (8 bits, as Hail read them: a dosage d written as
+    the probabilities (1-d, d, 0) or (0, 2-d, d-1), which hold it exactly), a VCF batch
+    ``<batch>.vcf.bgz`` with the dosage as its only FORMAT field, DS. Nothing is written
+    for hard calls."""
+    from promise.gwas.inputs import biallelic, ds_entries
+
     if "dosage" not in mt.entry and "DS" not in mt.entry:
         return
     folder.mkdir(mode=0o700)
     stem = str(folder / folder.name.removesuffix(DOSAGE_FOLDER))
-    if "dosage" in mt.entry:
-        mt = _biallelic_dosages(hl, mt.select_entries(GT=mt.GT, value=mt.dosage))
-        d = mt.value
-        gp = hl.or_missing(
-            hl.is_defined(d),
-            hl.array([1 - hl.min(d, 2 - d) - hl.max(d - 1, 0), hl.min(d, 2 - d), hl.max(d - 1, 0)]),
-        )
-        hl.export_bgen(mt, stem, gp=gp, varid=mt.rsid, rsid=mt.rsid)
+    ds = "DS" in mt.entry
+    mt = biallelic(hl, ds_entries(hl, mt) if ds else mt.select_entries("GT", "dosage"))
+    mt = mt.annotate_rows(rsid=hl.delimit([mt.locus.contig, hl.str(mt.locus.position),
+                                           mt.alleles[0], mt.alleles[1]], ":"))  # fmt: skip
+    if ds:
+        hl.export_vcf(mt.select_entries(DS=mt.dosage), stem + ".vcf.bgz")
         return
-    ds = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
-    mt = _biallelic_dosages(hl, mt.select_entries(GT=mt.GT, value=hl.float64(ds)))
-    hl.export_vcf(mt.select_entries(GT=mt.GT, DS=mt.value).select_rows("rsid"), stem + ".vcf.bgz")
-
-
-def _biallelic_dosages(hl: Any, mt: Any) -> Any:
-    """``mt`` (entries GT and ``value``, a dosage) with one ALT per row and ``rsid`` named
-    as the PLINK copy's variants; a multi-allelic site's rows take the split calls' counts."""
-    mt = mt.select_rows()
-    if mt.aggregate_rows(hl.agg.count_where(hl.len(mt.alleles) > 2)):
-        multi = mt.filter_rows(hl.len(mt.alleles) > 2).select_entries("GT")
-        split = hl.split_multi_hts(multi).select_rows()
-        split = split.select_entries(GT=split.GT, value=hl.float64(split.GT.n_alt_alleles()))
-        mt = mt.filter_rows(hl.len(mt.alleles) == 2).union_rows(split)
-    return mt.annotate_rows(rsid=hl.delimit([mt.locus.contig, hl.str(mt.locus.position),
-                                             mt.alleles[0], mt.alleles[1]], ":"))  # fmt: skip
+    d = mt.dosage
+    p2 = hl.max(d - 1, 0)
+    gp = hl.or_missing(
+        hl.is_defined(d), hl.array([1 - hl.min(d, 2 - d) - p2, hl.min(d, 2 - d), p2])
+    )
+    hl.export_bgen(mt, stem, gp=gp, varid=mt.rsid, rsid=mt.rsid)
 
 
 def _vcf(
