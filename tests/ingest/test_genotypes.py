@@ -244,8 +244,8 @@ def test_a_multiallelic_ds_vcf_batch_is_read_per_alt_by_both_engines(
     dosage copy, Hail the MatrixTable, and both give, per variant and person,
 
     - chr1:10000 A>G  0.1, 0.9, 1.7 (DS as delivered)
-    - chr1:10100 A>G  0.8, 0.9, 0   (p2's DS is missing: 0/0 holds no G)
-    - chr1:10100 A>T  0.1, 1.0, 0
+    - chr1:10100 A>G  0.8, 0.9, 0.2
+    - chr1:10100 A>T  0.1, 1.0, 0   (p2's DS for T is missing, "0.2,.": 0/0 holds no T)
     - chr1:10200 C>T  1, 1.95, missing (p0: DS missing, GT 0/1; p2: nothing called)."""
     import numpy as np
 
@@ -264,14 +264,14 @@ def test_a_multiallelic_ds_vcf_batch_is_read_per_alt_by_both_engines(
     ]
     body = [
         "chr1\t10000\t.\tA\tG\t.\tPASS\t.\tGT:DS\t0/0:0.1\t0/1:0.9\t1/1:1.7",
-        "chr1\t10100\t.\tA\tG,T\t.\tPASS\t.\tGT:DS\t0/1:0.8,0.1\t1/2:0.9,1\t0/0:.",
+        "chr1\t10100\t.\tA\tG,T\t.\tPASS\t.\tGT:DS\t0/1:0.8,0.1\t1/2:0.9,1\t0/0:0.2,.",
         "chr1\t10200\t.\tC\tT\t.\tPASS\t.\tGT:DS\t0/1:.\t1/1:1.95\t./.:.",
     ]
     vcf = land / "genotypes" / "imputed4.vcf"
     vcf.parent.mkdir(parents=True)
     vcf.write_text("\n".join(head + body) + "\n")
     run_ingest(landing=land, warehouse=wh, key_file=key_file, reference_date=date(2025, 12, 31))
-    expected = np.array([[0.1, 0.9, 1.7], [0.8, 0.9, 0.0], [0.1, 1.0, 0.0], [1.0, 1.95, np.nan]])
+    expected = np.array([[0.1, 0.9, 1.7], [0.8, 0.9, 0.2], [0.1, 1.0, 0.0], [1.0, 1.95, np.nan]])
     keys = [_pid(key_file, n) for n in p]
 
     source = GenotypeSource(kind="warehouse", path=wh)

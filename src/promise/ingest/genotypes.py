@@ -338,6 +338,7 @@ def _vcf(
         reference_genome=genome,
         contig_recoding=recoding(genome),
         force_bgz=force_bgz,
+        array_elements_required=False,  # "0.2,." of a Number=A field, as bcftools reads it
     )
     return samples, mt
 
