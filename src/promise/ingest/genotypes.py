@@ -35,6 +35,7 @@ import polars as pl
 from promise.errors import PromiseError
 from promise.genotypes.contigs import recoding
 from promise.gwas.bedset import DOSAGE_FOLDER, PLINK_FOLDER
+from promise.gwas.inputs import biallelic, ds_entries
 from promise.ingest.diskwatch import DiskFilled, DiskWatch
 from promise.ingest.genotype_files import (
     GenotypeFileError,
@@ -299,8 +300,6 @@ def _write_dosages(hl: Any, mt: Any, folder: Path) -> None:
     the probabilities (1-d, d, 0) or (0, 2-d, d-1), which hold it exactly), a VCF batch
     ``<batch>.vcf.bgz`` with the dosage as its only FORMAT field, DS. Nothing is written
     for hard calls."""
-    from promise.gwas.inputs import biallelic, ds_entries
-
     if "dosage" not in mt.entry and "DS" not in mt.entry:
         return
     folder.mkdir(mode=0o700)

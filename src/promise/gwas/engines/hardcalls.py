@@ -39,12 +39,11 @@ from promise.genotypes.plink import BED_MAGIC, read_bim
 from promise.gwas.bedset import BedFiles, open_bed, pack_codes
 from promise.gwas.engines.dosagesource import DosageSource
 from promise.gwas.fastlinear import bounded_map
+from promise.gwas.inputs import HARD_CALL_THRESHOLD
 from promise.gwas.localqc import DosageCounts, SampleCounts
 
 Array = np.ndarray[Any, Any]
 
-#: PLINK 2's default ``--hard-call-threshold``
-HARD_CALL_THRESHOLD = 0.1
 #: a decimal dosage 0.1 from a call (1.1 in a VCF) is 0.1 only up to float rounding (1.1 - 1
 #: is 0.10000000000000009); PLINK 2 compares in units of 1/16384, where it is a call
 SLACK = 1e-6

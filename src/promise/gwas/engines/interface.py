@@ -110,11 +110,11 @@ def kernel_refuses(genotypes: GenotypeSource) -> str | None:
             f"{genotypes.path.name} declares dosages (FORMAT DS), which the Spark kernels' "
             "hard calls would round, losing information"
         )
-    if genotypes.kind == "warehouse" and dosage_copies(genotypes.path):
-        batch = min(dosage_copies(genotypes.path))
+    copies = dosage_copies(genotypes.path) if genotypes.kind == "warehouse" else {}
+    if copies:
         return (
-            f"batch {batch} of the warehouse holds dosages, which the Spark kernels' hard "
-            "calls would round, losing information"
+            f"batch {min(copies)} of the warehouse holds dosages, which the Spark kernels' "
+            "hard calls would round, losing information"
         )
     return None
 
